@@ -1,0 +1,171 @@
+"""`recsys up`: materialise the pipeline and serve the Dagster UI and the API on one machine.
+
+    recsys up              # Dagster UI + daemon on :3000, API on :8000, then run full_pipeline
+    recsys up --no-run     # serve what was published before
+    recsys materialize     # run full_pipeline once, no servers
+
+Everything is a subprocess (dagster dev, uvicorn, dagster job execute) sharing one environment,
+so the run shows live in the UI and the API picks up the published version on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from recsys.settings import Settings
+
+PROJECT_FILES = ("dagster.yaml", "workspace.yaml")
+
+
+def project_root() -> Path:
+    """The folder holding dagster.yaml and workspace.yaml: the cwd, else the source checkout."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if all((candidate / name).is_file() for name in PROJECT_FILES):
+            return candidate
+    raise SystemExit(
+        "recsys: cannot find dagster.yaml and workspace.yaml; run from the project's folder"
+    )
+
+
+def prepare_environment(settings: Settings) -> dict[str, str]:
+    """Create RECSYS_HOME, install the instance config into DAGSTER_HOME, export the settings."""
+    root = project_root()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / "dagster.yaml", settings.dagster_home / "dagster.yaml")
+    env = dict(os.environ)
+    env.update(
+        {
+            "RECSYS_HOME": str(settings.home),
+            "DAGSTER_HOME": str(settings.dagster_home),
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "GX_ANALYTICS_ENABLED": "False",
+            "OPENBLAS_NUM_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def materialize(env: dict[str, str]) -> int:
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "job",
+        "execute",
+        "-m",
+        "recsys_assets.definitions",
+        "-j",
+        "full_pipeline",
+    ]
+    # Runs from DAGSTER_HOME: a dagster.yaml in the cwd that is not DAGSTER_HOME's only confuses.
+    return subprocess.call(command, env=env, cwd=env["DAGSTER_HOME"])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def up(settings: Settings, run_pipeline: bool) -> int:
+    env = prepare_environment(settings)
+    root = project_root()
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    ui_url = f"http://127.0.0.1:{settings.dagster_port}"
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "dev",
+                "-w",
+                str(root / "workspace.yaml"),
+                "-p",
+                str(settings.dagster_port),
+            ],
+            env=env,
+            cwd=settings.dagster_home,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "serving.app:app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+            ],
+            env=env,
+            cwd=settings.home,
+        ),
+    ]
+    try:
+        if not wait_until_serving(f"{api_url}/health/live", servers[1], timeout=120):
+            print("recsys: the API did not start; see its log above", file=sys.stderr)
+            return 1
+        print(f"\nrecsys: API on {api_url} (docs at {api_url}/docs)", flush=True)
+        if run_pipeline:
+            print("recsys: materialising full_pipeline (watch it in the Dagster UI)...", flush=True)
+            started = time.monotonic()
+            if materialize(env) != 0:
+                print(
+                    "recsys: full_pipeline failed; see the run in the Dagster UI", file=sys.stderr
+                )
+            else:
+                wait_until_serving(f"{api_url}/health/ready", servers[1], timeout=60)
+                print(f"recsys: published in {time.monotonic() - started:.0f} s", flush=True)
+        print(
+            f"\nrecsys is up:\n  Dagster UI   {ui_url}\n  API          {api_url}\n"
+            f"  try          curl '{api_url}/recommendations/u0?k=5'\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
+        while all(server.poll() is None for server in servers):
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.send_signal(signal.SIGINT)
+        for server in servers:
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="serve the Dagster UI and the API, run the pipeline")
+    up_parser.add_argument("--no-run", action="store_true", help="serve without materialising")
+    commands.add_parser("materialize", help="run full_pipeline once, without servers")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "up":
+        return up(settings, run_pipeline=not args.no_run)
+    return materialize(prepare_environment(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

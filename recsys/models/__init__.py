@@ -1,0 +1,1 @@
+"""Recommendation models: plain functions and small classes over sparse matrices."""

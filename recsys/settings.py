@@ -1,0 +1,90 @@
+"""All configuration, read once from environment variables (see README "Configuration")."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    # Confidence added to a (user, item) pair by one event of each type. Ratings are scaled by
+    # their value (a 5-star rating adds 5 * 0.8 = 4.0); dislikes remove the pair entirely.
+    "view_start": 1.0,
+    "view_complete": 3.0,
+    "rating": 0.8,
+    "like": 4.0,
+    "add_to_list": 2.0,
+    "search": 0.5,
+    "dislike": 0.0,
+}
+
+
+class Settings(BaseSettings):
+    """Environment-driven settings shared by the pipeline, the API and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="RECSYS_", extra="ignore")
+
+    home: Path = Field(default=Path(".recsys"), description="Folder for all local state.")
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="chdb:///abs/dir (embedded, default under home) or http://user:pw@host:8123/db",
+    )
+    dataset: str = Field(default="synthetic", description="synthetic | movielens:<dir or name>")
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "RECSYS_MLFLOW_TRACKING_URI"),
+    )
+
+    synthetic_users: int = Field(default=3_000, ge=1)
+    synthetic_items: int = Field(default=1_500, ge=1)
+    synthetic_events: int = Field(default=150_000, ge=1)
+    synthetic_seed: int = 42
+
+    top_k: int = Field(default=50, ge=1, le=1000, description="Recommendations exported per user.")
+    als_factors: int = Field(default=64, ge=1)
+    als_iterations: int = Field(default=15, ge=1)
+    als_regularization: float = Field(default=0.05, ge=0)
+    trending_half_life_days: float = Field(default=7.0, gt=0)
+
+    lock_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Longest wait for the embedded warehouse's lock."
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    dagster_port: int = Field(default=3000, ge=1, le=65535)
+    api_reload_seconds: float = Field(
+        default=2.0, gt=0, description="How often the API checks for a newly published model."
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        # Every process (UI, daemon, run workers, API) must agree on one folder whatever its cwd.
+        return home.expanduser().resolve()
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.clickhouse_url or f"chdb://{self.home / 'warehouse'}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,183 @@
+"""One way to reach ClickHouse, embedded (chDB) or a server, through clickhouse-connect.
+
+    warehouse = Warehouse.from_url(settings.warehouse_url)
+    with warehouse.session() as client:      # a clickhouse_connect Client
+        client.query("SELECT count() FROM events")
+
+Embedded mode opens a client per session under an inter-process file lock and closes it after,
+so the many processes of a Dagster deployment and the API take turns. Server mode keeps one
+long-lived client and takes no lock. The SQL is the same in both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from recsys.warehouse.lock import FileLock
+
+DATABASE = "recsys"
+
+# One lock object per data directory and process, so that every Warehouse on the same directory
+# in this process shares its re-entrancy instead of blocking on its own flock.
+_LOCKS: dict[Path, FileLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(path: Path) -> FileLock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path, FileLock(Path(f"{path}.lock")))
+
+
+@dataclass(frozen=True)
+class EmbeddedTarget:
+    path: Path
+
+
+@dataclass(frozen=True)
+class ServerTarget:
+    host: str
+    port: int
+    username: str
+    password: str
+    database: str
+    secure: bool
+
+
+def parse_url(url: str) -> EmbeddedTarget | ServerTarget:
+    """Parse `chdb:///abs/dir` or `http(s)://user:password@host:port/database`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "chdb":
+        path = Path(unquote(parsed.netloc + parsed.path))
+        if not path.is_absolute():
+            raise ValueError(f"embedded warehouse URL needs an absolute path, got {url!r}")
+        return EmbeddedTarget(path=path)
+    if parsed.scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise ValueError(f"ClickHouse URL has no host: {url!r}")
+        secure = parsed.scheme == "https"
+        return ServerTarget(
+            host=parsed.hostname,
+            port=parsed.port or (8443 if secure else 8123),
+            username=unquote(parsed.username or "default"),
+            password=unquote(parsed.password or ""),
+            database=parsed.path.strip("/") or DATABASE,
+            secure=secure,
+        )
+    raise ValueError(
+        f"unsupported warehouse URL {url!r}: use chdb:///absolute/dir or http://user:pw@host:8123/db"
+    )
+
+
+class Warehouse:
+    """Hands out clickhouse-connect clients; see the module docstring for the two modes."""
+
+    def __init__(self, target: EmbeddedTarget | ServerTarget, lock_timeout: float = 120.0) -> None:
+        self.target = target
+        self.lock_timeout = lock_timeout
+        self._client: Client | None = None
+        self._client_guard = threading.Lock()
+        self._lock = _lock_for(target.path) if isinstance(target, EmbeddedTarget) else None
+
+    @classmethod
+    def from_url(cls, url: str, lock_timeout: float = 120.0) -> Warehouse:
+        return cls(parse_url(url), lock_timeout=lock_timeout)
+
+    @property
+    def embedded(self) -> bool:
+        return isinstance(self.target, EmbeddedTarget)
+
+    @property
+    def database(self) -> str:
+        return self.target.database if isinstance(self.target, ServerTarget) else DATABASE
+
+    @contextmanager
+    def session(self, timeout: float | None = None) -> Iterator[Client]:
+        """A client for one short unit of work. Nested sessions in one thread share the client."""
+        if self._lock is None:
+            yield self._server_client()
+            return
+        with self._lock.hold(self.lock_timeout if timeout is None else timeout):
+            if self._client is not None:  # re-entered by the thread that holds the lock
+                yield self._client
+                return
+            self._client = self._open_embedded()
+            try:
+                yield self._client
+            finally:
+                client, self._client = self._client, None
+                client.close()
+
+    def notify_published(self, model_version: str) -> None:
+        """Tell readers on this machine that a new version is live, without touching the engine.
+
+        Embedded readers (the API) watch this small file instead of opening the warehouse to
+        poll, which would contend for its lock. Server-mode readers poll `model_versions`.
+        """
+        if isinstance(self.target, EmbeddedTarget):
+            marker = self.published_marker_path
+            scratch = marker.with_name(marker.name + ".tmp")
+            scratch.write_text(model_version)
+            scratch.replace(marker)  # atomic: readers see the old or the new name, never half
+
+    def published_marker(self) -> str | None:
+        """The version last announced by `notify_published`, or None (or in server mode)."""
+        if not isinstance(self.target, EmbeddedTarget):
+            return None
+        try:
+            return self.published_marker_path.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    @property
+    def published_marker_path(self) -> Path:
+        assert isinstance(self.target, EmbeddedTarget)
+        return Path(f"{self.target.path}.published")
+
+    def close(self) -> None:
+        with self._client_guard:
+            if self._client is not None and self._lock is None:
+                self._client.close()
+                self._client = None
+
+    def _open_embedded(self) -> Client:
+        assert isinstance(self.target, EmbeddedTarget)
+        self.target.path.parent.mkdir(parents=True, exist_ok=True)
+        client = clickhouse_connect.get_client(dsn=f"chdb://{self.target.path}")
+        client.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+        client.database = DATABASE
+        return client
+
+    def _server_client(self) -> Client:
+        with self._client_guard:
+            if self._client is None:
+                target = self.target
+                assert isinstance(target, ServerTarget)
+                bootstrap = clickhouse_connect.get_client(
+                    host=target.host,
+                    port=target.port,
+                    username=target.username,
+                    password=target.password,
+                    secure=target.secure,
+                )
+                bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+                bootstrap.close()
+                # No session id: one client is shared by the API's threads, and session-bound
+                # HTTP requests to ClickHouse may not overlap.
+                self._client = clickhouse_connect.get_client(
+                    host=target.host,
+                    port=target.port,
+                    username=target.username,
+                    password=target.password,
+                    secure=target.secure,
+                    database=target.database,
+                    autogenerate_session_id=False,
+                )
+            return self._client

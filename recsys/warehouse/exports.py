@@ -1,0 +1,119 @@
+"""Writing one model version's derived tables: recommendations, similar items, trending."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+
+from recsys.warehouse.connection import Warehouse
+
+# (row indexes, column indexes per row, scores per row), as the models yield them.
+TopKBlock = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def topk_frame(
+    block: TopKBlock, row_ids: np.ndarray, column_ids: np.ndarray, key: str, value: str
+) -> pd.DataFrame:
+    """Flatten a top-K block into (key, rank, value, score) rows, dropping empty slots."""
+    rows, columns, scores = block
+    k = columns.shape[1]
+    valid = columns >= 0
+    # Ranks count valid entries only, so a row with gaps still ranks 1, 2, 3...
+    ranks = np.cumsum(valid, axis=1)
+    return pd.DataFrame(
+        {
+            key: np.repeat(row_ids[rows], k).reshape(-1, k)[valid],
+            "rank": ranks[valid].astype(np.uint16),
+            value: column_ids[columns[valid]],
+            "score": scores[valid].astype(np.float32),
+        }
+    )
+
+
+def write_topk(
+    warehouse: Warehouse,
+    table: str,
+    model_version: str,
+    source: str,
+    blocks: Iterable[pd.DataFrame],
+    on_block: Callable[[int], None] | None = None,
+) -> int:
+    """Append blocks of rows for `model_version`, one short session per block."""
+    with warehouse.session() as client:
+        clear_version(client, table, model_version)
+    written = 0
+    for frame in blocks:
+        if frame.empty:
+            continue
+        frame = frame.assign(model_version=model_version, source=source)
+        with warehouse.session() as client:
+            client.insert_df(table, frame)
+        written += len(frame)
+        if on_block:
+            on_block(written)
+    return written
+
+
+EXPORT_TABLES = ("user_recommendations", "similar_items", "trending_items")
+
+
+def clear_version(client: Client, table: str, model_version: str) -> None:
+    """Drop rows a failed earlier attempt left in `table` for this version: retries start clean."""
+    if table not in EXPORT_TABLES:
+        raise ValueError(f"not an export table: {table}")
+    client.command(
+        f"ALTER TABLE {table} DROP PARTITION {{v:String}}", parameters={"v": model_version}
+    )
+
+
+def write_trending(
+    client: Client,
+    model_version: str,
+    weights: dict[str, float],
+    half_life_days: float,
+    limit: int = 200,
+) -> int:
+    """Time-decayed popularity relative to the newest event, computed inside ClickHouse."""
+    flat_types = [t for t in weights if t != "rating"]
+    clear_version(client, "trending_items", model_version)
+    client.command(
+        """
+        INSERT INTO trending_items (model_version, rank, item_id, score)
+        SELECT {v:String}, toUInt16(rowNumberInAllBlocks() + 1), item_id, toFloat32(score)
+        FROM (
+            SELECT item_id,
+                sum(weight * exp(-dateDiff('second', timestamp, newest) / {half_life:Float64}))
+                    AS score
+            FROM (
+                SELECT item_id, timestamp,
+                    if(event_type = 'rating', {rating_weight:Float64} * coalesce(value, 0),
+                       transform(toString(event_type), {types:Array(String)},
+                                 {type_weights:Array(Float64)}, 0.)) AS weight,
+                    (SELECT max(timestamp) FROM events) AS newest
+                FROM events FINAL
+                WHERE event_type != 'dislike'
+            )
+            GROUP BY item_id
+            HAVING score > 0
+            ORDER BY score DESC, item_id
+            LIMIT {limit:UInt32}
+        )
+        """,
+        parameters={
+            "v": model_version,
+            "half_life": half_life_days * 86_400 / np.log(2),
+            "rating_weight": float(weights.get("rating", 1.0)),
+            "types": flat_types,
+            "type_weights": [float(weights[t]) for t in flat_types],
+            "limit": limit,
+        },
+    )
+    return int(
+        client.query(
+            "SELECT count() FROM trending_items WHERE model_version = {v:String}",
+            parameters={"v": model_version},
+        ).result_rows[0][0]
+    )

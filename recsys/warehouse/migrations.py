@@ -1,0 +1,168 @@
+"""Versioned, idempotent schema migrations, applied on start by every entry point.
+
+Source-of-truth data (items, events) is kept apart from derived data. Derived tables carry the
+`model_version` that produced each row and are partitioned by it: a new version is written in
+full beside the old one, and `model_versions` says which one is published, so readers switch
+from one complete version to the next with a single row insert and never see a half-written one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clickhouse_connect.driver.client import Client
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "source tables: items, events, dataset loads",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS items (
+                item_id String,
+                title String,
+                genres Array(LowCardinality(String)),
+                tags Array(String),
+                year Nullable(UInt16),
+                updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = ReplacingMergeTree(updated_at)
+            ORDER BY item_id
+            """,
+            # Deduplicated by (user_id, event_id): a re-sent event collapses into one row. Queries
+            # that count or aggregate events read it with FINAL. fsync_after_insert makes an
+            # acknowledged insert survive a crash of the machine, not only of the process.
+            """
+            CREATE TABLE IF NOT EXISTS events (
+                event_id String,
+                user_id String,
+                item_id String,
+                event_type LowCardinality(String),
+                value Nullable(Float32),
+                timestamp DateTime64(3, 'UTC'),
+                ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+                source LowCardinality(String) DEFAULT 'api'
+            ) ENGINE = ReplacingMergeTree
+            ORDER BY (user_id, event_id)
+            SETTINGS fsync_after_insert = 1, fsync_part_directory = 1
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS dataset_loads (
+                fingerprint String,
+                dataset String,
+                items UInt64,
+                events UInt64,
+                loaded_at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = ReplacingMergeTree(loaded_at)
+            ORDER BY fingerprint
+            """,
+        ),
+    ),
+    Migration(
+        2,
+        "derived tables: interactions, exports, model versions",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS interactions (
+                user_id String,
+                item_id String,
+                confidence Float32,
+                events UInt32,
+                disliked UInt8,
+                last_at DateTime64(3, 'UTC')
+            ) ENGINE = MergeTree
+            ORDER BY (user_id, item_id)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS user_recommendations (
+                model_version LowCardinality(String),
+                user_id String,
+                rank UInt16,
+                item_id String,
+                score Float32,
+                source LowCardinality(String)
+            ) ENGINE = MergeTree
+            PARTITION BY model_version
+            ORDER BY (model_version, user_id, rank)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS similar_items (
+                model_version LowCardinality(String),
+                item_id String,
+                rank UInt16,
+                similar_item_id String,
+                score Float32,
+                source LowCardinality(String)
+            ) ENGINE = MergeTree
+            PARTITION BY model_version
+            ORDER BY (model_version, item_id, rank)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS trending_items (
+                model_version LowCardinality(String),
+                rank UInt16,
+                item_id String,
+                score Float32
+            ) ENGINE = MergeTree
+            PARTITION BY model_version
+            ORDER BY (model_version, rank)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS model_versions (
+                model_version String,
+                status LowCardinality(String),
+                algorithm LowCardinality(String),
+                params String,
+                metrics String,
+                trained_at DateTime64(3, 'UTC'),
+                published_at Nullable(DateTime64(3, 'UTC')),
+                events_ingested_until DateTime64(3, 'UTC'),
+                mlflow_run_id String,
+                n_users UInt32,
+                n_items UInt32,
+                updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = ReplacingMergeTree(updated_at)
+            ORDER BY model_version
+            """,
+        ),
+    ),
+)
+
+
+def apply_migrations(client: Client) -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied now."""
+    client.command(
+        """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version UInt32,
+            name String,
+            applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+        ) ENGINE = ReplacingMergeTree(applied_at)
+        ORDER BY version
+        """
+    )
+    applied = {row[0] for row in client.query("SELECT version FROM schema_migrations").result_rows}
+    newly_applied = []
+    for migration in MIGRATIONS:
+        if migration.version in applied:
+            continue
+        for statement in migration.statements:
+            client.command(statement)
+        client.insert(
+            "schema_migrations",
+            [[migration.version, migration.name]],
+            column_names=["version", "name"],
+        )
+        newly_applied.append(migration.version)
+    return newly_applied
+
+
+def schema_version(client: Client) -> int:
+    return int(client.query("SELECT max(version) FROM schema_migrations").result_rows[0][0])

@@ -1,0 +1,129 @@
+"""Reads and writes of the source tables (items, events) and the derived interactions.
+
+Every statement is parameterised; callers pass a clickhouse-connect client from
+`Warehouse.session()` so that each unit of work holds the embedded warehouse only briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+
+from recsys.events import EVENT_COLUMNS, ITEM_COLUMNS
+from recsys.warehouse.connection import Warehouse
+
+
+def insert_items(client: Client, items: pd.DataFrame) -> int:
+    frame = items.loc[:, list(ITEM_COLUMNS)].copy()
+    frame["year"] = frame["year"].astype("object").where(frame["year"].notna(), None)
+    client.insert_df("items", frame)
+    return len(frame)
+
+
+def insert_events(client: Client, events: pd.DataFrame) -> int:
+    frame = events.loc[:, list(EVENT_COLUMNS)]
+    frame = frame.assign(value=frame["value"].astype("object").where(frame["value"].notna(), None))
+    client.insert_df("events", frame)
+    return len(frame)
+
+
+def dataset_loaded(client: Client, fingerprint: str) -> bool:
+    rows = client.query(
+        "SELECT count() FROM dataset_loads WHERE fingerprint = {fp:String}",
+        parameters={"fp": fingerprint},
+    ).result_rows
+    return rows[0][0] > 0
+
+
+def record_dataset_load(
+    client: Client, fingerprint: str, dataset: str, items: int, events: int
+) -> None:
+    client.insert(
+        "dataset_loads",
+        [[fingerprint, dataset, items, events]],
+        column_names=["fingerprint", "dataset", "items", "events"],
+    )
+
+
+def load_event_stream(
+    warehouse: Warehouse,
+    chunks: Iterable[pd.DataFrame],
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Insert chunks one session each, so other processes get the warehouse in between."""
+    total = 0
+    for chunk in chunks:
+        with warehouse.session() as client:
+            total += insert_events(client, chunk)
+        if on_chunk:
+            on_chunk(total)
+    return total
+
+
+def event_counts_by_type(client: Client) -> dict[str, int]:
+    rows = client.query(
+        "SELECT event_type, count() FROM events FINAL GROUP BY event_type ORDER BY event_type"
+    ).result_rows
+    return {event_type: int(n) for event_type, n in rows}
+
+
+def latest_ingestion(client: Client) -> pd.Timestamp | None:
+    value = client.query("SELECT max(ingested_at), count() FROM events").result_rows[0]
+    return pd.Timestamp(value[0], tz="UTC") if value[1] else None
+
+
+def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
+    """Aggregate events into one confidence per (user, item), build-then-swap.
+
+    Ratings add `weight * stars`; other types add their weight. A pair with any dislike keeps a
+    row (so it is never recommended back) with confidence 0.
+    """
+    flat_types = [t for t in weights if t != "rating"]
+    client.command("DROP TABLE IF EXISTS interactions__next")
+    client.command("CREATE TABLE interactions__next AS interactions")
+    client.command(
+        """
+        INSERT INTO interactions__next
+        SELECT
+            user_id,
+            item_id,
+            toFloat32(if(countIf(event_type = 'dislike') > 0, 0, sum(weight))) AS confidence,
+            toUInt32(count()) AS events,
+            toUInt8(countIf(event_type = 'dislike') > 0) AS disliked,
+            max(timestamp) AS last_at
+        FROM (
+            SELECT user_id, item_id, event_type, timestamp,
+                if(event_type = 'rating',
+                   {rating_weight:Float64} * coalesce(value, 0),
+                   transform(toString(event_type), {types:Array(String)},
+                             {type_weights:Array(Float64)}, 0.)) AS weight
+            FROM events FINAL
+        )
+        GROUP BY user_id, item_id
+        """,
+        parameters={
+            "rating_weight": float(weights.get("rating", 1.0)),
+            "types": flat_types,
+            "type_weights": [float(weights[t]) for t in flat_types],
+        },
+    )
+    client.command("EXCHANGE TABLES interactions__next AND interactions")
+    client.command("DROP TABLE interactions__next")
+    return int(client.query("SELECT count() FROM interactions").result_rows[0][0])
+
+
+def stream_interactions(client: Client, block_rows: int = 1_000_000) -> Iterator[pd.DataFrame]:
+    """(user_id, item_id, confidence, disliked) in blocks, for building the sparse matrix."""
+    with client.query_df_stream(
+        "SELECT user_id, item_id, confidence, disliked FROM interactions",
+        settings={"max_block_size": block_rows},
+    ) as stream:
+        yield from stream
+
+
+def item_ids(client: Client) -> np.ndarray:
+    rows = client.query("SELECT item_id FROM items FINAL ORDER BY item_id").result_columns
+    return np.asarray(rows[0] if rows else [], dtype=object)

@@ -1,0 +1,1 @@
+"""Dagster code location: thin asset adapters over the plain `recsys` modules."""

@@ -1,0 +1,75 @@
+"""Features: per-pair confidences aggregated in ClickHouse, and the sparse user x item matrix."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from recsys.matrix import InteractionMatrix, build_matrix
+from recsys.settings import DEFAULT_EVENT_WEIGHTS
+from recsys.warehouse import tables
+from recsys_assets.assets.ingest import events
+from recsys_assets.resources import WarehouseResource
+
+GROUP = "features"
+
+
+class InteractionsConfig(dg.Config):
+    event_weights: dict[str, float] = dict(DEFAULT_EVENT_WEIGHTS)
+
+
+@dataclass(frozen=True)
+class InteractionsSnapshot:
+    """What the interactions table was built from, for the models downstream to record."""
+
+    pairs: int
+    events_ingested_until: datetime
+
+
+@dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
+def interactions(
+    context: dg.AssetExecutionContext, config: InteractionsConfig, warehouse: WarehouseResource
+) -> dg.Output[InteractionsSnapshot]:
+    """One confidence per (user, item): event weights summed in ClickHouse; dislikes zero a pair."""
+    unknown = set(config.event_weights) - set(DEFAULT_EVENT_WEIGHTS)
+    if unknown:
+        raise dg.Failure(f"event_weights names unknown event types: {sorted(unknown)}")
+    with warehouse.get().session() as client:
+        until = tables.latest_ingestion(client) or datetime.now(UTC)
+        pairs = tables.rebuild_interactions(client, config.event_weights)
+        users, items = client.query(
+            "SELECT uniqExact(user_id), uniqExact(item_id) FROM interactions"
+        ).result_rows[0]
+    context.log.info(f"{pairs:,} (user, item) pairs from {users:,} users and {items:,} items")
+    return dg.Output(
+        InteractionsSnapshot(pairs=pairs, events_ingested_until=until),
+        metadata={"pairs": pairs, "users": int(users), "items": int(items)},
+    )
+
+
+@dataclass(frozen=True)
+class MatrixSnapshot:
+    matrix: InteractionMatrix
+    events_ingested_until: datetime
+
+
+@dg.asset(group_name=GROUP)
+def interaction_matrix(
+    context: dg.AssetExecutionContext,
+    interactions: InteractionsSnapshot,
+    warehouse: WarehouseResource,
+) -> dg.Output[MatrixSnapshot]:
+    """The sparse user x item confidence matrix with its row and column id maps."""
+    with warehouse.get().session() as client:
+        matrix = build_matrix(tables.stream_interactions(client))
+    users, items = matrix.shape
+    context.log.info(f"matrix {users:,} x {items:,}, {matrix.seen.nnz:,} non-zeros")
+    return dg.Output(
+        MatrixSnapshot(matrix=matrix, events_ingested_until=interactions.events_ingested_until),
+        metadata={
+            "users": users,
+            "items": items,
+            "nonzeros": int(matrix.seen.nnz),
+            "density": float(matrix.density),
+        },
+    )

@@ -1,0 +1,98 @@
+"""Dagster resources: the warehouse, the dataset and MLflow tracking."""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_mlflow.resources import CONFIG_SCHEMA as MLFLOW_CONFIG_SCHEMA
+from dagster_mlflow.resources import MlFlow
+from pydantic import PrivateAttr
+
+from recsys.data import Dataset
+from recsys.data.source import open_dataset
+from recsys.settings import Settings
+from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.migrations import apply_migrations
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """ClickHouse through clickhouse-connect: embedded chDB (default) or a server URL."""
+
+    url: str
+    lock_timeout_seconds: float = 120.0
+
+    _warehouse: Warehouse | None = PrivateAttr(default=None)
+
+    def get(self) -> Warehouse:
+        """The process-wide warehouse, with migrations applied on first use."""
+        if self._warehouse is None:
+            warehouse = Warehouse.from_url(self.url, lock_timeout=self.lock_timeout_seconds)
+            with warehouse.session() as client:
+                apply_migrations(client)
+            self._warehouse = warehouse
+        return self._warehouse
+
+
+class DatasetResource(dg.ConfigurableResource):
+    """What the pipeline loads: `synthetic` or `movielens:<folder or archive name>`."""
+
+    spec: str = "synthetic"
+    synthetic_users: int = 3_000
+    synthetic_items: int = 1_500
+    synthetic_events: int = 150_000
+    synthetic_seed: int = 42
+    home: str = ".recsys"
+
+    def open(self) -> Dataset:
+        return open_dataset(
+            Settings(
+                home=Path(self.home),
+                dataset=self.spec,
+                synthetic_users=self.synthetic_users,
+                synthetic_items=self.synthetic_items,
+                synthetic_events=self.synthetic_events,
+                synthetic_seed=self.synthetic_seed,
+            )
+        )
+
+
+@dg.resource(
+    config_schema={**MLFLOW_CONFIG_SCHEMA, "artifact_location": dg.Field(str, is_required=False)},
+    description="dagster-mlflow's run-per-Dagster-run tracking, with artifacts under RECSYS_HOME.",
+)
+def mlflow_tracking(context: dg.InitResourceContext) -> MlFlow:
+    import mlflow
+
+    config = context.resource_config
+    # dagster-mlflow would create the experiment with MLflow's default artifact root (./mlruns in
+    # the current directory); create it first so artifacts land where the settings say.
+    mlflow.set_tracking_uri(config["mlflow_tracking_uri"])
+    if config.get("artifact_location") and not mlflow.get_experiment_by_name(
+        config["experiment_name"]
+    ):
+        mlflow.create_experiment(
+            config["experiment_name"], artifact_location=config["artifact_location"]
+        )
+    return MlFlow(context)
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    return {
+        "warehouse": WarehouseResource(
+            url=settings.warehouse_url, lock_timeout_seconds=settings.lock_timeout_seconds
+        ),
+        "dataset": DatasetResource(
+            spec=settings.dataset,
+            synthetic_users=settings.synthetic_users,
+            synthetic_items=settings.synthetic_items,
+            synthetic_events=settings.synthetic_events,
+            synthetic_seed=settings.synthetic_seed,
+            home=str(settings.home),
+        ),
+        "mlflow": mlflow_tracking.configured(
+            {
+                "experiment_name": "recsys",
+                "mlflow_tracking_uri": settings.tracking_uri,
+                "artifact_location": settings.mlflow_artifacts_dir.as_uri(),
+            }
+        ),
+    }

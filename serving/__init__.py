@@ -1,0 +1,1 @@
+"""The REST API: serves the published model version from memory and accepts new events."""

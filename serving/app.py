@@ -1,0 +1,58 @@
+"""Builds the FastAPI app: `uvicorn serving.app:app`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from recsys.settings import Settings, get_settings
+from serving.routers import events, health, items, recommendations
+from serving.state import ServingState
+
+log = logging.getLogger(__name__)
+
+
+async def _watch_publications(state: ServingState, every: float) -> None:
+    """Poll for a newly published version; a failed poll is logged and retried next time."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(state.refresh)
+        except Exception:
+            log.exception("checking for a newly published model failed; will retry")
+
+
+def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        serving = state or ServingState(settings or get_settings())
+        await run_in_threadpool(serving.start)
+        app.state.serving = serving
+        watcher = asyncio.create_task(
+            _watch_publications(serving, serving.settings.api_reload_seconds)
+        )
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    app = FastAPI(
+        title="recsys-pipeline API",
+        description="Personalised recommendations from the published model, and event ingestion.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    for router in (recommendations.router, items.router, events.router, health.router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

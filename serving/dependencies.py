@@ -1,0 +1,28 @@
+"""FastAPI dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from serving.snapshot import Snapshot
+from serving.state import ServingState
+
+
+def get_state(request: Request) -> ServingState:
+    return request.app.state.serving
+
+
+def get_snapshot(state: Annotated[ServingState, Depends(get_state)]) -> Snapshot:
+    snapshot = state.snapshot  # read the reference once: the whole request sees one version
+    if snapshot is None:
+        raise HTTPException(
+            status_code=503,
+            detail="no model has been published yet: run the full_pipeline job first",
+        )
+    return snapshot
+
+
+StateDep = Annotated[ServingState, Depends(get_state)]
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]

@@ -1,0 +1,111 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+from recsys.events import VALUE_RANGES
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+EventType = Literal[
+    "view_start", "view_complete", "rating", "like", "dislike", "add_to_list", "search"
+]
+MAX_BATCH = 10_000
+# Clocks drift; an event stamped a little ahead of the server is accepted, more is a bug.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class EventIn(BaseModel):
+    """One user event. `timestamp` defaults to now and `event_id` to a fresh id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Id
+    item_id: Id
+    event_type: EventType
+    value: float | None = Field(default=None, description="Stars for ratings; else 0..1")
+    timestamp: datetime | None = Field(default=None, description="ISO 8601 or Unix seconds")
+    event_id: Id | None = Field(default=None, description="Give one to make retries idempotent")
+
+    @model_validator(mode="after")
+    def _check(self) -> EventIn:
+        if self.value is not None:
+            low, high = VALUE_RANGES[self.event_type]
+            if not math.isfinite(self.value) or not low <= self.value <= high:
+                raise ValueError(
+                    f"value {self.value} is outside [{low}, {high}] "
+                    f"for event_type {self.event_type}"
+                )
+        elif self.event_type == "rating":
+            raise ValueError("value is required for a rating (the stars, 0.5 to 5)")
+        if self.timestamp is not None:
+            if self.timestamp.tzinfo is None:
+                self.timestamp = self.timestamp.replace(tzinfo=UTC)
+            if self.timestamp > datetime.now(UTC) + FUTURE_TOLERANCE:
+                raise ValueError(f"timestamp {self.timestamp.isoformat()} is in the future")
+            if self.timestamp < EARLIEST:
+                raise ValueError(f"timestamp {self.timestamp.isoformat()} is before 1970")
+        return self
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+def _payload_shape(payload: object) -> str:
+    return "batch" if isinstance(payload, dict) and "events" in payload else "single"
+
+
+EventsPayload = Annotated[
+    Annotated[EventBatch, Tag("batch")] | Annotated[EventIn, Tag("single")],
+    Discriminator(_payload_shape),
+]
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    event_ids: list[str]
+
+
+class ScoredItem(BaseModel):
+    item_id: str
+    score: float
+    source: str
+
+
+class Recommendations(BaseModel):
+    user_id: str
+    model_version: str
+    items: list[ScoredItem]
+
+
+class SimilarItems(BaseModel):
+    item_id: str
+    model_version: str
+    items: list[ScoredItem]
+
+
+class Trending(BaseModel):
+    model_version: str
+    items: list[ScoredItem]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    model_version: str | None = None
+    detail: str | None = None

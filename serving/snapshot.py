@@ -1,0 +1,79 @@
+"""The published model version's tables, loaded into memory for serving.
+
+A snapshot is immutable once built; the API swaps the whole object when a new version is
+published, so every request reads exactly one version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from clickhouse_connect.driver.client import Client
+
+from recsys.warehouse import versions
+
+ScoredItem = tuple[str, float]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    model_version: str
+    trained_at: datetime
+    published_at: datetime | None
+    algorithm: str
+    recommendations: dict[str, list[ScoredItem]] = field(repr=False)
+    similar: dict[str, list[ScoredItem]] = field(repr=False)
+    trending: list[ScoredItem] = field(repr=False)
+    item_ids: frozenset[str] = field(repr=False)
+
+
+def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
+    """Read every derived table of `version` (and the catalogue ids) in one session."""
+    params = {"v": version.model_version}
+    recommendations = _grouped(
+        client,
+        """
+        SELECT user_id, groupArray((item_id, score)) FROM (
+            SELECT user_id, item_id, score FROM user_recommendations
+            WHERE model_version = {v:String} ORDER BY user_id, rank
+        ) GROUP BY user_id
+        """,
+        params,
+    )
+    similar = _grouped(
+        client,
+        """
+        SELECT item_id, groupArray((similar_item_id, score)) FROM (
+            SELECT item_id, similar_item_id, score FROM similar_items
+            WHERE model_version = {v:String} ORDER BY item_id, rank
+        ) GROUP BY item_id
+        """,
+        params,
+    )
+    trending = [
+        (item_id, float(score))
+        for item_id, score in client.query(
+            "SELECT item_id, score FROM trending_items "
+            "WHERE model_version = {v:String} ORDER BY rank",
+            parameters=params,
+        ).result_rows
+    ]
+    item_ids = client.query("SELECT DISTINCT item_id FROM items").result_columns
+    return Snapshot(
+        model_version=version.model_version,
+        trained_at=version.trained_at,
+        published_at=version.published_at,
+        algorithm=version.algorithm,
+        recommendations=recommendations,
+        similar=similar,
+        trending=trending,
+        item_ids=frozenset(item_ids[0] if item_ids else ()),
+    )
+
+
+def _grouped(client: Client, sql: str, params: dict) -> dict[str, list[ScoredItem]]:
+    return {
+        key: [(item_id, float(score)) for item_id, score in pairs]
+        for key, pairs in client.query(sql, parameters=params).result_rows
+    }
