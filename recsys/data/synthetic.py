@@ -201,7 +201,9 @@ class SyntheticWorld:
         affinity = (self.item_genres[items] * self.taste[users]).sum(axis=1) * len(GENRES) / 3.0
         affinity = np.clip(affinity, 0.0, 1.0)
         start = END_OF_HISTORY - pd.Timedelta(days=HISTORY_DAYS)
-        at = start.value // 1_000_000 + (rng.random(n) * HISTORY_DAYS * 86_400_000).astype(np.int64)
+        # Interactions start early enough that their follow-ups (up to ~3 h later) end in time.
+        span_ms = HISTORY_DAYS * 86_400_000 - 4 * 3_600_000
+        at = start.value // 1_000_000 + (rng.random(n) * span_ms).astype(np.int64)
 
         completed = rng.random(n) < 0.2 + 0.7 * affinity
         watched_ms = rng.integers(20, 150, n) * 60_000

@@ -84,10 +84,10 @@ def fit_als(matrix: InteractionMatrix, params: ALSParams) -> ALSModel:
     if matrix.confidence.nnz == 0:
         raise ValueError("cannot train ALS: the interaction matrix has no positive confidences")
     use_gpu = gpu_available()
-    model = _implicit_model(params, use_gpu=use_gpu)
     started = time.perf_counter()
     # implicit runs its own threads; a multi-threaded BLAS underneath it only oversubscribes.
     with threadpool_limits(limits=1, user_api="blas"):
+        model = _implicit_model(params, use_gpu=use_gpu)
         model.fit(matrix.confidence, show_progress=False)
     if use_gpu:
         model = model.to_cpu()

@@ -70,6 +70,15 @@ def event_counts_by_type(client: Client) -> dict[str, int]:
     return {event_type: int(n) for event_type, n in rows}
 
 
+def events_with_unknown_items(client: Client) -> int:
+    """Events whose item is not in the catalogue (kept in the log, left out of training)."""
+    return int(
+        client.query(
+            "SELECT count() FROM events WHERE item_id NOT IN (SELECT item_id FROM items)"
+        ).result_rows[0][0]
+    )
+
+
 def latest_ingestion(client: Client) -> pd.Timestamp | None:
     value = client.query("SELECT max(ingested_at), count() FROM events").result_rows[0]
     return pd.Timestamp(value[0], tz="UTC") if value[1] else None
@@ -79,7 +88,8 @@ def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
     """Aggregate events into one confidence per (user, item), build-then-swap.
 
     Ratings add `weight * stars`; other types add their weight. A pair with any dislike keeps a
-    row (so it is never recommended back) with confidence 0.
+    row (so it is never recommended back) with confidence 0. Events about items missing from
+    the catalogue stay in the log but are left out here: nothing can show or recommend them.
     """
     flat_types = [t for t in weights if t != "rating"]
     client.command("DROP TABLE IF EXISTS interactions__next")
@@ -101,6 +111,7 @@ def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
                    transform(toString(event_type), {types:Array(String)},
                              {type_weights:Array(Float64)}, 0.)) AS weight
             FROM events FINAL
+            WHERE item_id IN (SELECT item_id FROM items)
         )
         GROUP BY user_id, item_id
         """,

@@ -56,12 +56,19 @@ def events(
             tables.record_dataset_load(client, source.fingerprint, source.name, n_items, loaded)
     with store.session() as client:
         counts = tables.event_counts_by_type(client)
+        orphans = tables.events_with_unknown_items(client)
     total = sum(counts.values())
+    if orphans:
+        context.log.warning(
+            f"{orphans:,} events name items missing from the catalogue; "
+            "they stay in the log but are left out of training"
+        )
     return dg.MaterializeResult(
         metadata={
             "dataset": source.fingerprint,
             "events_loaded_now": loaded,
             "events_total": total,
+            "events_with_unknown_items": orphans,
             "events_by_type": dg.MetadataValue.md(
                 "| event_type | events |\n|---|---|\n"
                 + "\n".join(f"| {t} | {n:,} |" for t, n in counts.items())

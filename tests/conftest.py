@@ -1,0 +1,70 @@
+"""Shared fixtures: real embedded warehouses in temp folders and one published pipeline run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from recsys.settings import Settings
+from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.migrations import apply_migrations
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+MOVIELENS_SMALL = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ml-latest-small"
+requires_movielens = pytest.mark.skipif(
+    not (MOVIELENS_SMALL / "ratings.csv").is_file(),
+    reason=f"MovieLens ml-latest-small not found at {MOVIELENS_SMALL} (it ships in ../shared)",
+)
+
+
+def small_settings(home: Path, **overrides: object) -> Settings:
+    """A synthetic dataset small enough that a full pipeline run takes a few seconds."""
+    values: dict[str, object] = {
+        "home": home,
+        "dataset": "synthetic",
+        "synthetic_users": 400,
+        "synthetic_items": 250,
+        "synthetic_events": 25_000,
+        "synthetic_seed": 7,
+        "lock_timeout_seconds": 60.0,
+        "api_reload_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def run_full_pipeline(
+    settings: Settings, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Materialise every asset of the real code location with resources built from `settings`."""
+    from recsys_assets.definitions import all_assets
+    from recsys_assets.resources import build_resources
+
+    return dg.materialize(all_assets, resources=build_resources(settings), instance=instance)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    """A fresh embedded warehouse with the schema applied; every session closes its client."""
+    store = Warehouse.from_url(f"chdb://{tmp_path / 'warehouse'}", lock_timeout=30)
+    with store.session() as client:
+        apply_migrations(client)
+    return store
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a home where the full pipeline ran once and published a model version."""
+    home = tmp_path_factory.mktemp("published-home")
+    settings = small_settings(home)
+    settings.dagster_home.mkdir()
+    with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
+        result = run_full_pipeline(settings, instance)
+        assert result.success
+    yield settings

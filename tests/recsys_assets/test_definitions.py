@@ -1,0 +1,34 @@
+import dagster as dg
+
+from recsys_assets.definitions import defs
+
+GROUPS = {"ingest", "features", "models", "exports"}
+EXPECTED_ASSETS = {
+    "items",
+    "events",
+    "interactions",
+    "interaction_matrix",
+    "als_model",
+    "user_recommendations",
+    "similar_items",
+    "trending_items",
+    "published_model",
+}
+
+
+def test_code_location_loads_with_every_asset_grouped_and_described():
+    repository = defs.get_repository_def()
+    graph = repository.asset_graph
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == EXPECTED_ASSETS
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name in GROUPS, key
+        assert node.description, key
+
+
+def test_full_pipeline_job_selects_every_asset_and_runs_in_process():
+    job = defs.resolve_job_def("full_pipeline")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == EXPECTED_ASSETS
+    assert job.executor_def is dg.in_process_executor
+    assert job.tags.get("recsys/retrain") == "true"

@@ -1,0 +1,151 @@
+"""The real asset graph materialised by a real Dagster instance into an embedded warehouse."""
+
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import pytest
+
+from recsys.settings import Settings
+from recsys.warehouse import versions
+from recsys.warehouse.connection import Warehouse
+from tests.conftest import run_full_pipeline, small_settings
+
+
+def _warehouse(settings: Settings) -> Warehouse:
+    return Warehouse.from_url(settings.warehouse_url)
+
+
+def test_publishes_one_version_with_all_its_tables(published: Settings):
+    with _warehouse(published).session() as client:
+        current = versions.published(client)
+        assert current is not None and current.status == "published"
+        counts = dict(
+            client.query(
+                """
+                SELECT 'recs', count() FROM user_recommendations WHERE model_version = {v:String}
+                UNION ALL
+                SELECT 'similar', count() FROM similar_items WHERE model_version = {v:String}
+                UNION ALL
+                SELECT 'trending', count() FROM trending_items WHERE model_version = {v:String}
+                """,
+                parameters={"v": current.model_version},
+            ).result_rows
+        )
+        users_with_signal = client.query(
+            "SELECT uniqExact(user_id) FROM interactions WHERE confidence > 0"
+        ).result_rows[0][0]
+        users_with_recs = client.query(
+            "SELECT uniqExact(user_id) FROM user_recommendations WHERE model_version = {v:String}",
+            parameters={"v": current.model_version},
+        ).result_rows[0][0]
+    assert counts["recs"] > 0 and counts["similar"] > 0 and counts["trending"] > 0
+    assert users_with_recs == users_with_signal
+    assert (
+        published.warehouse_url
+        and _warehouse(published).published_marker() == current.model_version
+    )
+
+
+def test_recommendations_are_top_k_ranked_unseen_and_in_the_catalogue(published: Settings):
+    with _warehouse(published).session() as client:
+        v = {"v": versions.published(client).model_version}
+        worst = client.query(
+            """
+            SELECT max(n), min(first_rank), max(rank_gap), max(score_rises) FROM (
+                SELECT user_id, count() AS n, min(rank) AS first_rank,
+                    max(rank) - count() AS rank_gap,
+                    arrayExists((a, b) -> b > a,
+                        arrayPopBack(groupArray(score)), arrayPopFront(groupArray(score)))
+                        AS score_rises
+                FROM (SELECT * FROM user_recommendations WHERE model_version = {v:String}
+                      ORDER BY user_id, rank)
+                GROUP BY user_id
+            )
+            """,
+            parameters=v,
+        ).result_rows[0]
+        seen = client.query(
+            """
+            SELECT count() FROM user_recommendations AS r
+            INNER JOIN interactions AS i ON r.user_id = i.user_id AND r.item_id = i.item_id
+            WHERE r.model_version = {v:String}
+            """,
+            parameters=v,
+        ).result_rows[0][0]
+        unknown = client.query(
+            """
+            SELECT count() FROM user_recommendations
+            WHERE model_version = {v:String} AND item_id NOT IN (SELECT item_id FROM items)
+            """,
+            parameters=v,
+        ).result_rows[0][0]
+        self_similar = client.query(
+            "SELECT count() FROM similar_items WHERE item_id = similar_item_id"
+        ).result_rows[0][0]
+    assert worst[0] <= published.top_k and worst[1] == 1 and worst[2] == 0 and worst[3] == 0
+    assert seen == 0 and unknown == 0 and self_similar == 0
+
+
+def test_training_run_is_tracked_in_mlflow(published: Settings):
+    with _warehouse(published).session() as client:
+        current = versions.published(client)
+    mlflow.set_tracking_uri(published.tracking_uri)
+    run = mlflow.get_run(current.mlflow_run_id)
+    assert run.data.params["factors"] == str(current.params["factors"])
+    assert run.data.tags["model_version"] == current.model_version
+    assert float(run.data.metrics["users"]) == current.n_users
+    artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "model")]
+    assert artifacts == ["model/model.npz"]
+    assert str(published.mlflow_artifacts_dir.as_uri()) in run.info.artifact_uri
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Settings:
+    return small_settings(tmp_path, synthetic_events=8_000, synthetic_users=150, synthetic_items=80)
+
+
+def test_rerun_publishes_a_new_version_without_reloading_the_dataset(home: Settings):
+    with dg.instance_for_test() as instance:
+        first = run_full_pipeline(home, instance)
+        second = run_full_pipeline(home, instance)
+    assert first.success and second.success
+
+    def meta(result, asset, key):
+        materialization = result.asset_materializations_for_node(asset)[0]
+        return materialization.metadata[key].value
+
+    assert meta(first, "events", "events_loaded_now") == 8_000
+    assert meta(second, "events", "events_loaded_now") == 0
+    assert meta(second, "events", "events_total") == meta(first, "events", "events_total")
+    first_version = meta(first, "published_model", "model_version")
+    second_version = meta(second, "published_model", "model_version")
+    assert first_version != second_version
+    with _warehouse(home).session() as client:
+        assert versions.published(client).model_version == second_version
+        kept = client.query(
+            "SELECT DISTINCT model_version FROM user_recommendations ORDER BY model_version"
+        ).result_columns[0]
+    assert kept == sorted([first_version, second_version])  # retention keeps the last three
+
+
+def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Settings):
+    with dg.instance_for_test() as instance:
+        assert run_full_pipeline(home, instance).success
+        with _warehouse(home).session() as client:
+            before = versions.published(client).model_version
+        from recsys_assets.definitions import all_assets
+        from recsys_assets.resources import build_resources
+
+        result = dg.materialize(
+            all_assets,
+            resources=build_resources(home),
+            instance=instance,
+            run_config={"ops": {"interactions": {"config": {"event_weights": {"teleport": 9.0}}}}},
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = result.failure_data_for_node("interactions")
+    assert "unknown event types: ['teleport']" in failure.error.message
+    with _warehouse(home).session() as client:
+        assert versions.published(client).model_version == before

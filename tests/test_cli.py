@@ -1,0 +1,77 @@
+"""README command one: `recsys up` materialises the pipeline and serves the UI and the API."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
+    api_port, ui_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "RECSYS_HOME": str(tmp_path / "home"),
+        "RECSYS_API_PORT": str(api_port),
+        "RECSYS_DAGSTER_PORT": str(ui_port),
+        "RECSYS_SYNTHETIC_USERS": "300",
+        "RECSYS_SYNTHETIC_ITEMS": "150",
+        "RECSYS_SYNTHETIC_EVENTS": "15000",
+    }
+    env.pop("DAGSTER_HOME", None)
+    log = (tmp_path / "up.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recsys.cli", "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while "recsys is up" not in (tmp_path / "up.log").read_text():
+            assert process.poll() is None, (tmp_path / "up.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "recsys up did not come up in 5 minutes"
+            time.sleep(1)
+        output = (tmp_path / "up.log").read_text()
+        assert f"http://127.0.0.1:{api_port}" in output and f"http://127.0.0.1:{ui_port}" in output
+
+        api = f"http://127.0.0.1:{api_port}"
+        ready = httpx.get(f"{api}/health/ready").json()
+        assert ready["status"] == "ok"
+        sources = {
+            httpx.get(f"{api}/recommendations/u{n}?k=5").json()["items"][0]["source"]
+            for n in range(10)
+        }
+        assert "als" in sources
+
+        runs = httpx.post(
+            f"http://127.0.0.1:{ui_port}/graphql",
+            json={"query": "{ runsOrError { ... on Runs { results { jobName status } } } }"},
+            timeout=30,
+        ).json()["data"]["runsOrError"]["results"]
+        assert {"jobName": "full_pipeline", "status": "SUCCESS"} in runs
+        assert (tmp_path / "home" / "dagster" / "dagster.yaml").read_text() == (
+            ROOT / "dagster.yaml"
+        ).read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+        log.close()

@@ -1,0 +1,47 @@
+"""The top-level deployment files are real and valid."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_dagster_yaml_is_a_valid_instance_config_with_a_retrain_queue(tmp_path: Path):
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        coordinator = instance.run_coordinator
+        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        limits = coordinator.get_run_queue_config().tag_concurrency_limits
+        assert {"key": "recsys/retrain", "limit": 1} in limits
+    finally:
+        instance.dispose()
+
+
+def test_workspace_names_the_code_location_that_loads():
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    module = workspace["load_from"][0]["python_module"]["module_name"]
+    assert module == "recsys_assets.definitions"
+    from recsys_assets.definitions import defs
+
+    assert isinstance(defs, dg.Definitions)
+
+
+def test_docker_compose_is_valid_and_references_files_that_exist():
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    assert compose["services"]
+    for service in compose["services"].values():
+        build = service.get("build")
+        if build:
+            context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+            dockerfile = (
+                "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+            )
+            assert (context / dockerfile).is_file()
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
