@@ -37,9 +37,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "RECSYS_MLFLOW_TRACKING_URI"),
     )
 
-    synthetic_users: int = Field(default=3_000, ge=1)
-    synthetic_items: int = Field(default=1_500, ge=1)
-    synthetic_events: int = Field(default=150_000, ge=1)
+    # The default dataset: big enough to be interesting, small enough that `recsys up` serves
+    # its first personal recommendations in seconds.
+    synthetic_users: int = Field(default=10_000, ge=1)
+    synthetic_items: int = Field(default=3_000, ge=1)
+    synthetic_events: int = Field(default=500_000, ge=1)
     synthetic_seed: int = 42
 
     top_k: int = Field(default=50, ge=1, le=1000, description="Recommendations exported per user.")

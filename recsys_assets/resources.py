@@ -35,12 +35,12 @@ class WarehouseResource(dg.ConfigurableResource):
 class DatasetResource(dg.ConfigurableResource):
     """What the pipeline loads: `synthetic` or `movielens:<folder or archive name>`."""
 
-    spec: str = "synthetic"
-    synthetic_users: int = 3_000
-    synthetic_items: int = 1_500
-    synthetic_events: int = 150_000
-    synthetic_seed: int = 42
-    home: str = ".recsys"
+    spec: str
+    synthetic_users: int
+    synthetic_items: int
+    synthetic_events: int
+    synthetic_seed: int
+    home: str
 
     def open(self) -> Dataset:
         return open_dataset(

@@ -97,9 +97,9 @@ HISTORY_DAYS = 180
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    users: int = 3_000
-    items: int = 1_500
-    events: int = 150_000
+    users: int
+    items: int
+    events: int
     seed: int = 42
 
     @property
