@@ -24,9 +24,18 @@ def free_port() -> int:
 def start_api(home: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "RECSYS_HOME": str(home), **(extra_env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serving.app:app", "--port", str(port),
-         "--log-level", "warning"],
-        env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "serving.app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
     )
     deadline = time.monotonic() + 60
     while True:

@@ -80,11 +80,19 @@ def main() -> None:
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
                 payloads = [
-                    {"events": [
-                        {"user_id": u, "item_id": i, "event_type": "view_start",
-                         "event_id": f"api-{e}"}
-                        for e, u, i in zip(f["event_id"], f["user_id"], f["item_id"], strict=True)
-                    ]}
+                    {
+                        "events": [
+                            {
+                                "user_id": u,
+                                "item_id": i,
+                                "event_type": "view_start",
+                                "event_id": f"api-{e}",
+                            }
+                            for e, u, i in zip(
+                                f["event_id"], f["user_id"], f["item_id"], strict=True
+                            )
+                        ]
+                    }
                     for f in frames
                 ]
                 started = time.perf_counter()
@@ -95,7 +103,8 @@ def main() -> None:
                 for n in tqdm(range(args.singles), desc="API single events"):
                     t0 = time.perf_counter()
                     response = http.post(
-                        "/events", json={"user_id": "solo", "item_id": f"i{n}", "event_type": "like"}
+                        "/events",
+                        json={"user_id": "solo", "item_id": f"i{n}", "event_type": "like"},
                     )
                     single_ms.append((time.perf_counter() - t0) * 1000)
                     assert response.status_code == 200
@@ -105,12 +114,18 @@ def main() -> None:
 
     print(f"\nEvent writes into the embedded warehouse ({args.batches} batches of {BATCH:,}):")
     print(f"  baseline, one open chDB client     {baseline:>10,.0f} events/s")
-    print(f"  warehouse sessions (lock+open)     {sessions:>10,.0f} events/s"
-          f"  ({sessions / baseline:.2f}x baseline)")
-    print(f"  POST /events, batches of 1,000     {api_batches:>10,.0f} events/s"
-          f"  ({api_batches / baseline:.2f}x baseline)")
-    print(f"  POST /events, single events        {1000 / (sum(single_ms) / len(single_ms)):>10,.0f} "
-          f"events/s  ({percentiles(single_ms)})")
+    print(
+        f"  warehouse sessions (lock+open)     {sessions:>10,.0f} events/s"
+        f"  ({sessions / baseline:.2f}x baseline)"
+    )
+    print(
+        f"  POST /events, batches of 1,000     {api_batches:>10,.0f} events/s"
+        f"  ({api_batches / baseline:.2f}x baseline)"
+    )
+    print(
+        f"  POST /events, single events        {1000 / (sum(single_ms) / len(single_ms)):>10,.0f} "
+        f"events/s  ({percentiles(single_ms)})"
+    )
 
 
 if __name__ == "__main__":

@@ -24,13 +24,20 @@ from benchmarks._util import ROOT, free_port
 def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         api_port, ui_port = free_port(), free_port()
-        env = {**os.environ, "RECSYS_HOME": home, "RECSYS_API_PORT": str(api_port),
-               "RECSYS_DAGSTER_PORT": str(ui_port)}
+        env = {
+            **os.environ,
+            "RECSYS_HOME": home,
+            "RECSYS_API_PORT": str(api_port),
+            "RECSYS_DAGSTER_PORT": str(ui_port),
+        }
         env.pop("DAGSTER_HOME", None)
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "recsys", "up"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "recsys", "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         api_up = None
         try:
@@ -39,7 +46,10 @@ def main() -> None:
                 try:
                     response = httpx.get(f"http://127.0.0.1:{api_port}/recommendations/u0")
                     api_up = api_up or time.perf_counter()
-                    if response.status_code == 200 and response.json()["items"][0]["source"] == "als":
+                    if (
+                        response.status_code == 200
+                        and response.json()["items"][0]["source"] == "als"
+                    ):
                         break
                 except httpx.TransportError:
                     pass
