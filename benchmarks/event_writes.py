@@ -4,8 +4,8 @@
 
 Prints, measured in the same run:
 - baseline: one long-lived chDB client inserting 1,000-event batches (no lock, no reopen);
-- warehouse sessions: the same batches, each in its own locked open-insert-close session
-  (what every process of the embedded deployment does);
+- warehouse sessions: the same batches, each in its own `Warehouse.session()` (the inter-process
+  lock, with the engine kept open between sessions while no other process waits);
 - API: POST /events with 1,000-event batches, and single-event posts with p50/p99 latency.
 """
 

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest wait for the embedded warehouse's lock."
     )
+    warehouse_linger_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a process keeps the embedded engine open after a session when "
+        "nobody else waits for it (0: close at once).",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     dagster_port: int = Field(default=3000, ge=1, le=65535)

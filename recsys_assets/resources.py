@@ -19,13 +19,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str
     lock_timeout_seconds: float = 120.0
+    linger_seconds: float = 1.0
 
     _warehouse: Warehouse | None = PrivateAttr(default=None)
 
     def get(self) -> Warehouse:
         """The process-wide warehouse, with migrations applied on first use."""
         if self._warehouse is None:
-            warehouse = Warehouse.from_url(self.url, lock_timeout=self.lock_timeout_seconds)
+            warehouse = Warehouse.from_url(
+                self.url, lock_timeout=self.lock_timeout_seconds, linger=self.linger_seconds
+            )
             with warehouse.session() as client:
                 apply_migrations(client)
             self._warehouse = warehouse
@@ -78,7 +81,9 @@ def mlflow_tracking(context: dg.InitResourceContext) -> MlFlow:
 def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(
-            url=settings.warehouse_url, lock_timeout_seconds=settings.lock_timeout_seconds
+            url=settings.warehouse_url,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+            linger_seconds=settings.warehouse_linger_seconds,
         ),
         "dataset": DatasetResource(
             spec=settings.dataset,

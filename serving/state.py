@@ -23,7 +23,9 @@ class ServingState:
     def __init__(self, settings: Settings, warehouse: Warehouse | None = None) -> None:
         self.settings = settings
         self.warehouse = warehouse or Warehouse.from_url(
-            settings.warehouse_url, lock_timeout=settings.lock_timeout_seconds
+            settings.warehouse_url,
+            lock_timeout=settings.lock_timeout_seconds,
+            linger=settings.warehouse_linger_seconds,
         )
         self.snapshot: Snapshot | None = None
         self.last_warehouse_ok: float | None = None

@@ -4,8 +4,9 @@
     with warehouse.session() as client:      # a clickhouse_connect Client
         client.query("SELECT count() FROM events")
 
-Embedded mode opens a client per session under an inter-process file lock and closes it after,
-so the many processes of a Dagster deployment and the API take turns. Server mode keeps one
+Embedded mode opens the engine under an inter-process file lock, so the many processes of a
+Dagster deployment and the API take turns; a process keeps it open briefly after a session and
+gives it up as soon as another process waits (see `embedded.py`). Server mode keeps one
 long-lived client and takes no lock. The SQL is the same in both.
 """
 
@@ -21,19 +22,9 @@ from urllib.parse import unquote, urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from recsys.warehouse.lock import FileLock
+from recsys.warehouse.embedded import EmbeddedEngine
 
 DATABASE = "recsys"
-
-# One lock object per data directory and process, so that every Warehouse on the same directory
-# in this process shares its re-entrancy instead of blocking on its own flock.
-_LOCKS: dict[Path, FileLock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _lock_for(path: Path) -> FileLock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(path, FileLock(Path(f"{path}.lock")))
 
 
 @dataclass(frozen=True)
@@ -76,19 +67,35 @@ def parse_url(url: str) -> EmbeddedTarget | ServerTarget:
     )
 
 
+def _open_embedded(path: Path) -> Client:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+    client.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+    client.database = DATABASE
+    return client
+
+
 class Warehouse:
     """Hands out clickhouse-connect clients; see the module docstring for the two modes."""
 
-    def __init__(self, target: EmbeddedTarget | ServerTarget, lock_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        target: EmbeddedTarget | ServerTarget,
+        lock_timeout: float = 120.0,
+        linger: float = 1.0,
+    ) -> None:
         self.target = target
         self.lock_timeout = lock_timeout
         self._client: Client | None = None
         self._client_guard = threading.Lock()
-        self._lock = _lock_for(target.path) if isinstance(target, EmbeddedTarget) else None
+        self._engine: EmbeddedEngine | None = None
+        if isinstance(target, EmbeddedTarget):
+            self._engine = EmbeddedEngine.for_path(target.path, _open_embedded)
+            self._engine.linger = linger
 
     @classmethod
-    def from_url(cls, url: str, lock_timeout: float = 120.0) -> Warehouse:
-        return cls(parse_url(url), lock_timeout=lock_timeout)
+    def from_url(cls, url: str, lock_timeout: float = 120.0, linger: float = 1.0) -> Warehouse:
+        return cls(parse_url(url), lock_timeout=lock_timeout, linger=linger)
 
     @property
     def embedded(self) -> bool:
@@ -101,19 +108,11 @@ class Warehouse:
     @contextmanager
     def session(self, timeout: float | None = None) -> Iterator[Client]:
         """A client for one short unit of work. Nested sessions in one thread share the client."""
-        if self._lock is None:
+        if self._engine is None:
             yield self._server_client()
             return
-        with self._lock.hold(self.lock_timeout if timeout is None else timeout):
-            if self._client is not None:  # re-entered by the thread that holds the lock
-                yield self._client
-                return
-            self._client = self._open_embedded()
-            try:
-                yield self._client
-            finally:
-                client, self._client = self._client, None
-                client.close()
+        with self._engine.session(self.lock_timeout if timeout is None else timeout) as client:
+            yield client
 
     def notify_published(self, model_version: str) -> None:
         """Tell readers on this machine that a new version is live, without touching the engine.
@@ -142,18 +141,14 @@ class Warehouse:
         return Path(f"{self.target.path}.published")
 
     def close(self) -> None:
+        """Close the server client, or let go of a parked embedded engine now."""
+        if self._engine is not None:
+            self._engine.release_if_idle(force=True)
+            return
         with self._client_guard:
-            if self._client is not None and self._lock is None:
+            if self._client is not None:
                 self._client.close()
                 self._client = None
-
-    def _open_embedded(self) -> Client:
-        assert isinstance(self.target, EmbeddedTarget)
-        self.target.path.parent.mkdir(parents=True, exist_ok=True)
-        client = clickhouse_connect.get_client(dsn=f"chdb://{self.target.path}")
-        client.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
-        client.database = DATABASE
-        return client
 
     def _server_client(self) -> Client:
         with self._client_guard:

@@ -1,13 +1,14 @@
 """An inter-process lock with a bounded wait and no starvation, for the embedded warehouse.
 
 chDB lets only one process at a time open a data directory, while the Dagster UI, daemon, run
-workers and the API are separate processes. Every process therefore takes this lock, opens a
-short-lived client, does a small unit of work and closes it again.
+workers and the API are separate processes. A process takes this lock before it opens the
+engine and gives it back after closing it.
 
 Fairness matters: a process that releases the lock and at once asks again (a loop of inserts)
 would otherwise win every race against waiters that poll. So a waiter first takes a turnstile
-lock and holds it while it waits for the main lock; whoever releases the main lock must pass the
-turnstile to get it back, and so queues behind the waiter that is already in line.
+lock and holds it while it waits for the main lock: whoever releases the main lock must pass the
+turnstile to get it back, so it queues behind the waiter already in line. The turnstile also
+tells a holder that somebody is waiting (`has_waiters`), so it can let go early.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import random
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -27,50 +25,28 @@ class WarehouseBusyError(TimeoutError):
 
 
 class FileLock:
-    """An exclusive `flock` on one file, re-entrant within the thread that holds it."""
+    """An exclusive, process-wide `flock` on one file. Callers serialise their own threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.turnstile_path = path.with_name(path.name + ".queue")
-        # flock already excludes other open file descriptions, including other threads of this
-        # process; the thread lock only keeps threads from spinning on the file.
-        self._thread_lock = threading.RLock()
-        self._depth = 0
         self._fd: int | None = None
-
-    @contextmanager
-    def hold(self, timeout: float) -> Iterator[None]:
-        deadline = time.monotonic() + timeout
-        if not self._thread_lock.acquire(timeout=timeout):
-            raise WarehouseBusyError(
-                f"another thread of this process held {self.path} for more than {timeout:.0f} s"
-            )
-        try:
-            if self._depth == 0:
-                self._fd = self._acquire(deadline, timeout)
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0 and self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-                    os.close(self._fd)
-                    self._fd = None
-        finally:
-            self._thread_lock.release()
 
     @property
     def held(self) -> bool:
-        return self._depth > 0
+        return self._fd is not None
 
-    def _acquire(self, deadline: float, timeout: float) -> int:
+    def acquire(self, timeout: float) -> None:
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this process")
+        deadline = time.monotonic() + timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
         turnstile = os.open(self.turnstile_path, os.O_RDWR | os.O_CREAT, 0o644)
         main = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             if _wait_for(turnstile, deadline) and _wait_for(main, deadline):
-                return main
+                self._fd = main
+                return
         finally:
             os.close(turnstile)  # lets the next in line through (it now waits for `main`)
         os.close(main)
@@ -78,6 +54,23 @@ class FileLock:
             f"the embedded warehouse lock {self.path} was held by another process "
             f"for more than {timeout:.0f} s"
         )
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def has_waiters(self) -> bool:
+        """True when another process stands in the turnstile, waiting for this lock."""
+        fd = os.open(self.turnstile_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if _try_lock(fd):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return False
+            return True
+        finally:
+            os.close(fd)
 
 
 def _try_lock(fd: int) -> bool:
