@@ -115,7 +115,7 @@ def main() -> None:
     print(f"\nEvent writes into the embedded warehouse ({args.batches} batches of {BATCH:,}):")
     print(f"  baseline, one open chDB client     {baseline:>10,.0f} events/s")
     print(
-        f"  warehouse sessions (lock+open)     {sessions:>10,.0f} events/s"
+        f"  Warehouse.session() per batch      {sessions:>10,.0f} events/s"
         f"  ({sessions / baseline:.2f}x baseline)"
     )
     print(

@@ -21,6 +21,7 @@ class Snapshot:
     model_version: str
     trained_at: datetime
     published_at: datetime | None
+    events_ingested_until: datetime
     algorithm: str
     recommendations: dict[str, list[ScoredItem]] = field(repr=False)
     similar: dict[str, list[ScoredItem]] = field(repr=False)
@@ -64,6 +65,7 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         model_version=version.model_version,
         trained_at=version.trained_at,
         published_at=version.published_at,
+        events_ingested_until=version.events_ingested_until,
         algorithm=version.algorithm,
         recommendations=recommendations,
         similar=similar,

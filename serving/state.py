@@ -12,6 +12,7 @@ from recsys.settings import Settings
 from recsys.warehouse import tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
+from serving.recent import RecentInteractions
 from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class ServingState:
             linger=settings.warehouse_linger_seconds,
         )
         self.snapshot: Snapshot | None = None
+        self.recent = RecentInteractions()
         self.last_warehouse_ok: float | None = None
         self._announced: str | None = None
 
@@ -55,6 +57,7 @@ class ServingState:
             snapshot = load_snapshot(client, current)
         self.snapshot = snapshot  # one reference assignment: requests see old or new, never both
         self._announced = snapshot.model_version
+        self.recent.forget_before(snapshot.events_ingested_until)
         log.info(
             "serving %s (%d users, %d items) loaded in %.2f s",
             snapshot.model_version,
@@ -70,6 +73,7 @@ class ServingState:
         with self.warehouse.session() as client:
             stored = tables.insert_events(client, frame)
         self.last_warehouse_ok = time.monotonic()
+        self.recent.add((row["user_id"], row["item_id"]) for row in rows)
         return stored
 
     def warehouse_reachable(self, within_seconds: float = 30.0) -> bool:

@@ -25,13 +25,14 @@ def api(published: Settings):
 def facts(published: Settings) -> dict:
     with Warehouse.from_url(published.warehouse_url).session() as client:
         version = versions.published(client).model_version
-        user, n = client.query(
+        user, other_user = client.query(
             """
-            SELECT user_id, count() AS n FROM user_recommendations
-            WHERE model_version = {v:String} GROUP BY user_id ORDER BY n DESC, user_id LIMIT 1
+            SELECT user_id FROM user_recommendations
+            WHERE model_version = {v:String} GROUP BY user_id
+            ORDER BY count() DESC, user_id LIMIT 2
             """,
             parameters={"v": version},
-        ).result_rows[0]
+        ).result_columns[0]
         top = client.query(
             """
             SELECT item_id FROM user_recommendations
@@ -43,7 +44,7 @@ def facts(published: Settings) -> dict:
             "SELECT item_id FROM similar_items WHERE model_version = {v:String} LIMIT 1",
             parameters={"v": version},
         ).result_rows[0][0]
-    return {"version": version, "user": user, "top": top, "item": item}
+    return {"version": version, "user": user, "other_user": other_user, "top": top, "item": item}
 
 
 def _count_events(settings: Settings, where: str, **params) -> tuple[int, int]:
@@ -181,3 +182,25 @@ def test_a_new_publication_is_served_without_a_restart(tmp_path: Path):
             while client.get("/trending").json()["model_version"] == first:
                 assert time.monotonic() < deadline, "the API never picked up the new version"
                 time.sleep(0.1)
+
+
+def test_items_the_user_just_touched_leave_their_list_at_once(api, facts):
+    before = [
+        i["item_id"] for i in api.get(f"/recommendations/{facts['other_user']}?k=5").json()["items"]
+    ]
+    watched, disliked = before[0], before[1]
+    api.post(
+        "/events",
+        json={
+            "events": [
+                {"user_id": facts["other_user"], "item_id": watched, "event_type": "view_complete"},
+                {"user_id": facts["other_user"], "item_id": disliked, "event_type": "dislike"},
+            ]
+        },
+    )
+    after = [
+        i["item_id"] for i in api.get(f"/recommendations/{facts['other_user']}?k=5").json()["items"]
+    ]
+    assert watched not in after and disliked not in after
+    assert after[:3] == before[2:5]
+    assert len(after) == 5
