@@ -9,6 +9,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.tables import event_weight_sql
 
 # (row indexes, column indexes per row, scores per row), as the models yield them.
 TopKBlock = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -69,6 +70,19 @@ def clear_version(client: Client, table: str, model_version: str) -> None:
     )
 
 
+def row_counts(client: Client, model_version: str) -> dict[str, int]:
+    """Rows each export table holds for `model_version`."""
+    return {
+        table: int(
+            client.query(
+                f"SELECT count() FROM {table} WHERE model_version = {{v:String}}",
+                parameters={"v": model_version},
+            ).result_rows[0][0]
+        )
+        for table in EXPORT_TABLES
+    }
+
+
 def write_trending(
     client: Client,
     model_version: str,
@@ -77,7 +91,7 @@ def write_trending(
     limit: int = 200,
 ) -> int:
     """Time-decayed popularity relative to the newest event, computed inside ClickHouse."""
-    flat_types = [t for t in weights if t != "rating"]
+    weight, params = event_weight_sql(weights)
     clear_version(client, "trending_items", model_version)
     client.command(
         """
@@ -88,26 +102,21 @@ def write_trending(
                 sum(weight * exp(-dateDiff('second', timestamp, newest) / {half_life:Float64}))
                     AS score
             FROM (
-                SELECT item_id, timestamp,
-                    if(event_type = 'rating', {rating_weight:Float64} * coalesce(value, 0),
-                       transform(toString(event_type), {types:Array(String)},
-                                 {type_weights:Array(Float64)}, 0.)) AS weight,
+                SELECT item_id, timestamp, {weight} AS weight,
                     (SELECT max(timestamp) FROM events) AS newest
                 FROM events FINAL
-                WHERE event_type != 'dislike'
+                WHERE event_type != 'dislike' AND item_id IN (SELECT item_id FROM items)
             )
             GROUP BY item_id
             HAVING score > 0
             ORDER BY score DESC, item_id
             LIMIT {limit:UInt32}
         )
-        """,
+        """.replace("{weight}", weight),
         parameters={
+            **params,
             "v": model_version,
             "half_life": half_life_days * 86_400 / np.log(2),
-            "rating_weight": float(weights.get("rating", 1.0)),
-            "types": flat_types,
-            "type_weights": [float(weights[t]) for t in flat_types],
             "limit": limit,
         },
     )

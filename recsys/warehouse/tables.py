@@ -84,6 +84,20 @@ def latest_ingestion(client: Client) -> pd.Timestamp | None:
     return pd.Timestamp(value[0], tz="UTC") if value[1] else None
 
 
+def event_weight_sql(weights: dict[str, float]) -> tuple[str, dict[str, object]]:
+    """SQL for one event's confidence (ratings scale by their stars), and its bound parameters."""
+    flat_types = [t for t in weights if t != "rating"]
+    sql = (
+        "if(event_type = 'rating', {rating_weight:Float64} * coalesce(value, 0), "
+        "transform(toString(event_type), {types:Array(String)}, {type_weights:Array(Float64)}, 0.))"
+    )
+    return sql, {
+        "rating_weight": float(weights.get("rating", 1.0)),
+        "types": flat_types,
+        "type_weights": [float(weights[t]) for t in flat_types],
+    }
+
+
 def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
     """Aggregate events into one confidence per (user, item), build-then-swap.
 
@@ -91,7 +105,7 @@ def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
     row (so it is never recommended back) with confidence 0. Events about items missing from
     the catalogue stay in the log but are left out here: nothing can show or recommend them.
     """
-    flat_types = [t for t in weights if t != "rating"]
+    weight, params = event_weight_sql(weights)
     client.command("DROP TABLE IF EXISTS interactions__next")
     client.command("CREATE TABLE interactions__next AS interactions")
     client.command(
@@ -105,21 +119,13 @@ def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
             toUInt8(countIf(event_type = 'dislike') > 0) AS disliked,
             max(timestamp) AS last_at
         FROM (
-            SELECT user_id, item_id, event_type, timestamp,
-                if(event_type = 'rating',
-                   {rating_weight:Float64} * coalesce(value, 0),
-                   transform(toString(event_type), {types:Array(String)},
-                             {type_weights:Array(Float64)}, 0.)) AS weight
+            SELECT user_id, item_id, event_type, timestamp, {weight} AS weight
             FROM events FINAL
             WHERE item_id IN (SELECT item_id FROM items)
         )
         GROUP BY user_id, item_id
-        """,
-        parameters={
-            "rating_weight": float(weights.get("rating", 1.0)),
-            "types": flat_types,
-            "type_weights": [float(weights[t]) for t in flat_types],
-        },
+        """.replace("{weight}", weight),
+        parameters=params,
     )
     client.command("EXCHANGE TABLES interactions__next AND interactions")
     client.command("DROP TABLE interactions__next")

@@ -123,7 +123,16 @@ def published_model(
 ) -> dg.MaterializeResult:
     """Switch readers to this version's tables in one insert, then drop versions past retention."""
     store = warehouse.get()
+    model_version = als_model.version.model_version
     with store.session() as client:
+        counts = exports.row_counts(client, model_version)
+        missing = [table for table, rows in counts.items() if rows == 0]
+        if missing:
+            # Publishing would point readers at empty tables; keep serving the current version.
+            raise dg.Failure(
+                f"not publishing {model_version}: no rows in {', '.join(missing)}; "
+                "materialise those assets for this model first"
+            )
         version = versions.publish(client, als_model.version)
         dropped = versions.prune(client)
     store.notify_published(version.model_version)
@@ -132,6 +141,7 @@ def published_model(
         metadata={
             "model_version": version.model_version,
             "published_at": version.published_at.isoformat() if version.published_at else "",
+            **{f"{table}_rows": rows for table, rows in counts.items()},
             "pruned_versions": dg.MetadataValue.json(dropped),
         }
     )

@@ -129,23 +129,44 @@ def test_rerun_publishes_a_new_version_without_reloading_the_dataset(home: Setti
     assert kept == sorted([first_version, second_version])  # retention keeps the last three
 
 
-def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Settings):
+def _publish_then_run_again(home: Settings, **materialize_args) -> tuple[str, object]:
+    """Publish once, then run again with `materialize_args`; (first version, second result)."""
+    from recsys_assets.definitions import all_assets
+    from recsys_assets.resources import build_resources
+
     with dg.instance_for_test() as instance:
         assert run_full_pipeline(home, instance).success
         with _warehouse(home).session() as client:
             before = versions.published(client).model_version
-        from recsys_assets.definitions import all_assets
-        from recsys_assets.resources import build_resources
-
         result = dg.materialize(
             all_assets,
             resources=build_resources(home),
             instance=instance,
-            run_config={"ops": {"interactions": {"config": {"event_weights": {"teleport": 9.0}}}}},
             raise_on_error=False,
+            **materialize_args,
         )
+    return before, result
+
+
+def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Settings):
+    before, result = _publish_then_run_again(
+        home,
+        run_config={"ops": {"interactions": {"config": {"event_weights": {"teleport": 9.0}}}}},
+    )
     assert not result.success
     failure = result.failure_data_for_node("interactions")
     assert "unknown event types: ['teleport']" in failure.error.message
+    with _warehouse(home).session() as client:
+        assert versions.published(client).model_version == before
+
+
+def test_a_model_without_its_exports_is_not_published(home: Settings):
+    # Retrain and try to publish, skipping the export steps.
+    before, result = _publish_then_run_again(
+        home, selection=["interactions", "interaction_matrix", "als_model", "published_model"]
+    )
+    assert not result.success
+    message = result.failure_data_for_node("published_model").error.message
+    assert "no rows in user_recommendations, similar_items, trending_items" in message
     with _warehouse(home).session() as client:
         assert versions.published(client).model_version == before
