@@ -6,12 +6,14 @@ Prints, measured in the same run:
 - baseline: one long-lived chDB client inserting 1,000-event batches (no lock, no reopen);
 - warehouse sessions: the same batches, each in its own `Warehouse.session()` (the inter-process
   lock, with the engine kept open between sessions while no other process waits);
+- contended: two processes writing such batches at the same time (the engine changes hands);
 - API: POST /events with 1,000-event batches, and single-event posts with p50/p99 latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
 import uuid
@@ -46,6 +48,14 @@ def batch_frame(tag: str) -> pd.DataFrame:
     )
 
 
+def write_batches(url: str, batches: int, tag: str) -> None:
+    warehouse = Warehouse.from_url(url)
+    for n in range(batches):
+        with warehouse.session() as client:
+            tables.insert_events(client, batch_frame(f"{tag}{n}"))
+    warehouse.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=30)
@@ -74,6 +84,20 @@ def main() -> None:
             with warehouse.session() as session:
                 tables.insert_events(session, frame)
         sessions = total / (time.perf_counter() - started)
+        warehouse.close()
+
+        context = multiprocessing.get_context("spawn")
+        url = f"chdb://{home / 'warehouse'}"
+        writers = [
+            context.Process(target=write_batches, args=(url, args.batches, f"c{w}-"))
+            for w in range(2)
+        ]
+        started = time.perf_counter()
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        contended = 2 * total / (time.perf_counter() - started)
 
         port = free_port()
         api = start_api(home, port)
@@ -117,6 +141,10 @@ def main() -> None:
     print(
         f"  Warehouse.session() per batch      {sessions:>10,.0f} events/s"
         f"  ({sessions / baseline:.2f}x baseline)"
+    )
+    print(
+        f"  two processes contending, in all   {contended:>10,.0f} events/s"
+        f"  ({contended / baseline:.2f}x baseline; includes process start-up)"
     )
     print(
         f"  POST /events, batches of 1,000     {api_batches:>10,.0f} events/s"
