@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys.matrix import InteractionMatrix
+from recsys.models.base import Recommender
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,45 @@ def _topk(
     # implicit marks filtered slots with the lowest float32; make them explicit gaps.
     columns = np.where(scores <= -1e38, -1, columns)
     return columns, scores
+
+
+def weight_confidence(matrix: InteractionMatrix, weighting: str) -> InteractionMatrix:
+    """Reweight confidences with BM25 or TF-IDF (implicit's functions, applied per item)."""
+    if weighting == "none":
+        return matrix
+    from implicit.nearest_neighbours import bm25_weight, tfidf_weight
+
+    item_users = matrix.confidence.T.tocsr()
+    if weighting == "bm25":
+        weighted = bm25_weight(item_users, K1=100, B=0.8)
+    elif weighting == "tfidf":
+        weighted = tfidf_weight(item_users)
+    else:
+        raise ValueError(f"unknown weighting {weighting!r}: use none, bm25 or tfidf")
+    return InteractionMatrix(
+        confidence=weighted.T.tocsr().astype(np.float32),
+        seen=matrix.seen,
+        user_ids=matrix.user_ids,
+        item_ids=matrix.item_ids,
+    )
+
+
+class ALSRecommender(Recommender):
+    """implicit ALS behind the common model contract, with optional BM25/TF-IDF weighting."""
+
+    name = "als"
+
+    def __init__(self, params: ALSParams = ALSParams(), weighting: str = "none") -> None:
+        self.als_params = params
+        self.weighting = weighting
+
+    def params(self) -> dict:
+        return {**asdict(self.als_params), "weighting": self.weighting}
+
+    def fit(self, train: InteractionMatrix) -> ALSRecommender:
+        self.train = train
+        self.model = fit_als(weight_confidence(train, self.weighting), self.als_params)
+        return self
+
+    def scores(self, user_rows: np.ndarray) -> np.ndarray:
+        return self.model.user_factors[user_rows] @ self.model.item_factors.T

@@ -1,0 +1,110 @@
+"""One evaluation loop for every model: fit on the split's train part, rank, score the test part."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recsys.evaluation import metrics
+from recsys.evaluation.split import TemporalSplit
+from recsys.matrix import InteractionMatrix, build_matrix
+from recsys.models.base import Recommender
+
+RANKING_METRICS = {
+    "precision": metrics.precision_at_k,
+    "recall": metrics.recall_at_k,
+    "ndcg": metrics.ndcg_at_k,
+    "map": metrics.average_precision_at_k,
+    "hit_rate": metrics.hit_rate_at_k,
+}
+
+
+@dataclass
+class EvaluationData:
+    """The train matrix and, per evaluated user row, the held-out relevant items."""
+
+    train: InteractionMatrix
+    relevant: dict[int, frozenset[str]]
+    popularity: dict[str, float]  # share of train users who had each item
+    genres: dict[str, frozenset[str]]
+
+    @property
+    def users(self) -> np.ndarray:
+        return np.fromiter(self.relevant, dtype=np.int64)
+
+
+def prepare(split: TemporalSplit, items: pd.DataFrame | None = None) -> EvaluationData:
+    """Build the train matrix and the relevant sets of users present in train."""
+    train = build_matrix([split.train[["user_id", "item_id", "confidence", "disliked"]]])
+    rows = {user: row for row, user in enumerate(train.user_ids)}
+    relevant_pairs = split.test[split.test["relevant"]]
+    relevant = {
+        rows[user]: frozenset(group["item_id"])
+        for user, group in relevant_pairs.groupby("user_id")
+        if user in rows
+    }
+    users_per_item = np.asarray((train.confidence > 0).sum(axis=0)).ravel()
+    n_users = max(train.shape[0], 1)
+    popularity = {
+        item: max(count, 1) / n_users
+        for item, count in zip(train.item_ids, users_per_item, strict=True)
+    }
+    genres = (
+        {row.item_id: frozenset(row.genres) for row in items.itertuples()}
+        if items is not None
+        else {}
+    )
+    return EvaluationData(train=train, relevant=relevant, popularity=popularity, genres=genres)
+
+
+def evaluate(
+    model: Recommender,
+    data: EvaluationData,
+    ks: Sequence[int] = (10, 20),
+    cold_threshold: int = 5,
+    block_size: int = 1024,
+) -> dict[str, float]:
+    """Metrics at each K over users with relevant held-out items; the model must be fitted.
+
+    Keys: `ndcg_at_10`, ..., `coverage_at_10`, `novelty_at_10`, `diversity_at_10`, the same
+    for warm and cold users (`cold_ndcg_at_10`: fewer than `cold_threshold` train items), and
+    `users` / `cold_users`.
+    """
+    users = data.users
+    history = np.diff(data.train.confidence.indptr)
+    k_max = max(ks)
+    lists: dict[int, list[str]] = {}
+    for start in range(0, len(users), block_size):
+        rows = users[start : start + block_size]
+        columns, _ = model.recommend(rows, k_max)
+        for row, cols in zip(rows, columns, strict=True):
+            lists[int(row)] = [data.train.item_ids[c] for c in cols if c >= 0]
+
+    results: dict[str, float] = {"users": float(len(users))}
+    cold = {row for row in lists if history[row] < cold_threshold}
+    results["cold_users"] = float(len(cold))
+    for k in ks:
+        for name, metric in RANKING_METRICS.items():
+            per_user = {row: metric(lists[row], data.relevant[row], k) for row in lists}
+            results[f"{name}_at_{k}"] = _mean(per_user.values())
+            results[f"cold_{name}_at_{k}"] = _mean(v for r, v in per_user.items() if r in cold)
+            results[f"warm_{name}_at_{k}"] = _mean(v for r, v in per_user.items() if r not in cold)
+        results[f"coverage_at_{k}"] = metrics.catalogue_coverage(
+            list(lists.values()), data.train.shape[1], k
+        )
+        results[f"novelty_at_{k}"] = _mean(
+            metrics.novelty(ranked, data.popularity, k) for ranked in lists.values()
+        )
+        if data.genres:
+            results[f"diversity_at_{k}"] = _mean(
+                metrics.intra_list_diversity(ranked, data.genres, k) for ranked in lists.values()
+            )
+    return results
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return float(np.mean(values)) if values else 0.0

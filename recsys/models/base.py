@@ -1,0 +1,69 @@
+"""The contract every model follows: fit on a matrix, score blocks of users, recommend top-K."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from recsys.matrix import InteractionMatrix
+
+
+class Recommender(ABC):
+    """Scores items for users of the matrix it was fitted on (rows and columns as in `train`)."""
+
+    name: str = "recommender"
+    train: InteractionMatrix
+
+    @abstractmethod
+    def fit(self, train: InteractionMatrix) -> Recommender: ...
+
+    @abstractmethod
+    def scores(self, user_rows: np.ndarray) -> np.ndarray:
+        """Dense float32 scores, one row per user in `user_rows`, one column per item."""
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(item columns, scores) of each user's k best unseen items; -1 marks empty slots."""
+        scores = self.scores(user_rows)
+        seen = self.train.seen[user_rows].tocoo()
+        scores[seen.row, seen.col] = -np.inf
+        return top_k(scores, k)
+
+    def recommend_all(
+        self, k: int, block_size: int = 1024
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(user rows, columns, scores) for every user with some positive signal, by blocks."""
+        active = np.flatnonzero(np.diff(self.train.confidence.indptr) > 0)
+        for start in range(0, len(active), block_size):
+            rows = active[start : start + block_size]
+            yield (rows, *self.recommend(rows, k))
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indexes and scores of each row's k best, best first; -inf slots become -1."""
+    n_rows, n_cols = scores.shape
+    k = min(k, n_cols)
+    if k == 0:
+        return np.empty((n_rows, 0), np.int64), np.empty((n_rows, 0), np.float32)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    columns = np.take_along_axis(part, order, axis=1)
+    best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    columns[~np.isfinite(best)] = -1
+    return columns, best
+
+
+def minmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Scale each row to [0, 1] over its finite entries, so different models' scores can mix."""
+    finite = np.isfinite(scores)
+    low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
+    high = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = (scores - np.where(np.isfinite(low), low, 0.0)) / span
+    return np.where(finite, scaled, scores).astype(np.float32)

@@ -1,0 +1,43 @@
+"""Item-kNN from implicit: cosine or BM25-weighted item-item neighbourhoods."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from recsys.matrix import InteractionMatrix
+from recsys.models.base import Recommender
+
+
+class ItemKNNRecommender(Recommender):
+    name = "item_knn"
+
+    def __init__(self, neighbours: int = 50, similarity: str = "cosine") -> None:
+        if similarity not in ("cosine", "bm25"):
+            raise ValueError(f"unknown similarity {similarity!r}: use cosine or bm25")
+        self.neighbours = neighbours
+        self.similarity = similarity
+
+    def params(self) -> dict:
+        return {"neighbours": self.neighbours, "similarity": self.similarity}
+
+    def fit(self, train: InteractionMatrix) -> ItemKNNRecommender:
+        from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
+
+        self.train = train
+        model = (
+            CosineRecommender(K=self.neighbours)
+            if self.similarity == "cosine"
+            else BM25Recommender(K=self.neighbours)
+        )
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            # implicit converts its own intermediate COO matrix and warns about it.
+            warnings.simplefilter("ignore", category=Warning)
+            model.fit(train.confidence, show_progress=False)
+        self.item_similarity = model.similarity.tocsr().astype(np.float32)
+        return self
+
+    def scores(self, user_rows: np.ndarray) -> np.ndarray:
+        return (self.train.confidence[user_rows] @ self.item_similarity).toarray()
