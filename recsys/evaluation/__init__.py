@@ -1,1 +1,1 @@
-"""Offline evaluation: a temporal split, ranking metrics, and one evaluation loop for every model."""
+"""Offline evaluation: a temporal split, ranking metrics, one evaluation loop for all models."""
