@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     als_iterations: int = Field(default=15, ge=1)
     als_regularization: float = Field(default=0.05, ge=0)
     trending_half_life_days: float = Field(default=7.0, gt=0)
+    ease_max_items: int = Field(
+        default=15_000, ge=1, description="EASE's dense inverse is skipped above this many items."
+    )
+    min_improve: float = Field(
+        default=0.0, ge=0, description="NDCG@10 a challenger must gain over the published model."
+    )
+    collab_weight: float = Field(default=0.7, ge=0, le=1)
+    min_interactions_for_collab: int = Field(default=5, ge=0)
 
     lock_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest wait for the embedded warehouse's lock."

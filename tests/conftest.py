@@ -39,14 +39,27 @@ def small_settings(home: Path, **overrides: object) -> Settings:
     return Settings(**values)
 
 
+# A small search budget keeps each pipeline run to seconds; selection itself is tested apart.
+SMALL_BUDGET = {
+    "ops": {
+        "model_selection": {
+            "config": {"als_trials": 2, "item_knn_trials": 2, "ease_trials": 1, "hybrid_trials": 1}
+        }
+    }
+}
+
+
 def run_full_pipeline(
-    settings: Settings, instance: dg.DagsterInstance
+    settings: Settings, instance: dg.DagsterInstance, **kwargs
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset of the real code location with resources built from `settings`."""
     from recsys_assets.definitions import all_assets
     from recsys_assets.resources import build_resources
 
-    return dg.materialize(all_assets, resources=build_resources(settings), instance=instance)
+    kwargs.setdefault("run_config", SMALL_BUDGET)
+    return dg.materialize(
+        all_assets, resources=build_resources(settings), instance=instance, **kwargs
+    )
 
 
 @pytest.fixture

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,29 +30,6 @@ class ALSModel:
     user_ids: np.ndarray
     item_ids: np.ndarray
     fit_seconds: float = 0.0
-
-    def save(self, path: Path) -> Path:
-        """Write factors and id maps as plain arrays: no pickles in the artifact."""
-        np.savez_compressed(
-            path,
-            user_factors=self.user_factors,
-            item_factors=self.item_factors,
-            user_ids=self.user_ids.astype(str),
-            item_ids=self.item_ids.astype(str),
-            params=np.array(json.dumps(asdict(self.params))),
-        )
-        return path
-
-    @classmethod
-    def load(cls, path: Path) -> ALSModel:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(
-                params=ALSParams(**json.loads(str(data["params"]))),
-                user_factors=data["user_factors"],
-                item_factors=data["item_factors"],
-                user_ids=data["user_ids"].astype(object),
-                item_ids=data["item_ids"].astype(object),
-            )
 
 
 def _implicit_model(params: ALSParams, use_gpu: bool = False):
@@ -100,51 +74,6 @@ def fit_als(matrix: InteractionMatrix, params: ALSParams) -> ALSModel:
         item_ids=matrix.item_ids,
         fit_seconds=time.perf_counter() - started,
     )
-
-
-def top_k_for_users(
-    model: ALSModel, matrix: InteractionMatrix, k: int, block_size: int = 4096
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield (user rows, item columns, scores) per block of users; seen pairs never appear.
-
-    Users with no positive confidence (only dislikes) have no taste to go on and are skipped:
-    serving falls back to trending for them. Rows may hold fewer than k valid entries (a user
-    who has seen almost everything): those slots have column -1. Memory stays at one block of
-    users x items.
-    """
-    n_users = model.user_factors.shape[0]
-    k = min(k, model.item_factors.shape[0])
-    has_signal = np.diff(matrix.confidence.indptr) > 0
-    for start in range(0, n_users, block_size):
-        rows = start + np.flatnonzero(has_signal[start : start + block_size])
-        if len(rows) == 0:
-            continue
-        columns, scores = _topk(model.item_factors, model.user_factors[rows], k, matrix.seen[rows])
-        yield rows, columns, scores
-
-
-def similar_items(
-    model: ALSModel, k: int, block_size: int = 4096
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield (item rows, similar item columns, cosine scores) per block of items, self excluded.
-
-    Items whose factors are all zero (nobody liked them) are neither queried nor returned.
-    """
-    norms = np.linalg.norm(model.item_factors, axis=1)
-    unit = (model.item_factors / np.maximum(norms, 1e-12)[:, None]).astype(np.float32)
-    n_items = unit.shape[0]
-    blank = np.flatnonzero(norms < 1e-9)
-    k = min(k, n_items - 1 - len(blank))
-    for start in range(0, n_items, block_size):
-        rows = start + np.flatnonzero(norms[start : start + block_size] >= 1e-9)
-        if len(rows) == 0 or k <= 0:
-            continue
-        itself = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (np.arange(len(rows)), rows)),
-            shape=(len(rows), n_items),
-        )
-        columns, scores = _topk(unit, unit[rows], k, itself, blank)
-        yield rows, columns, scores
 
 
 def _topk(
@@ -210,3 +139,24 @@ class ALSRecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         return self.model.user_factors[user_rows] @ self.model.item_factors.T
+
+    def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # implicit's multi-threaded top-K with filtering: ~10x faster than dense argpartition.
+        k = min(k, self.model.item_factors.shape[0])
+        return _topk(
+            self.model.item_factors,
+            self.model.user_factors[user_rows],
+            k,
+            self.train.seen[user_rows],
+        )
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        factors = self.model.item_factors
+        unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+        return unit[item_cols] @ unit.T
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "user_factors": self.model.user_factors,
+            "item_factors": self.model.item_factors,
+        }

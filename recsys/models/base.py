@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys.matrix import InteractionMatrix
 
@@ -26,6 +29,32 @@ class Recommender(ABC):
 
     def params(self) -> dict[str, Any]:
         return {}
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        """Dense similarity of each item in `item_cols` to every item (higher is closer)."""
+        raise NotImplementedError(f"{self.name} has no item-item similarity")
+
+    def similar(self, item_cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each item's k most similar other items: (columns, scores); -1 marks empty slots."""
+        scores = self.item_similarity_rows(item_cols).astype(np.float32, copy=True)
+        scores[np.arange(len(item_cols)), item_cols] = -np.inf
+        return top_k(scores, k)
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        """What serving needs of the fitted model, as plain arrays (no pickles)."""
+        return {}
+
+    def save(self, path: Path) -> Path:
+        """Write the model as `.npz`: its arrays, id maps, family and params (JSON)."""
+        np.savez_compressed(
+            path,
+            family=np.array(self.name),
+            params=np.array(json.dumps(self.params(), sort_keys=True, default=str)),
+            user_ids=self.train.user_ids.astype(str),
+            item_ids=self.train.item_ids.astype(str),
+            **self.artifact_arrays(),
+        )
+        return path
 
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(item columns, scores) of each user's k best unseen items; -1 marks empty slots."""
@@ -67,3 +96,14 @@ def minmax_rows(scores: np.ndarray) -> np.ndarray:
     span = np.where(high > low, high - low, 1.0)
     scaled = (scores - np.where(np.isfinite(low), low, 0.0)) / span
     return np.where(finite, scaled, scores).astype(np.float32)
+
+
+def sparse_arrays(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
+    """A CSR matrix as four plain arrays, for `.npz` artifacts."""
+    csr = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": csr.data,
+        f"{prefix}_indices": csr.indices,
+        f"{prefix}_indptr": csr.indptr,
+        f"{prefix}_shape": np.array(csr.shape),
+    }

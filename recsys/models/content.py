@@ -14,7 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, sparse_arrays
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -62,3 +62,9 @@ class ContentRecommender(Recommender):
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         profiles = self.train.confidence[user_rows] @ self.vectors
         return np.asarray((profiles @ self.vectors.T).toarray(), dtype=np.float32)
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        return np.asarray((self.vectors[item_cols] @ self.vectors.T).toarray(), dtype=np.float32)
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        return sparse_arrays("content_vectors", self.vectors)

@@ -7,9 +7,12 @@ cubic in the item count, so `max_items` refuses catalogues it does not fit (ALS 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, sparse_arrays
+
+ARTIFACT_WEIGHTS_PER_ITEM = 200
 
 
 class CatalogueTooLargeError(ValueError):
@@ -52,6 +55,23 @@ class EASERecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         return np.asarray(self.x[user_rows] @ self.weights, dtype=np.float32)
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        # Row i of B: how much having item i raises each other item's score.
+        return self.weights[item_cols]
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        # The dense B is items^2 floats; keep each item's strongest weights, which carry the
+        # ranking, so the artifact stays small enough to track.
+        return sparse_arrays("weights", _strongest_per_row(self.weights, ARTIFACT_WEIGHTS_PER_ITEM))
+
+
+def _strongest_per_row(weights: np.ndarray, keep: int) -> sp.csr_matrix:
+    keep = min(keep, weights.shape[1])
+    columns = np.argpartition(-weights, keep - 1, axis=1)[:, :keep]
+    rows = np.repeat(np.arange(weights.shape[0]), keep)
+    values = np.take_along_axis(weights, columns, axis=1).ravel()
+    return sp.csr_matrix((values, (rows, columns.ravel())), shape=weights.shape)
 
 
 def _spd_inverse(matrix: np.ndarray) -> np.ndarray:

@@ -51,3 +51,9 @@ class HybridRecommender(Recommender):
         blended = self.collab_weight * collaborative + (1 - self.collab_weight) * content
         enough = (self.history[user_rows] >= self.min_interactions)[:, None]
         return np.where(enough, blended, content).astype(np.float32)
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        return self.collaborative.item_similarity_rows(item_cols)
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        return {**self.collaborative.artifact_arrays(), **self.content.artifact_arrays()}

@@ -8,7 +8,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, sparse_arrays
 
 
 class ItemKNNRecommender(Recommender):
@@ -41,3 +41,9 @@ class ItemKNNRecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         return (self.train.confidence[user_rows] @ self.item_similarity).toarray()
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        return self.item_similarity[item_cols].toarray()
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        return sparse_arrays("similarity", self.item_similarity)

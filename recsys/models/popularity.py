@@ -18,3 +18,9 @@ class PopularityRecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         return np.tile(self.counts, (len(user_rows), 1))
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        return np.tile(self.counts, (len(item_cols), 1))
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        return {"counts": self.counts}

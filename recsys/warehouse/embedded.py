@@ -14,6 +14,7 @@ any other that this process has parked.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,8 @@ from clickhouse_connect.driver.client import Client
 from recsys.warehouse.lock import FileLock, WarehouseBusyError
 
 JANITOR_INTERVAL = 0.005
+OPEN_RETRY_SECONDS = 10.0
+log = logging.getLogger(__name__)
 
 
 class EmbeddedEngine:
@@ -83,10 +86,30 @@ class EmbeddedEngine:
         _close_other_engines(self)
         self._lock.acquire(max(deadline - time.monotonic(), 0.001))
         try:
-            self._client = self._opener(self.path)
+            self._client = self._open_with_retries(deadline)
         except BaseException:
             self._lock.release()
             raise
+
+    def _open_with_retries(self, deadline: float) -> Client:
+        """Open the engine; retry briefly if the previous holder's engine is still shutting down.
+
+        chDB reports "Error initializing EmbeddedServer" while another engine holds the
+        directory. Under the lock that can only be the previous holder finishing its close, so
+        a short bounded retry (inside the caller's deadline) rides it out.
+        """
+        deadline = min(deadline, time.monotonic() + OPEN_RETRY_SECONDS)
+        delay = 0.02
+        while True:
+            try:
+                return self._opener(self.path)
+            except Exception as error:
+                busy = "EmbeddedServer" in str(error)
+                if not busy or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("chDB engine at %s not yet released; retrying (%s)", self.path, error)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def release_if_idle(self, force: bool = False) -> bool:
         """Close a parked engine that somebody waits for, or that idled past `linger`."""

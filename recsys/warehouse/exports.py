@@ -41,10 +41,15 @@ def write_topk(
     source: str,
     blocks: Iterable[pd.DataFrame],
     on_block: Callable[[int], None] | None = None,
+    replace: bool = True,
 ) -> int:
-    """Append blocks of rows for `model_version`, one short session per block."""
-    with warehouse.session() as client:
-        clear_version(client, table, model_version)
+    """Append blocks of rows for `model_version`, one short session per block.
+
+    With `replace`, rows an earlier attempt left for this version are dropped first.
+    """
+    if replace:
+        with warehouse.session() as client:
+            clear_version(client, table, model_version)
     written = 0
     for frame in blocks:
         if frame.empty:

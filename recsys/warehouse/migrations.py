@@ -133,6 +133,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "ratings on interactions (for evaluation), baseline metrics on model versions",
+        (
+            "ALTER TABLE interactions ADD COLUMN IF NOT EXISTS rating Nullable(Float32)",
+            "ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS baseline_metrics String "
+            "DEFAULT '{}'",
+            "ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS decision String DEFAULT ''",
+        ),
+    ),
 )
 
 

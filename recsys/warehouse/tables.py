@@ -111,15 +111,17 @@ def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
     client.command(
         """
         INSERT INTO interactions__next
+            (user_id, item_id, confidence, events, disliked, last_at, rating)
         SELECT
             user_id,
             item_id,
             toFloat32(if(countIf(event_type = 'dislike') > 0, 0, sum(weight))) AS confidence,
             toUInt32(count()) AS events,
             toUInt8(countIf(event_type = 'dislike') > 0) AS disliked,
-            max(timestamp) AS last_at
+            max(timestamp) AS last_at,
+            CAST(maxIf(value, event_type = 'rating') AS Nullable(Float32)) AS rating
         FROM (
-            SELECT user_id, item_id, event_type, timestamp, {weight} AS weight
+            SELECT user_id, item_id, event_type, timestamp, value, {weight} AS weight
             FROM events FINAL
             WHERE item_id IN (SELECT item_id FROM items)
         )
@@ -139,6 +141,17 @@ def stream_interactions(client: Client, block_rows: int = 1_000_000) -> Iterator
         settings={"max_block_size": block_rows},
     ) as stream:
         yield from stream
+
+
+def interaction_pairs(client: Client) -> pd.DataFrame:
+    """Every (user, item) pair with confidence, dislike flag, time and rating, for evaluation."""
+    return client.query_df(
+        "SELECT user_id, item_id, confidence, disliked, last_at, rating FROM interactions"
+    )
+
+
+def catalogue(client: Client) -> pd.DataFrame:
+    return client.query_df("SELECT item_id, title, genres, tags, year FROM items FINAL")
 
 
 def item_ids(client: Client) -> np.ndarray:

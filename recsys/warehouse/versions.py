@@ -25,6 +25,8 @@ _COLUMNS = (
     "mlflow_run_id",
     "n_users",
     "n_items",
+    "baseline_metrics",
+    "decision",
 )
 
 
@@ -41,6 +43,8 @@ class ModelVersion:
     mlflow_run_id: str = ""
     n_users: int = 0
     n_items: int = 0
+    baseline_metrics: dict[str, float] = field(default_factory=dict)
+    decision: str = ""  # why it was (not) published
 
 
 def new_version_id(algorithm: str, now: datetime | None = None) -> str:
@@ -66,6 +70,8 @@ def record(client: Client, version: ModelVersion) -> None:
                 version.mlflow_run_id,
                 version.n_users,
                 version.n_items,
+                json.dumps(version.baseline_metrics, sort_keys=True),
+                version.decision,
             ]
         ],
         column_names=list(_COLUMNS),
@@ -144,6 +150,8 @@ def _from_row(row: tuple) -> ModelVersion:
         mlflow_run_id=values["mlflow_run_id"],
         n_users=int(values["n_users"]),
         n_items=int(values["n_items"]),
+        baseline_metrics=json.loads(values["baseline_metrics"] or "{}"),
+        decision=values["decision"],
     )
 
 

@@ -1,17 +1,17 @@
 """Exports: one model version's tables in ClickHouse, then the switch that publishes them."""
 
 import dagster as dg
+import numpy as np
 
-from recsys.models.als import similar_items as als_similar_items
-from recsys.models.als import top_k_for_users
+from recsys.models.content import ContentRecommender
 from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
-from recsys.warehouse import exports, versions
-from recsys_assets.assets.features import MatrixSnapshot
+from recsys.warehouse import exports, tables, versions
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.resources import WarehouseResource
 
 GROUP = "exports"
+REGISTERED_MODEL = "recsys"
 
 
 class RecommendationsConfig(dg.Config):
@@ -20,6 +20,8 @@ class RecommendationsConfig(dg.Config):
 
 class SimilarItemsConfig(dg.Config):
     top_k: int = 20
+    # Items with fewer positive users than this take their neighbours from content similarity.
+    min_users_for_collaborative: int = 5
 
 
 class TrendingConfig(dg.Config):
@@ -39,31 +41,41 @@ def _progress(context: dg.AssetExecutionContext, what: str, every: int):
     return log
 
 
+def _skipped(candidate: TrainedModel) -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": candidate.version.model_version,
+            "skipped": candidate.version.decision,
+        }
+    )
+
+
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
 def user_recommendations(
     context: dg.AssetExecutionContext,
     config: RecommendationsConfig,
-    als_model: TrainedModel,
-    interaction_matrix: MatrixSnapshot,
+    candidate_model: TrainedModel,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Top-K items per user, already-seen and disliked items removed, tagged with the version."""
-    version = als_model.version.model_version
-    store = warehouse.get()
-    matrix = interaction_matrix.matrix
+    if not candidate_model.publish:
+        return _skipped(candidate_model)
+    version = candidate_model.version.model_version
+    model = candidate_model.model
+    matrix = model.train
     frames = (
         exports.topk_frame(block, matrix.user_ids, matrix.item_ids, "user_id", "item_id")
-        for block in top_k_for_users(als_model.model, matrix, config.top_k)
+        for block in model.recommend_all(config.top_k)
     )
     rows = exports.write_topk(
-        store,
+        warehouse.get(),
         "user_recommendations",
         version,
-        "als",
+        model.name,
         frames,
         on_block=_progress(context, "user_recommendations", 500_000),
     )
-    users = matrix.shape[0]
+    users = int(np.count_nonzero(np.diff(matrix.confidence.indptr)))
     context.log.info(f"{rows:,} recommendations for {users:,} users ({version})")
     return dg.MaterializeResult(
         metadata={"model_version": version, "rows": rows, "users": users, "top_k": config.top_k}
@@ -74,36 +86,67 @@ def user_recommendations(
 def similar_items(
     context: dg.AssetExecutionContext,
     config: SimilarItemsConfig,
-    als_model: TrainedModel,
+    candidate_model: TrainedModel,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    """The K nearest items of every item by cosine similarity of their ALS factors."""
-    version = als_model.version.model_version
-    model = als_model.model
-    frames = (
-        exports.topk_frame(block, model.item_ids, model.item_ids, "item_id", "similar_item_id")
-        for block in als_similar_items(model, config.top_k)
+    """Each item's nearest items: collaborative where enough users had it, else content."""
+    if not candidate_model.publish:
+        return _skipped(candidate_model)
+    version = candidate_model.version.model_version
+    model = candidate_model.model
+    store = warehouse.get()
+    with store.session() as client:
+        items = tables.catalogue(client)
+    content = ContentRecommender(items).fit(model.train)
+    users_per_item = np.asarray((model.train.confidence > 0).sum(axis=0)).ravel()
+    collaborative = users_per_item >= config.min_users_for_collaborative
+    if model.name == content.name:
+        collaborative[:] = False
+    item_ids = model.train.item_ids
+    written = {}
+    for source, recommender, mask in (
+        (model.name, model, collaborative),
+        (content.name, content, ~collaborative),
+    ):
+        columns = np.flatnonzero(mask)
+        frames = (
+            exports.topk_frame(
+                (rows, *recommender.similar(rows, config.top_k)),
+                item_ids,
+                item_ids,
+                "item_id",
+                "similar_item_id",
+            )
+            for rows in np.array_split(columns, max(1, len(columns) // 2048 + 1))
+            if len(rows)
+        )
+        written[source] = exports.write_topk(
+            store, "similar_items", version, source, frames, replace=source == model.name
+        )
+    context.log.info(f"similar items by source: {written}")
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": version,
+            "rows": sum(written.values()),
+            **{
+                f"items_from_{s}": int(m.sum())
+                for s, m in ((model.name, collaborative), ("content", ~collaborative))
+            },
+        }
     )
-    rows = exports.write_topk(
-        warehouse.get(),
-        "similar_items",
-        version,
-        "als",
-        frames,
-        on_block=_progress(context, "similar_items", 500_000),
-    )
-    return dg.MaterializeResult(metadata={"model_version": version, "rows": rows})
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
 def trending_items(
     context: dg.AssetExecutionContext,
     config: TrendingConfig,
-    als_model: TrainedModel,
+    candidate_model: TrainedModel,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Time-decayed popularity (half-life in days) up to the newest event: the fallback list."""
-    version = als_model.version.model_version
+    if not candidate_model.publish:
+        return _skipped(candidate_model)
+    version = candidate_model.version.model_version
     with warehouse.get().session() as client:
         rows = exports.write_trending(
             client, version, DEFAULT_EVENT_WEIGHTS, config.half_life_days, config.limit
@@ -115,33 +158,68 @@ def trending_items(
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"clickhouse"},
+    kinds={"clickhouse", "mlflow"},
     deps=[user_recommendations, similar_items, trending_items],
+    required_resource_keys={"mlflow", "warehouse"},
 )
 def published_model(
-    context: dg.AssetExecutionContext, als_model: TrainedModel, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, candidate_model: TrainedModel
 ) -> dg.MaterializeResult:
-    """Switch readers to this version's tables in one insert, then drop versions past retention."""
-    store = warehouse.get()
-    model_version = als_model.version.model_version
+    """Switch readers to this version in one insert (if it won), register it, prune old ones."""
+    mlflow = context.resources.mlflow
+    candidate = candidate_model.version
+    store = context.resources.warehouse.get()
+    if not candidate_model.publish:
+        mlflow.end_run()
+        with store.session() as client:
+            serving = versions.published(client)
+        context.log.warning(candidate.decision)
+        return dg.MaterializeResult(
+            metadata={
+                "model_version": serving.model_version if serving else "",
+                "published": False,
+                "decision": candidate.decision,
+            }
+        )
     with store.session() as client:
-        counts = exports.row_counts(client, model_version)
+        counts = exports.row_counts(client, candidate.model_version)
         missing = [table for table, rows in counts.items() if rows == 0]
         if missing:
             # Publishing would point readers at empty tables; keep serving the current version.
             raise dg.Failure(
-                f"not publishing {model_version}: no rows in {', '.join(missing)}; "
+                f"not publishing {candidate.model_version}: no rows in {', '.join(missing)}; "
                 "materialise those assets for this model first"
             )
-        version = versions.publish(client, als_model.version)
+        version = versions.publish(client, candidate)
         dropped = versions.prune(client)
     store.notify_published(version.model_version)
+    registry_version = _register(mlflow, version)
     context.log.info(f"published {version.model_version}; pruned {len(dropped)} old versions")
     return dg.MaterializeResult(
         metadata={
             "model_version": version.model_version,
+            "published": True,
+            "decision": version.decision,
             "published_at": version.published_at.isoformat() if version.published_at else "",
-            **{f"{table}_rows": rows for table, rows in counts.items()},
+            "registered_model": f"{REGISTERED_MODEL} v{registry_version} (alias champion)",
             "pruned_versions": dg.MetadataValue.json(dropped),
+            **{f"{table}_rows": rows for table, rows in counts.items()},
         }
     )
+
+
+def _register(mlflow, version: versions.ModelVersion) -> str:
+    """Register the artifact in the MLflow model registry and point the `champion` alias at it."""
+    client = mlflow.MlflowClient()
+    run = client.get_run(version.mlflow_run_id)
+    if not client.search_registered_models(filter_string=f"name = '{REGISTERED_MODEL}'"):
+        client.create_registered_model(REGISTERED_MODEL)
+    registered = client.create_model_version(
+        REGISTERED_MODEL,
+        source=f"{run.info.artifact_uri}/model",
+        run_id=version.mlflow_run_id,
+        tags={"model_version": version.model_version, "algorithm": version.algorithm},
+    )
+    client.set_registered_model_alias(REGISTERED_MODEL, "champion", registered.version)
+    mlflow.end_run()
+    return str(registered.version)

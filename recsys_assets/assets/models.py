@@ -1,91 +1,225 @@
-"""Trained models. Each materialisation is a new candidate version, tracked in MLflow."""
+"""Model selection and the candidate model: tuned per family, compared, refitted on all data."""
 
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from recsys.models.als import ALSModel, ALSParams, fit_als
+from recsys.evaluation.split import SplitConfig
+from recsys.models.base import Recommender
+from recsys.selection import (
+    OBJECTIVE,
+    Selection,
+    SelectionConfig,
+    Trial,
+    build_model,
+    challenger_decision,
+    select,
+)
 from recsys.settings import get_settings
-from recsys.warehouse import versions
-from recsys_assets.assets.features import MatrixSnapshot
+from recsys.warehouse import tables, versions
+from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
 
 GROUP = "models"
+REPORTED = (
+    "ndcg_at_10",
+    "precision_at_10",
+    "recall_at_10",
+    "map_at_10",
+    "hit_rate_at_10",
+    "coverage_at_10",
+    "novelty_at_10",
+    "diversity_at_10",
+    "ndcg_at_20",
+)
 
 
-class ALSConfig(dg.Config):
-    factors: int = get_settings().als_factors
-    regularization: float = get_settings().als_regularization
-    iterations: int = get_settings().als_iterations
-    alpha: float = 1.0
+class SelectionRunConfig(dg.Config):
+    """The search budget (trials per family; 0 leaves a family out) and the evaluation split."""
+
+    als_trials: int = 12
+    item_knn_trials: int = 8
+    ease_trials: int = 5
+    content_trials: int = 1
+    hybrid_trials: int = 4
+    ease_max_items: int = get_settings().ease_max_items
+    holdout_fraction: float = 0.2
+    split_mode: str = "per_user"
+    rating_threshold: float = 4.0
+    min_improve: float = get_settings().min_improve
+    collab_weight: float = get_settings().collab_weight
+    min_interactions_for_collab: int = get_settings().min_interactions_for_collab
+    seed: int = 42
+
+    def to_selection_config(self) -> SelectionConfig:
+        budget = {
+            "als": self.als_trials,
+            "item_knn": self.item_knn_trials,
+            "ease": self.ease_trials,
+            "content_tfidf": self.content_trials,
+            "hybrid": self.hybrid_trials,
+        }
+        return SelectionConfig(
+            budget={family: n for family, n in budget.items() if n > 0},
+            split=SplitConfig(
+                holdout_fraction=self.holdout_fraction,
+                mode=self.split_mode,  # type: ignore[arg-type]
+                rating_threshold=self.rating_threshold,
+            ),
+            ease_max_items=self.ease_max_items,
+            collab_weight=self.collab_weight,
+            min_interactions_for_collab=self.min_interactions_for_collab,
+            seed=self.seed,
+        )
 
 
 @dataclass
-class TrainedModel:
-    version: versions.ModelVersion
-    model: ALSModel
+class ModelChoice:
+    selection: Selection
+    min_improve: float
 
 
 @dg.asset(
     group_name=GROUP, kinds={"python", "mlflow"}, required_resource_keys={"mlflow", "warehouse"}
 )
-def als_model(
-    context: dg.AssetExecutionContext, config: ALSConfig, interaction_matrix: MatrixSnapshot
-) -> dg.Output[TrainedModel]:
-    """Implicit-feedback ALS on the confidence matrix; params, metrics and factors go to MLflow."""
-    matrix = interaction_matrix.matrix
-    params = ALSParams(
-        factors=config.factors,
-        regularization=config.regularization,
-        iterations=config.iterations,
-        alpha=config.alpha,
-    )
-    try:
-        model = fit_als(matrix, params)
-    except ValueError as error:
-        raise dg.Failure(f"ALS training failed: {error}") from error
-    users, items = matrix.shape
-    metrics = {
-        "fit_seconds": round(model.fit_seconds, 3),
-        "users": users,
-        "items": items,
-        "nonzeros": int(matrix.confidence.nnz),
-    }
-    version = versions.ModelVersion(
-        model_version=versions.new_version_id("als"),
-        algorithm="als",
-        trained_at=datetime.now(UTC),
-        events_ingested_until=interaction_matrix.events_ingested_until,
-        params=asdict(params),
-        metrics=metrics,
-        n_users=users,
-        n_items=items,
-    )
-    version.mlflow_run_id = _track(context.resources.mlflow, version, model)
+def model_selection(
+    context: dg.AssetExecutionContext,
+    config: SelectionRunConfig,
+    interactions: InteractionsSnapshot,
+) -> dg.Output[ModelChoice]:
+    """Tune every model family on a temporal validation split; champion by NDCG@10."""
+    mlflow = context.resources.mlflow
     with context.resources.warehouse.get().session() as client:
-        versions.record(client, version)
-    context.log.info(f"trained {version.model_version} in {model.fit_seconds:.2f} s")
+        pairs = tables.interaction_pairs(client)
+        items = tables.catalogue(client)
+        incumbent = versions.published(client)
+    if pairs.empty:
+        raise dg.Failure("no interactions to train on: the events table holds no usable events")
+
+    def log_trial(trial: Trial) -> None:
+        context.log.info(
+            f"{trial.family} {OBJECTIVE}={trial.metrics[OBJECTIVE]:.4f} "
+            f"({trial.fit_seconds:.1f} s) {trial.params}"
+        )
+        with mlflow.start_run(nested=True, run_name=f"trial-{trial.family}"):
+            mlflow.set_tag("family", trial.family)
+            mlflow.log_params({k: str(v) for k, v in trial.params.items()})
+            mlflow.log_metrics({f"val_{k}": v for k, v in trial.metrics.items() if k in REPORTED})
+
+    selection = select(
+        pairs,
+        items,
+        config.to_selection_config(),
+        on_trial=log_trial,
+        incumbent=(incumbent.algorithm, incumbent.params) if incumbent else None,
+    )
+    champion = selection.champion_result
+    context.log.info(f"champion: {selection.champion} {champion.best.params}")
     return dg.Output(
-        TrainedModel(version=version, model=model),
+        ModelChoice(selection=selection, min_improve=config.min_improve),
         metadata={
-            "model_version": version.model_version,
-            "mlflow_run_id": version.mlflow_run_id,
-            **{name: float(value) for name, value in metrics.items()},
-            "params": dg.MetadataValue.json(asdict(params)),
+            "champion": selection.champion,
+            "champion_params": dg.MetadataValue.json(champion.best.params),
+            "metrics": dg.MetadataValue.md(metrics_table(selection)),
+            **{
+                f"champion_{k}": float(champion.test_metrics[k])
+                for k in REPORTED
+                if k in champion.test_metrics
+            },
+            "popularity_ndcg_at_10": float(selection.baseline_test["ndcg_at_10"]),
         },
     )
 
 
-def _track(mlflow, version: versions.ModelVersion, model: ALSModel) -> str:
-    """Log params, metrics and the `.npz` artifact to this Dagster run's MLflow run, then end it."""
+def metrics_table(selection: Selection) -> str:
+    """Markdown: each family's best validation NDCG and its test metrics, popularity last."""
+    header = "| model | val NDCG@10 | " + " | ".join(REPORTED[:6]) + " | note |"
+    lines = [header, "|" + "---|" * (len(REPORTED[:6]) + 3)]
+    rows = [
+        (f, r.best.metrics[OBJECTIVE] if r.best else None, r.test_metrics, r.skipped)
+        for f, r in selection.families.items()
+    ]
+    rows.append(
+        (
+            "popularity",
+            selection.baseline_validation[OBJECTIVE],
+            selection.baseline_test,
+            "baseline",
+        )
+    )
+    if selection.incumbent_test:
+        rows.append(("published (refit)", None, selection.incumbent_test, "incumbent"))
+    for name, validation, test, note in rows:
+        cells = [f"{test[k]:.4f}" if k in test else "" for k in REPORTED[:6]]
+        val = f"{validation:.4f}" if validation is not None else ""
+        mark = " **champion**" if name == selection.champion else ""
+        lines.append(f"| {name}{mark} | {val} | " + " | ".join(cells) + f" | {note} |")
+    return "\n".join(lines)
+
+
+@dataclass
+class TrainedModel:
+    version: versions.ModelVersion
+    model: Recommender
+    publish: bool
+
+
+@dg.asset(
+    group_name=GROUP, kinds={"python", "mlflow"}, required_resource_keys={"mlflow", "warehouse"}
+)
+def candidate_model(
+    context: dg.AssetExecutionContext,
+    model_selection: ModelChoice,
+    interaction_matrix: MatrixSnapshot,
+) -> dg.Output[TrainedModel]:
+    """The champion refitted on all data, and whether it beats the published model."""
+    selection = model_selection.selection
+    champion = selection.champion_result
+    with context.resources.warehouse.get().session() as client:
+        items = tables.catalogue(client)
+    model = build_model(champion.family, champion.best.params, items, SelectionConfig())
+    model.fit(interaction_matrix.matrix)  # the holdout chose the model; serving uses all data
+    publish, reason = challenger_decision(
+        champion.test_metrics, selection.incumbent_test, model_selection.min_improve
+    )
+    users, n_items = interaction_matrix.matrix.shape
+    version = versions.ModelVersion(
+        model_version=versions.new_version_id(champion.family),
+        algorithm=champion.family,
+        trained_at=datetime.now(UTC),
+        events_ingested_until=interaction_matrix.events_ingested_until,
+        params=champion.best.params,
+        metrics={k: float(v) for k, v in champion.test_metrics.items() if k in REPORTED},
+        baseline_metrics={k: float(v) for k, v in selection.baseline_test.items() if k in REPORTED},
+        status="candidate" if publish else "rejected",
+        n_users=users,
+        n_items=n_items,
+        decision=reason,
+    )
+    version.mlflow_run_id = _track(context.resources.mlflow, version, model)
+    with context.resources.warehouse.get().session() as client:
+        versions.record(client, version)
+    (context.log.info if publish else context.log.warning)(reason)
+    return dg.Output(
+        TrainedModel(version=version, model=model, publish=publish),
+        metadata={
+            "model_version": version.model_version,
+            "algorithm": version.algorithm,
+            "publish": publish,
+            "decision": reason,
+            "mlflow_run_id": version.mlflow_run_id,
+        },
+    )
+
+
+def _track(mlflow, version: versions.ModelVersion, model: Recommender) -> str:
+    """Log the champion's params, metrics and `.npz` artifact to this run's MLflow run."""
     mlflow.set_tags({"model_version": version.model_version, "algorithm": version.algorithm})
-    mlflow.log_params(version.params)
-    mlflow.log_metrics({name: float(value) for name, value in version.metrics.items()})
+    mlflow.log_params({k: str(v) for k, v in version.params.items()})
+    mlflow.log_metrics({f"test_{k}": v for k, v in version.metrics.items()})
+    mlflow.log_metrics({f"popularity_{k}": v for k, v in version.baseline_metrics.items()})
     with tempfile.TemporaryDirectory() as scratch:
         mlflow.log_artifact(str(model.save(Path(scratch) / "model.npz")), artifact_path="model")
-    run_id = mlflow.active_run().info.run_id
-    # dagster-mlflow's end-of-run hook only works for op jobs; close the run ourselves.
-    mlflow.end_run()
-    return run_id
+    return mlflow.active_run().info.run_id

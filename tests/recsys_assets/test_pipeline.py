@@ -9,7 +9,7 @@ import pytest
 from recsys.settings import Settings
 from recsys.warehouse import versions
 from recsys.warehouse.connection import Warehouse
-from tests.conftest import run_full_pipeline, small_settings
+from tests.conftest import SMALL_BUDGET, run_full_pipeline, small_settings
 
 
 def _warehouse(settings: Settings) -> Warehouse:
@@ -87,17 +87,43 @@ def test_recommendations_are_top_k_ranked_unseen_and_in_the_catalogue(published:
     assert seen == 0 and unknown == 0 and self_similar == 0
 
 
-def test_training_run_is_tracked_in_mlflow(published: Settings):
+def test_training_run_is_tracked_and_registered_in_mlflow(published: Settings):
     with _warehouse(published).session() as client:
         current = versions.published(client)
     mlflow.set_tracking_uri(published.tracking_uri)
+    client = mlflow.MlflowClient()
     run = mlflow.get_run(current.mlflow_run_id)
-    assert run.data.params["factors"] == str(current.params["factors"])
     assert run.data.tags["model_version"] == current.model_version
-    assert float(run.data.metrics["users"]) == current.n_users
-    artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "model")]
+    assert run.data.tags["algorithm"] == current.algorithm
+    assert {k: str(v) for k, v in current.params.items()} == run.data.params
+    assert run.data.metrics["test_ndcg_at_10"] == pytest.approx(current.metrics["ndcg_at_10"])
+    assert "popularity_ndcg_at_10" in run.data.metrics
+    artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "model")]
     assert artifacts == ["model/model.npz"]
     assert str(published.mlflow_artifacts_dir.as_uri()) in run.info.artifact_uri
+    # Every tuning trial is a child run of the training run.
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert len(children) >= 5 and {c.data.tags["family"] for c in children} >= {"als", "ease"}
+    champion = client.get_model_version_by_alias("recsys", "champion")
+    assert champion.run_id == current.mlflow_run_id
+    assert champion.tags["model_version"] == current.model_version
+
+
+def test_published_version_carries_its_metrics_and_the_baseline(published: Settings):
+    with _warehouse(published).session() as client:
+        current = versions.published(client)
+    for metrics in (current.metrics, current.baseline_metrics):
+        assert {
+            "ndcg_at_10",
+            "precision_at_10",
+            "recall_at_10",
+            "map_at_10",
+            "coverage_at_10",
+        } <= set(metrics)
+    assert current.metrics["ndcg_at_10"] > current.baseline_metrics["ndcg_at_10"]
+    assert "first model always publishes" in current.decision
 
 
 @pytest.fixture
@@ -131,27 +157,23 @@ def test_rerun_publishes_a_new_version_without_reloading_the_dataset(home: Setti
 
 def _publish_then_run_again(home: Settings, **materialize_args) -> tuple[str, object]:
     """Publish once, then run again with `materialize_args`; (first version, second result)."""
-    from recsys_assets.definitions import all_assets
-    from recsys_assets.resources import build_resources
-
     with dg.instance_for_test() as instance:
         assert run_full_pipeline(home, instance).success
         with _warehouse(home).session() as client:
             before = versions.published(client).model_version
-        result = dg.materialize(
-            all_assets,
-            resources=build_resources(home),
-            instance=instance,
-            raise_on_error=False,
-            **materialize_args,
-        )
+        result = run_full_pipeline(home, instance, raise_on_error=False, **materialize_args)
     return before, result
 
 
 def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Settings):
     before, result = _publish_then_run_again(
         home,
-        run_config={"ops": {"interactions": {"config": {"event_weights": {"teleport": 9.0}}}}},
+        run_config={
+            "ops": {
+                **SMALL_BUDGET["ops"],
+                "interactions": {"config": {"event_weights": {"teleport": 9.0}}},
+            }
+        },
     )
     assert not result.success
     failure = result.failure_data_for_node("interactions")
@@ -163,7 +185,14 @@ def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Se
 def test_a_model_without_its_exports_is_not_published(home: Settings):
     # Retrain and try to publish, skipping the export steps.
     before, result = _publish_then_run_again(
-        home, selection=["interactions", "interaction_matrix", "als_model", "published_model"]
+        home,
+        selection=[
+            "interactions",
+            "interaction_matrix",
+            "model_selection",
+            "candidate_model",
+            "published_model",
+        ],
     )
     assert not result.success
     message = result.failure_data_for_node("published_model").error.message

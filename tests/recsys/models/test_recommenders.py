@@ -22,7 +22,7 @@ ITEMS = pd.DataFrame(
     [
         {
             "item_id": f"{g}{i}",
-            "title": f"{'Alpha' if g == 'A' else 'Beta'} story {i}",
+            "title": f"{'Alpha' if g == 'A' else 'Beta'} story",
             "genres": ["Alpha" if g == "A" else "Beta"],
             "tags": [],
             "year": 2000,
@@ -136,3 +136,23 @@ def test_evaluation_prefers_a_real_model_to_popularity_on_communities():
     popularity = evaluate(PopularityRecommender().fit(data.train), data)
     assert ease["ndcg_at_10"] > popularity["ndcg_at_10"]
     assert ease["users"] == 20 and 0 < ease["coverage_at_10"] <= 1
+
+
+def test_similar_items_stay_in_the_community_and_exclude_the_item(fitted):
+    matrix, model = fitted
+    columns, _ = model.similar(np.arange(matrix.shape[1]), k=3)
+    for col, neighbours in enumerate(columns):
+        item = matrix.item_ids[col]
+        names = [matrix.item_ids[c] for c in neighbours if c >= 0]
+        assert item not in names and names
+        assert all(name[0] == item[0] for name in names), (model.name, item, names)
+
+
+def test_artifact_is_plain_arrays_without_pickle(fitted, tmp_path):
+    matrix, model = fitted
+    path = model.save(tmp_path / "model.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert str(data["family"]) == model.name
+        assert list(data["item_ids"]) == list(matrix.item_ids)
+        assert all(data[name].dtype != object for name in data.files)
+        assert len(data.files) > 4  # the model's own arrays, not only the id maps
