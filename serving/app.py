@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
-from serving.routers import events, health, items, recommendations
+from serving.routers import events, health, items, model, recommendations
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,13 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         version="0.1.0",
         lifespan=lifespan,
     )
-    for router in (recommendations.router, items.router, events.router, health.router):
+    for router in (
+        recommendations.router,
+        items.router,
+        events.router,
+        model.router,
+        health.router,
+    ):
         app.include_router(router)
     return app
 

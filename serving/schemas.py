@@ -109,3 +109,22 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     model_version: str | None = None
     detail: str | None = None
+
+
+class ModelMetrics(BaseModel):
+    ndcg_at_10: float | None = None
+    precision_at_10: float | None = None
+    recall_at_10: float | None = None
+    map_at_10: float | None = None
+    coverage: float | None = Field(default=None, description="Catalogue coverage of top-10 lists")
+
+
+class ModelInfo(BaseModel):
+    model_version: str
+    trained_at: datetime
+    published_at: datetime | None
+    algorithm: str
+    params: dict[str, object]
+    metrics: ModelMetrics
+    baseline_metrics: dict[str, ModelMetrics]
+    decision: str

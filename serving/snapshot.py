@@ -23,6 +23,7 @@ class Snapshot:
     published_at: datetime | None
     events_ingested_until: datetime
     algorithm: str
+    version: versions.ModelVersion = field(repr=False)
     recommendations: dict[str, list[ScoredItem]] = field(repr=False)
     similar: dict[str, list[ScoredItem]] = field(repr=False)
     trending: list[ScoredItem] = field(repr=False)
@@ -67,6 +68,7 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         published_at=version.published_at,
         events_ingested_until=version.events_ingested_until,
         algorithm=version.algorithm,
+        version=version,
         recommendations=recommendations,
         similar=similar,
         trending=trending,

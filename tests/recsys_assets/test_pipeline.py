@@ -199,3 +199,34 @@ def test_a_model_without_its_exports_is_not_published(home: Settings):
     assert "no rows in user_recommendations, similar_items, trending_items" in message
     with _warehouse(home).session() as client:
         assert versions.published(client).model_version == before
+
+
+def test_a_worse_challenger_is_not_published_and_says_why(home: Settings):
+    weak_only = {
+        "ops": {
+            "model_selection": {
+                "config": {
+                    "als_trials": 0,
+                    "item_knn_trials": 0,
+                    "ease_trials": 0,
+                    "hybrid_trials": 0,
+                    "content_trials": 1,
+                    "min_improve": 0.0,
+                }
+            }
+        }
+    }
+    before, result = _publish_then_run_again(home, run_config=weak_only)
+    assert result.success
+    published = result.asset_materializations_for_node("published_model")[0].metadata
+    assert published["published"].value is False
+    assert "kept the published model" in published["decision"].value
+    assert published["model_version"].value == before
+    skipped = result.asset_materializations_for_node("user_recommendations")[0].metadata
+    assert "kept the published model" in skipped["skipped"].value
+    with _warehouse(home).session() as client:
+        assert versions.published(client).model_version == before
+        statuses = client.query(
+            "SELECT status, count() FROM model_versions FINAL GROUP BY status ORDER BY status"
+        ).result_rows
+    assert statuses == [("published", 1), ("rejected", 1)]
