@@ -1,6 +1,6 @@
 """Event-write throughput into the embedded warehouse, and what the API adds on top.
 
-    python benchmarks/event_writes.py [--batches 30]
+    python -m benchmarks.event_writes [--batches 30]
 
 Prints, measured in the same run:
 - baseline: one long-lived chDB client inserting 1,000-event batches (no lock, no reopen);

@@ -1,10 +1,10 @@
 """How long `python -m recsys up` takes, from an empty RECSYS_HOME, to serve a personal list.
 
-    python benchmarks/first_recommendation.py
+    python -m benchmarks.first_recommendation
 
 Starts the README's run command (installation excluded) with the default dataset on spare
-ports, polls `GET /recommendations/u0` until it answers with `source: als`, prints the time,
-and stops the servers.
+ports, polls `GET /recommendations/u0` until it answers from the model (not trending), prints
+the time, and stops the servers.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> None:
                     api_up = api_up or time.perf_counter()
                     if (
                         response.status_code == 200
-                        and response.json()["items"][0]["source"] == "als"
+                        and response.json()["items"][0]["source"] != "trending"
                     ):
                         break
                 except httpx.TransportError:

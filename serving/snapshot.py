@@ -25,7 +25,7 @@ class Snapshot:
     algorithm: str
     version: versions.ModelVersion = field(repr=False)
     recommendations: dict[str, list[ScoredItem]] = field(repr=False)
-    similar: dict[str, list[ScoredItem]] = field(repr=False)
+    similar: dict[str, tuple[str, list[ScoredItem]]] = field(repr=False)  # item: (source, list)
     trending: list[ScoredItem] = field(repr=False)
     item_ids: frozenset[str] = field(repr=False)
 
@@ -43,16 +43,18 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         """,
         params,
     )
-    similar = _grouped(
-        client,
-        """
-        SELECT item_id, groupArray((similar_item_id, score)) FROM (
-            SELECT item_id, similar_item_id, score FROM similar_items
-            WHERE model_version = {v:String} ORDER BY item_id, rank
-        ) GROUP BY item_id
-        """,
-        params,
-    )
+    similar = {
+        item_id: (source, [(other, float(score)) for other, score in pairs])
+        for item_id, source, pairs in client.query(
+            """
+            SELECT item_id, any(source), groupArray((similar_item_id, score)) FROM (
+                SELECT item_id, source, similar_item_id, score FROM similar_items
+                WHERE model_version = {v:String} ORDER BY item_id, rank
+            ) GROUP BY item_id
+            """,
+            parameters=params,
+        ).result_rows
+    }
     trending = [
         (item_id, float(score))
         for item_id, score in client.query(

@@ -56,7 +56,7 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
             httpx.get(f"{api}/recommendations/u{n}?k=5").json()["items"][0]["source"]
             for n in range(10)
         }
-        assert "als" in sources
+        assert sources - {"trending"}  # some users get the published model's own list
 
         runs = httpx.post(
             f"http://127.0.0.1:{ui_port}/graphql",

@@ -18,12 +18,12 @@ def similar(
     snapshot: SnapshotDep,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SimilarItems:
-    """Items most similar to this one (cosine of ALS item factors)."""
+    """Items most similar to this one: from the published model, or content for rare items."""
     if item_id not in snapshot.item_ids:
         raise HTTPException(status_code=404, detail=f"unknown item_id {item_id!r}")
-    neighbours = snapshot.similar.get(item_id, [])[:k]
+    source, neighbours = snapshot.similar.get(item_id, (snapshot.algorithm, []))
     return SimilarItems(
         item_id=item_id,
         model_version=snapshot.model_version,
-        items=[ScoredItem(item_id=i, score=s, source="als") for i, s in neighbours],
+        items=[ScoredItem(item_id=i, score=s, source=source) for i, s in neighbours[:k]],
     )

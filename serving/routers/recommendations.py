@@ -25,7 +25,7 @@ def recommendations(
     """
     just_seen = state.recent.items_of(user_id)
     personal = snapshot.recommendations.get(user_id)
-    source, ranked = ("als", personal) if personal else ("trending", snapshot.trending)
+    source, ranked = (snapshot.algorithm, personal) if personal else ("trending", snapshot.trending)
     items = [
         ScoredItem(item_id=i, score=s, source=source) for i, s in ranked if i not in just_seen
     ][:k]

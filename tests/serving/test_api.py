@@ -24,7 +24,8 @@ def api(published: Settings):
 @pytest.fixture(scope="module")
 def facts(published: Settings) -> dict:
     with Warehouse.from_url(published.warehouse_url).session() as client:
-        version = versions.published(client).model_version
+        current = versions.published(client)
+        version = current.model_version
         user, other_user = client.query(
             """
             SELECT user_id FROM user_recommendations
@@ -44,7 +45,14 @@ def facts(published: Settings) -> dict:
             "SELECT item_id FROM similar_items WHERE model_version = {v:String} LIMIT 1",
             parameters={"v": version},
         ).result_rows[0][0]
-    return {"version": version, "user": user, "other_user": other_user, "top": top, "item": item}
+    return {
+        "version": version,
+        "user": user,
+        "other_user": other_user,
+        "top": top,
+        "item": item,
+        "algorithm": current.algorithm,
+    }
 
 
 def _count_events(settings: Settings, where: str, **params) -> tuple[int, int]:
@@ -59,7 +67,7 @@ def test_known_user_gets_the_published_top_k(api, facts):
     body = api.get(f"/recommendations/{facts['user']}", params={"k": 5}).json()
     assert body["model_version"] == facts["version"]
     assert [item["item_id"] for item in body["items"]] == facts["top"]
-    assert {item["source"] for item in body["items"]} == {"als"}
+    assert {item["source"] for item in body["items"]} == {facts["algorithm"]}
     scores = [item["score"] for item in body["items"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -74,6 +82,7 @@ def test_unknown_user_gets_trending_never_an_error(api):
 def test_similar_items_exclude_the_item_and_unknown_items_are_404(api, facts):
     body = api.get(f"/items/{facts['item']}/similar", params={"k": 4}).json()
     assert len(body["items"]) == 4 and facts["item"] not in {i["item_id"] for i in body["items"]}
+    assert {i["source"] for i in body["items"]} <= {facts["algorithm"], "content_tfidf"}
     missing = api.get("/items/no-such-item/similar")
     assert missing.status_code == 404 and "no-such-item" in missing.json()["detail"]
 
