@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     als_iterations: int = Field(default=15, ge=1)
     als_regularization: float = Field(default=0.05, ge=0)
     trending_half_life_days: float = Field(default=7.0, gt=0)
+    decay_half_life_days: float = Field(
+        default=0.0, ge=0, description="Time decay of interaction weights (0: off)."
+    )
     ease_max_items: int = Field(
         default=15_000, ge=1, description="EASE's dense inverse is skipped above this many items."
     )

@@ -6,6 +6,7 @@ Every statement is parameterised; callers pass a clickhouse-connect client from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -98,14 +99,24 @@ def event_weight_sql(weights: dict[str, float]) -> tuple[str, dict[str, object]]
     }
 
 
-def rebuild_interactions(client: Client, weights: dict[str, float]) -> int:
+def rebuild_interactions(
+    client: Client, weights: dict[str, float], half_life_days: float = 0.0
+) -> int:
     """Aggregate events into one confidence per (user, item), build-then-swap.
 
-    Ratings add `weight * stars`; other types add their weight. A pair with any dislike keeps a
-    row (so it is never recommended back) with confidence 0. Events about items missing from
-    the catalogue stay in the log but are left out here: nothing can show or recommend them.
+    Ratings add `weight * stars`; other types add their weight. With a half-life, each event's
+    weight halves for every `half_life_days` it is older than the newest event. A pair with any
+    dislike keeps a row (so it is never recommended back) with confidence 0. Events about items
+    missing from the catalogue stay in the log but are left out here: nothing can show or
+    recommend them.
     """
     weight, params = event_weight_sql(weights)
+    if half_life_days > 0:
+        weight = (
+            f"{weight} * exp(-dateDiff('second', timestamp, "
+            "(SELECT max(timestamp) FROM events)) / {decay_seconds:Float64})"
+        )
+        params["decay_seconds"] = half_life_days * 86_400 / math.log(2)
     client.command("DROP TABLE IF EXISTS interactions__next")
     client.command("CREATE TABLE interactions__next AS interactions")
     client.command(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from recsys.matrix import InteractionMatrix, build_matrix
-from recsys.settings import DEFAULT_EVENT_WEIGHTS
+from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
 from recsys.warehouse import tables
 from recsys_assets.assets.ingest import events
 from recsys_assets.resources import WarehouseResource
@@ -16,6 +16,8 @@ GROUP = "features"
 
 class InteractionsConfig(dg.Config):
     event_weights: dict[str, float] = dict(DEFAULT_EVENT_WEIGHTS)
+    # 0 turns time decay off; else an event's weight halves every this many days of age.
+    decay_half_life_days: float = get_settings().decay_half_life_days
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ def interactions(
         raise dg.Failure(f"event_weights names unknown event types: {sorted(unknown)}")
     with warehouse.get().session() as client:
         until = tables.latest_ingestion(client) or datetime.now(UTC)
-        pairs = tables.rebuild_interactions(client, config.event_weights)
+        pairs = tables.rebuild_interactions(
+            client, config.event_weights, config.decay_half_life_days
+        )
         users, items = client.query(
             "SELECT uniqExact(user_id), uniqExact(item_id) FROM interactions"
         ).result_rows[0]

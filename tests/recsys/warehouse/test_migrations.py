@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
 from recsys.warehouse import tables
 from recsys.warehouse.connection import Warehouse
@@ -89,3 +90,44 @@ def test_interactions_weigh_events_zero_dislikes_and_skip_unknown_items(warehous
             ).result_rows
         }
     assert got == {"i1": (4.0, 0), "i2": (2.0, 0), "i3": (0.0, 1)}
+
+
+def test_time_decay_halves_an_event_per_half_life_of_age(warehouse: Warehouse):
+    newest = datetime(2025, 3, 1, tzinfo=UTC)
+    frame = pd.DataFrame(
+        [
+            {
+                "event_id": "new",
+                "user_id": "u",
+                "item_id": "a",
+                "event_type": "like",
+                "value": None,
+                "timestamp": newest,
+                "source": "test",
+            },
+            {
+                "event_id": "old",
+                "user_id": "u",
+                "item_id": "b",
+                "event_type": "like",
+                "value": None,
+                "timestamp": newest - pd.Timedelta(days=10),
+                "source": "test",
+            },
+        ]
+    )
+    catalogue = pd.DataFrame(
+        {
+            "item_id": ["a", "b"],
+            "title": ["A", "B"],
+            "genres": [[], []],
+            "tags": [[], []],
+            "year": [None, None],
+        }
+    )
+    with warehouse.session() as client:
+        tables.insert_items(client, catalogue)
+        tables.insert_events(client, frame)
+        tables.rebuild_interactions(client, {"like": 4.0}, half_life_days=10.0)
+        got = dict(client.query("SELECT item_id, confidence FROM interactions").result_rows)
+    assert got["a"] == pytest.approx(4.0) and got["b"] == pytest.approx(2.0, rel=1e-4)
