@@ -133,10 +133,26 @@ def model_selection(
     )
 
 
+TABLE_COLUMNS = (
+    "ndcg_at_10",
+    "precision_at_10",
+    "recall_at_10",
+    "map_at_10",
+    "hit_rate_at_10",
+    "coverage_at_10",
+    "novelty_at_10",
+    "diversity_at_10",
+    "cold_ndcg_at_10",
+    "warm_ndcg_at_10",
+)
+
+
 def metrics_table(selection: Selection) -> str:
     """Markdown: each family's best validation NDCG and its test metrics, popularity last."""
-    header = "| model | val NDCG@10 | " + " | ".join(REPORTED[:6]) + " | note |"
-    lines = [header, "|" + "---|" * (len(REPORTED[:6]) + 3)]
+    lines = [
+        "| model | val ndcg_at_10 | " + " | ".join(TABLE_COLUMNS) + " | note |",
+        "|" + "---|" * (len(TABLE_COLUMNS) + 3),
+    ]
     rows = [
         (f, r.best.metrics[OBJECTIVE] if r.best else None, r.test_metrics, r.skipped)
         for f, r in selection.families.items()
@@ -152,10 +168,13 @@ def metrics_table(selection: Selection) -> str:
     if selection.incumbent_test:
         rows.append(("published (refit)", None, selection.incumbent_test, "incumbent"))
     for name, validation, test, note in rows:
-        cells = [f"{test[k]:.4f}" if k in test else "" for k in REPORTED[:6]]
+        cells = [f"{test[k]:.4f}" if k in test else "" for k in TABLE_COLUMNS]
         val = f"{validation:.4f}" if validation is not None else ""
         mark = " **champion**" if name == selection.champion else ""
         lines.append(f"| {name}{mark} | {val} | " + " | ".join(cells) + f" | {note} |")
+    users = selection.baseline_test.get("users", 0)
+    cold = selection.baseline_test.get("cold_users", 0)
+    lines.append(f"\nTest users: {users:.0f} ({cold:.0f} cold, fewer than 5 training items).")
     return "\n".join(lines)
 
 

@@ -142,6 +142,8 @@ def test_rerun_publishes_a_new_version_without_reloading_the_dataset(home: Setti
         return materialization.metadata[key].value
 
     assert meta(first, "events", "events_loaded_now") == 8_000
+    table = meta(first, "model_selection", "metrics")
+    assert "**champion**" in table and "| popularity |" in table and "cold_ndcg_at_10" in table
     assert meta(second, "events", "events_loaded_now") == 0
     assert meta(second, "events", "events_total") == meta(first, "events", "events_total")
     first_version = meta(first, "published_model", "model_version")
