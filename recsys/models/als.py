@@ -1,4 +1,4 @@
-"""Implicit-feedback ALS (implicit library) with batched top-K and a safe `.npz` artifact."""
+"""Implicit-feedback ALS (implicit), optionally BM25/TF-IDF weighted, on the GPU if CUDA exists."""
 
 from __future__ import annotations
 

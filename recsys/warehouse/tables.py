@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 
-import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
@@ -163,8 +162,3 @@ def interaction_pairs(client: Client) -> pd.DataFrame:
 
 def catalogue(client: Client) -> pd.DataFrame:
     return client.query_df("SELECT item_id, title, genres, tags, year FROM items FINAL")
-
-
-def item_ids(client: Client) -> np.ndarray:
-    rows = client.query("SELECT item_id FROM items FINAL ORDER BY item_id").result_columns
-    return np.asarray(rows[0] if rows else [], dtype=object)

@@ -99,15 +99,6 @@ def published(client: Client) -> ModelVersion | None:
     return _from_row(rows[0]) if rows else None
 
 
-def get(client: Client, model_version: str) -> ModelVersion | None:
-    rows = client.query(
-        f"SELECT {', '.join(_COLUMNS)} FROM model_versions FINAL "
-        "WHERE model_version = {v:String}",
-        parameters={"v": model_version},
-    ).result_rows
-    return _from_row(rows[0]) if rows else None
-
-
 def prune(client: Client, keep: int = KEEP_PUBLISHED_VERSIONS) -> list[str]:
     """Drop export partitions of all but the newest `keep` published versions.
 

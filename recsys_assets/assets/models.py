@@ -33,6 +33,8 @@ REPORTED = (
     "novelty_at_10",
     "diversity_at_10",
     "ndcg_at_20",
+    "cold_ndcg_at_10",
+    "warm_ndcg_at_10",
 )
 
 
@@ -133,25 +135,11 @@ def model_selection(
     )
 
 
-TABLE_COLUMNS = (
-    "ndcg_at_10",
-    "precision_at_10",
-    "recall_at_10",
-    "map_at_10",
-    "hit_rate_at_10",
-    "coverage_at_10",
-    "novelty_at_10",
-    "diversity_at_10",
-    "cold_ndcg_at_10",
-    "warm_ndcg_at_10",
-)
-
-
 def metrics_table(selection: Selection) -> str:
     """Markdown: each family's best validation NDCG and its test metrics, popularity last."""
     lines = [
-        "| model | val ndcg_at_10 | " + " | ".join(TABLE_COLUMNS) + " | note |",
-        "|" + "---|" * (len(TABLE_COLUMNS) + 3),
+        "| model | val ndcg_at_10 | " + " | ".join(REPORTED) + " | note |",
+        "|" + "---|" * (len(REPORTED) + 3),
     ]
     rows = [
         (f, r.best.metrics[OBJECTIVE] if r.best else None, r.test_metrics, r.skipped)
@@ -168,7 +156,7 @@ def metrics_table(selection: Selection) -> str:
     if selection.incumbent_test:
         rows.append(("published (refit)", None, selection.incumbent_test, "incumbent"))
     for name, validation, test, note in rows:
-        cells = [f"{test[k]:.4f}" if k in test else "" for k in TABLE_COLUMNS]
+        cells = [f"{test[k]:.4f}" if k in test else "" for k in REPORTED]
         val = f"{validation:.4f}" if validation is not None else ""
         mark = " **champion**" if name == selection.champion else ""
         lines.append(f"| {name}{mark} | {val} | " + " | ".join(cells) + f" | {note} |")
