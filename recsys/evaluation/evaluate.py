@@ -69,9 +69,9 @@ def evaluate(
 ) -> dict[str, float]:
     """Metrics at each K over users with relevant held-out items; the model must be fitted.
 
-    Keys: `ndcg_at_10`, ..., `coverage_at_10`, `novelty_at_10`, `diversity_at_10`, the same
-    for warm and cold users (`cold_ndcg_at_10`: fewer than `cold_threshold` train items), and
-    `users` / `cold_users`.
+    Keys: `ndcg_at_10`, ..., `coverage_at_10`, `novelty_at_10`, `diversity_at_10`, the ranking
+    metrics again for warm and cold users (`cold_ndcg_at_10`: fewer than `cold_threshold` train
+    items; left out when a group is empty), and `users` / `cold_users`.
     """
     users = data.users
     history = np.diff(data.train.confidence.indptr)
@@ -90,8 +90,12 @@ def evaluate(
         for name, metric in RANKING_METRICS.items():
             per_user = {row: metric(lists[row], data.relevant[row], k) for row in lists}
             results[f"{name}_at_{k}"] = _mean(per_user.values())
-            results[f"cold_{name}_at_{k}"] = _mean(v for r, v in per_user.items() if r in cold)
-            results[f"warm_{name}_at_{k}"] = _mean(v for r, v in per_user.items() if r not in cold)
+            # A group with no users gets no figure rather than a misleading zero.
+            if cold:
+                results[f"cold_{name}_at_{k}"] = _mean(v for r, v in per_user.items() if r in cold)
+            if len(cold) < len(per_user):
+                warm = (v for r, v in per_user.items() if r not in cold)
+                results[f"warm_{name}_at_{k}"] = _mean(warm)
         results[f"coverage_at_{k}"] = metrics.catalogue_coverage(
             list(lists.values()), data.train.shape[1], k
         )

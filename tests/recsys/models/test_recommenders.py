@@ -136,6 +136,9 @@ def test_evaluation_prefers_a_real_model_to_popularity_on_communities():
     popularity = evaluate(PopularityRecommender().fit(data.train), data)
     assert ease["ndcg_at_10"] > popularity["ndcg_at_10"]
     assert ease["users"] == 20 and 0 < ease["coverage_at_10"] <= 1
+    # Everyone has 8 training items: no cold group, so no cold figure (not a fake zero).
+    assert ease["cold_users"] == 0 and "cold_ndcg_at_10" not in ease
+    assert ease["warm_ndcg_at_10"] == ease["ndcg_at_10"]
 
 
 def test_similar_items_stay_in_the_community_and_exclude_the_item(fitted):
