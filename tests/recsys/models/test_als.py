@@ -21,7 +21,7 @@ def _matrix():
 def test_weighting_rescales_confidences_within_the_original_pattern(weighting):
     matrix = _matrix()
     weighted = weight_confidence(matrix, weighting)
-    outside = (weighted.confidence != 0).toarray() & (matrix.confidence == 0).toarray()
+    outside = (weighted.confidence.toarray() != 0) & (matrix.confidence.toarray() == 0)
     assert not outside.any()
     assert not np.allclose(weighted.confidence.toarray(), matrix.confidence.toarray())
     assert weighted.seen is matrix.seen
