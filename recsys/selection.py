@@ -225,7 +225,7 @@ def _tune_family(
         params = _suggest(family, optuna_trial, collaborative)
         model = build_model(family, params, items, config)
         started = time.perf_counter()
-        metrics = _score(model, data)
+        metrics = _score(model, data, full=False)
         trial = Trial(family, params, metrics, time.perf_counter() - started)
         results.append(trial)
         if on_trial:
@@ -275,6 +275,6 @@ def _best_collaborative(families: dict[str, FamilyResult]) -> FamilyResult | Non
     return max(candidates, key=lambda r: r.best.metrics[OBJECTIVE], default=None)
 
 
-def _score(model: Recommender, data: EvaluationData) -> dict[str, float]:
+def _score(model: Recommender, data: EvaluationData, full: bool = True) -> dict[str, float]:
     model.fit(data.train)
-    return evaluate(model, data)
+    return evaluate(model, data, beyond_accuracy=full)

@@ -66,12 +66,14 @@ def evaluate(
     ks: Sequence[int] = (10, 20),
     cold_threshold: int = 5,
     block_size: int = 1024,
+    beyond_accuracy: bool = True,
 ) -> dict[str, float]:
     """Metrics at each K over users with relevant held-out items; the model must be fitted.
 
     Keys: `ndcg_at_10`, ..., `coverage_at_10`, `novelty_at_10`, `diversity_at_10`, the ranking
     metrics again for warm and cold users (`cold_ndcg_at_10`: fewer than `cold_threshold` train
-    items; left out when a group is empty), and `users` / `cold_users`.
+    items; left out when a group is empty), and `users` / `cold_users`. `beyond_accuracy=False`
+    skips coverage, novelty and diversity (tuning trials only need the ranking metrics).
     """
     users = data.users
     history = np.diff(data.train.confidence.indptr)
@@ -96,16 +98,18 @@ def evaluate(
             if len(cold) < len(per_user):
                 warm = (v for r, v in per_user.items() if r not in cold)
                 results[f"warm_{name}_at_{k}"] = _mean(warm)
+        if not beyond_accuracy:
+            continue
+        ranked_lists = list(lists.values())
         results[f"coverage_at_{k}"] = metrics.catalogue_coverage(
-            list(lists.values()), data.train.shape[1], k
+            ranked_lists, data.train.shape[1], k
         )
+        floor = min(data.popularity.values(), default=1.0)
         results[f"novelty_at_{k}"] = _mean(
-            metrics.novelty(ranked, data.popularity, k) for ranked in lists.values()
+            metrics.novelty(ranked, data.popularity, k, floor) for ranked in ranked_lists
         )
         if data.genres:
-            results[f"diversity_at_{k}"] = _mean(
-                metrics.intra_list_diversity(ranked, data.genres, k) for ranked in lists.values()
-            )
+            results[f"diversity_at_{k}"] = metrics.genre_diversity(ranked_lists, data.genres, k)
     return results
 
 

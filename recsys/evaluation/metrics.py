@@ -52,12 +52,18 @@ def catalogue_coverage(lists: Sequence[Sequence[str]], catalogue_size: int, k: i
     return len({item for ranked in lists for item in ranked[:k]}) / catalogue_size
 
 
-def novelty(ranked: Sequence[str], popularity: Mapping[str, float], k: int) -> float:
-    """Mean self-information (bits) of the items: -log2 of the share of users who had each."""
+def novelty(
+    ranked: Sequence[str], popularity: Mapping[str, float], k: int, floor: float | None = None
+) -> float:
+    """Mean self-information (bits) of the items: -log2 of the share of users who had each.
+
+    Items missing from `popularity` count as the rarest (`floor`, computed if not given).
+    """
     items = ranked[:k]
     if not items:
         return 0.0
-    floor = min(popularity.values(), default=1.0)
+    if floor is None:
+        floor = min(popularity.values(), default=1.0)
     return float(np.mean([-math.log2(popularity.get(item, floor)) for item in items]))
 
 
@@ -75,3 +81,32 @@ def intra_list_diversity(
             union = len(a | b)
             distances.append(1.0 - (len(a & b) / union if union else 1.0))
     return float(np.mean(distances))
+
+
+def genre_diversity(
+    lists: Sequence[Sequence[str]], genres: Mapping[str, frozenset[str]], k: int
+) -> float:
+    """`intra_list_diversity` averaged over many lists, vectorised per list (same values)."""
+    vocabulary = {g: i for i, g in enumerate(sorted({g for gs in genres.values() for g in gs}))}
+    encoded: dict[str, np.ndarray] = {}
+    values = []
+    for ranked in lists:
+        items = ranked[:k]
+        if len(items) < 2:
+            values.append(0.0)
+            continue
+        rows = np.zeros((len(items), max(len(vocabulary), 1)), dtype=np.float32)
+        for r, item in enumerate(items):
+            if item not in encoded:
+                encoded[item] = np.fromiter(
+                    (vocabulary[g] for g in genres.get(item, ())), dtype=np.int64
+                )
+            rows[r, encoded[item]] = 1.0
+        shared = rows @ rows.T
+        sizes = rows.sum(axis=1)
+        union = sizes[:, None] + sizes[None, :] - shared
+        # Two items with no genres at all count as alike (distance 0), as in the scalar version.
+        similarity = np.divide(shared, union, out=np.ones_like(shared), where=union > 0)
+        upper = np.triu_indices(len(items), 1)
+        values.append(float(np.mean(1.0 - similarity[upper])))
+    return float(np.mean(values)) if values else 0.0

@@ -44,3 +44,16 @@ def test_coverage_novelty_diversity():
     }
     # pairs: a-b 1 - 1/2, a-c 1, b-c 1
     assert metrics.intra_list_diversity(["a", "b", "c"], genres, 3) == pytest.approx(2.5 / 3)
+
+
+def test_batched_genre_diversity_matches_the_scalar_definition():
+    genres = {
+        "a": frozenset({"Drama"}),
+        "b": frozenset({"Drama", "War"}),
+        "c": frozenset({"Comedy"}),
+        "d": frozenset(),
+        "e": frozenset(),
+    }
+    lists = [["a", "b", "c"], ["d", "e", "a"], ["c"], ["b", "x", "a"]]
+    expected = sum(metrics.intra_list_diversity(r, genres, 3) for r in lists) / len(lists)
+    assert metrics.genre_diversity(lists, genres, 3) == pytest.approx(expected)
