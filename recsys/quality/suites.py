@@ -1,0 +1,180 @@
+"""The expectations each table must meet, and the frames they are checked on.
+
+Checks that are not a plain column rule (already-seen items, scores that rise down a list,
+users left without recommendations) become derived columns first, so GX reports them like
+any other expectation: expected, observed, failing rows and a sample.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import great_expectations as gx
+import numpy as np
+import pandas as pd
+
+from recsys.events import EVENT_TYPES, VALUE_RANGES
+from recsys.quality.runner import Report, validate
+
+E = gx.expectations
+KNOWN_GENRES = frozenset(
+    {
+        "Action",
+        "Adventure",
+        "Animation",
+        "Children",
+        "Comedy",
+        "Crime",
+        "Documentary",
+        "Drama",
+        "Fantasy",
+        "Film-Noir",
+        "Horror",
+        "IMAX",
+        "Musical",
+        "Mystery",
+        "Romance",
+        "Sci-Fi",
+        "Thriller",
+        "War",
+        "Western",
+    }
+)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def check_events(
+    events: pd.DataFrame, epoch: datetime, now: datetime, max_duplicate_rate: float = 0.01
+) -> Report:
+    """Ids present, known types, values in range for their type, sane times, few duplicates."""
+    frame = events.assign(
+        timestamp_s=pd.to_datetime(events["timestamp"], utc=True).astype("int64") / 1e9
+    )
+    expectations = [
+        *(E.ExpectColumnValuesToNotBeNull(column=c) for c in ("event_id", "user_id", "item_id")),
+        *(
+            E.ExpectColumnValueLengthsToBeBetween(column=c, min_value=1)
+            for c in ("event_id", "user_id", "item_id")
+        ),
+        E.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES)),
+        E.ExpectColumnValuesToNotBeNull(
+            column="value", row_condition='event_type=="rating"', condition_parser="pandas"
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="timestamp_s",
+            min_value=epoch.timestamp(),
+            max_value=(now + FUTURE_TOLERANCE).timestamp(),
+        ),
+        E.ExpectColumnValuesToBeUnique(column="event_id", mostly=1 - max_duplicate_rate),
+    ]
+    for event_type, (low, high) in VALUE_RANGES.items():
+        expectations.append(
+            E.ExpectColumnValuesToBeBetween(
+                column="value",
+                min_value=low,
+                max_value=high,
+                row_condition=f'event_type=="{event_type}"',
+                condition_parser="pandas",
+            )
+        )
+    return validate(frame, "events", expectations)
+
+
+def check_items(items: pd.DataFrame, genres: frozenset[str] = KNOWN_GENRES) -> Report:
+    """Unique ids, titles present, genres from the known vocabulary."""
+    frame = items.assign(
+        unknown_genres=items["genres"].map(lambda gs: ",".join(sorted(set(gs) - genres)))
+    )
+    return validate(
+        frame,
+        "items",
+        [
+            E.ExpectColumnValuesToBeUnique(column="item_id"),
+            E.ExpectColumnValuesToNotBeNull(column="title"),
+            E.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1),
+            E.ExpectColumnValuesToBeInSet(column="unknown_genres", value_set=[""]),
+        ],
+    )
+
+
+def check_recommendations(
+    recommendations: pd.DataFrame,
+    seen_pairs: set[tuple[str, str]],
+    catalogue: set[str],
+    active_users: set[str],
+    catalogue_size: int,
+    k: int,
+    model_version: str,
+    min_coverage: float,
+) -> Report:
+    """At most k rows per user, every active user served, nothing seen or disliked, scores
+    non-increasing with rank, every item in the catalogue, one model version, enough coverage."""
+    ordered = recommendations.sort_values(["user_id", "rank"], kind="stable")
+    previous = ordered.groupby("user_id")["score"].shift(1)
+    pairs = list(zip(ordered["user_id"], ordered["item_id"], strict=True))
+    frame = ordered.assign(
+        rows_for_user=ordered.groupby("user_id")["item_id"].transform("size"),
+        already_seen=[pair in seen_pairs for pair in pairs],
+        in_catalogue=ordered["item_id"].isin(catalogue),
+        score_rises=(ordered["score"] > previous + 1e-6).fillna(False),
+    )
+    served = set(ordered["user_id"])
+    coverage = ordered["item_id"].nunique() / catalogue_size if catalogue_size else 0.0
+    summary = pd.DataFrame(
+        {
+            "active_users_without_recommendations": [len(active_users - served)],
+            "catalogue_coverage": [coverage],
+        }
+    )
+    rows = validate(
+        frame,
+        "user_recommendations",
+        [
+            E.ExpectColumnValuesToBeBetween(column="rows_for_user", min_value=1, max_value=k),
+            E.ExpectColumnValuesToBeInSet(column="already_seen", value_set=[False]),
+            E.ExpectColumnValuesToBeInSet(column="in_catalogue", value_set=[True]),
+            E.ExpectColumnValuesToBeInSet(column="score_rises", value_set=[False]),
+            E.ExpectColumnValuesToBeInSet(column="model_version", value_set=[model_version]),
+        ],
+    )
+    totals = validate(
+        summary,
+        "user_recommendations_totals",
+        [
+            E.ExpectColumnValuesToBeBetween(
+                column="active_users_without_recommendations", min_value=0, max_value=0
+            ),
+            E.ExpectColumnValuesToBeBetween(column="catalogue_coverage", min_value=min_coverage),
+        ],
+    )
+    return Report(
+        suite="user_recommendations",
+        rows=rows.rows,
+        outcomes=rows.outcomes + totals.outcomes,
+    )
+
+
+def check_model(metrics: dict[str, float], baseline: dict[str, float]) -> Report:
+    """The candidate's metrics are finite numbers and its NDCG@10 beats popularity's."""
+    names = ["ndcg_at_10", "precision_at_10", "recall_at_10", "map_at_10"]
+    values = {name: metrics.get(name, np.nan) for name in names}
+    frame = pd.DataFrame(
+        {
+            **{name: [value if np.isfinite(value) else None] for name, value in values.items()},
+            "lift_over_popularity": [values["ndcg_at_10"] - baseline.get("ndcg_at_10", np.inf)],
+        }
+    )
+    return validate(
+        frame,
+        "model",
+        [
+            *(E.ExpectColumnValuesToNotBeNull(column=name) for name in names),
+            *(
+                E.ExpectColumnValuesToBeBetween(column=name, min_value=0, max_value=1)
+                for name in names
+            ),
+            E.ExpectColumnValuesToBeBetween(
+                column="lift_over_popularity", min_value=0, strict_min=True
+            ),
+        ],
+    )
