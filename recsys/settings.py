@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,6 +70,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a process keeps the embedded engine open after a session when "
         "nobody else waits for it (0: close at once).",
+    )
+    quality_epoch: datetime = Field(
+        default=datetime(1995, 1, 1, tzinfo=UTC), description="Events before this are invalid."
+    )
+    quality_min_coverage: float = Field(
+        default=0.01, ge=0, le=1, description="Least catalogue share the top-K lists must cover."
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from recsys.settings import get_settings
 from recsys_assets.assets import exports, features, ingest, models
+from recsys_assets.checks import all_checks
 from recsys_assets.resources import build_resources
 
 all_assets = dg.load_assets_from_modules([ingest, features, models, exports])
@@ -22,6 +23,7 @@ full_pipeline = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=all_assets,
+    asset_checks=all_checks,
     jobs=[full_pipeline],
     resources=build_resources(get_settings()),
     executor=dg.in_process_executor,

@@ -53,12 +53,15 @@ def run_full_pipeline(
     settings: Settings, instance: dg.DagsterInstance, **kwargs
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset of the real code location with resources built from `settings`."""
-    from recsys_assets.definitions import all_assets
+    from recsys_assets.definitions import all_assets, all_checks
     from recsys_assets.resources import build_resources
 
     kwargs.setdefault("run_config", SMALL_BUDGET)
     return dg.materialize(
-        all_assets, resources=build_resources(settings), instance=instance, **kwargs
+        [*all_assets, *all_checks],
+        resources=build_resources(settings),
+        instance=instance,
+        **kwargs,
     )
 
 

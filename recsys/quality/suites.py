@@ -47,9 +47,9 @@ def check_events(
     events: pd.DataFrame, epoch: datetime, now: datetime, max_duplicate_rate: float = 0.01
 ) -> Report:
     """Ids present, known types, values in range for their type, sane times, few duplicates."""
-    frame = events.assign(
-        timestamp_s=pd.to_datetime(events["timestamp"], utc=True).astype("int64") / 1e9
-    )
+    # Unix seconds whatever the column's resolution (chDB returns ms, pandas builds ns).
+    since_epoch = pd.to_datetime(events["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")
+    frame = events.assign(timestamp_s=since_epoch.dt.total_seconds())
     expectations = [
         *(E.ExpectColumnValuesToNotBeNull(column=c) for c in ("event_id", "user_id", "item_id")),
         *(

@@ -182,7 +182,12 @@ class _Janitor:
             with self._guard:
                 watched = list(self._watched)
             for engine in watched:
-                if engine.release_if_idle():
+                try:
+                    released = engine.release_if_idle()
+                except Exception:  # keep the janitor alive: other engines still need it
+                    log.exception("closing the parked engine at %s failed", engine.path)
+                    released = True
+                if released:
                     with self._guard:
                         if not engine.parked:
                             self._watched.discard(engine)

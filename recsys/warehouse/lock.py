@@ -62,8 +62,15 @@ class FileLock:
             self._fd = None
 
     def has_waiters(self) -> bool:
-        """True when another process stands in the turnstile, waiting for this lock."""
-        fd = os.open(self.turnstile_path, os.O_RDWR | os.O_CREAT, 0o644)
+        """True when another process stands in the turnstile, waiting for this lock.
+
+        Also True when the turnstile cannot be opened (its folder was removed): a holder that
+        cannot tell whether somebody waits should let go.
+        """
+        try:
+            fd = os.open(self.turnstile_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return True
         try:
             if _try_lock(fd):
                 fcntl.flock(fd, fcntl.LOCK_UN)

@@ -179,9 +179,7 @@ def test_before_any_publication_the_api_says_so(tmp_path: Path):
 
 
 def test_a_new_publication_is_served_without_a_restart(tmp_path: Path):
-    settings = small_settings(
-        tmp_path, synthetic_events=6_000, synthetic_users=120, synthetic_items=60
-    )
+    settings = small_settings(tmp_path)
     with dg.instance_for_test() as instance:
         assert run_full_pipeline(settings, instance).success
         with TestClient(create_app(settings)) as client:

@@ -13,9 +13,14 @@ EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
 
 def _events(**changes) -> pd.DataFrame:
     rows = [
-        {"event_id": f"e{n}", "user_id": f"u{n % 3}", "item_id": f"i{n % 4}",
-         "event_type": "rating" if n % 2 else "view_start",
-         "value": 4.0 if n % 2 else None, "timestamp": NOW - timedelta(days=n)}
+        {
+            "event_id": f"e{n}",
+            "user_id": f"u{n % 3}",
+            "item_id": f"i{n % 4}",
+            "event_type": "rating" if n % 2 else "view_start",
+            "value": 4.0 if n % 2 else None,
+            "timestamp": NOW - timedelta(days=n),
+        }
         for n in range(20)
     ]
     frame = pd.DataFrame(rows)
@@ -50,15 +55,17 @@ def test_bad_events_fail_with_the_reason(changes, reason):
 def test_duplicate_event_ids_above_the_threshold_fail():
     frame = _events()
     frame.loc[:4, "event_id"] = "same"
-    assert "event_id: expect_column_values_to_be_unique" in suites.check_events(
-        frame, EPOCH, NOW, max_duplicate_rate=0.05
-    ).reason()
+    assert (
+        "event_id: expect_column_values_to_be_unique"
+        in suites.check_events(frame, EPOCH, NOW, max_duplicate_rate=0.05).reason()
+    )
     assert suites.check_events(frame, EPOCH, NOW, max_duplicate_rate=0.5).success
 
 
 def _items() -> pd.DataFrame:
-    return pd.DataFrame({"item_id": ["a", "b"], "title": ["A", "B"],
-                         "genres": [["Drama"], ["Comedy", "War"]]})
+    return pd.DataFrame(
+        {"item_id": ["a", "b"], "title": ["A", "B"], "genres": [["Drama"], ["Comedy", "War"]]}
+    )
 
 
 def test_items_pass_and_fail_with_reasons():
@@ -72,16 +79,27 @@ def test_items_pass_and_fail_with_reasons():
 
 
 def _recs() -> pd.DataFrame:
-    return pd.DataFrame({
-        "user_id": ["u1", "u1", "u2"], "rank": [1, 2, 1], "item_id": ["a", "b", "a"],
-        "score": [0.9, 0.5, 0.7], "model_version": "v1",
-    })
+    return pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2"],
+            "rank": [1, 2, 1],
+            "item_id": ["a", "b", "a"],
+            "score": [0.9, 0.5, 0.7],
+            "model_version": "v1",
+        }
+    )
 
 
 def _check_recs(frame, **overrides):
-    args = {"seen_pairs": {("u1", "c")}, "catalogue": {"a", "b", "c"},
-            "active_users": {"u1", "u2"}, "catalogue_size": 3, "k": 2,
-            "model_version": "v1", "min_coverage": 0.5}
+    args = {
+        "seen_pairs": {("u1", "c")},
+        "catalogue": {"a", "b", "c"},
+        "active_users": {"u1", "u2"},
+        "catalogue_size": 3,
+        "k": 2,
+        "model_version": "v1",
+        "min_coverage": 0.5,
+    }
     args.update(overrides)
     return suites.check_recommendations(frame, **args)
 
@@ -94,9 +112,10 @@ def test_recommendations_pass_and_each_rule_fails_with_its_reason():
     rising = _recs().assign(score=[0.5, 0.9, 0.7])
     assert "score_rises" in _check_recs(rising).reason()
     assert "model_version" in _check_recs(_recs().assign(model_version=["v1", "v0", "v1"])).reason()
-    assert "active_users_without_recommendations" in _check_recs(
-        _recs(), active_users={"u1", "u2", "u3"}
-    ).reason()
+    assert (
+        "active_users_without_recommendations"
+        in _check_recs(_recs(), active_users={"u1", "u2", "u3"}).reason()
+    )
     assert "catalogue_coverage" in _check_recs(_recs(), catalogue_size=10).reason()
 
 
@@ -105,6 +124,7 @@ def test_model_must_be_finite_and_beat_popularity():
     assert suites.check_model(good, {"ndcg_at_10": 0.07}).success
     assert "lift_over_popularity" in suites.check_model(good, {"ndcg_at_10": 0.2}).reason()
     broken = {**good, "map_at_10": float("nan")}
-    assert "map_at_10: expect_column_values_to_not_be_null" in suites.check_model(
-        broken, {"ndcg_at_10": 0.07}
-    ).reason()
+    assert (
+        "map_at_10: expect_column_values_to_not_be_null"
+        in suites.check_model(broken, {"ndcg_at_10": 0.07}).reason()
+    )

@@ -1,0 +1,116 @@
+"""Asset checks: Great Expectations suites over what feeds serving. Blocking ones stop the run
+before anything downstream (publication included) happens, so the published version keeps
+serving and the check's metadata in the UI says why."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from recsys.quality.runner import Report
+from recsys.settings import get_settings
+from recsys_assets.assets.exports import RecommendationsConfig, user_recommendations
+from recsys_assets.assets.ingest import events, items
+from recsys_assets.assets.models import TrainedModel, candidate_model
+from recsys_assets.resources import WarehouseResource
+
+# The newest events are the ones a bad batch would have added; checking them bounds the cost.
+EVENTS_CHECKED = 500_000
+
+
+def _suites():
+    # Great Expectations takes seconds to import: pay it in the check, not at code load.
+    from recsys.quality import suites
+
+    return suites
+
+
+def _result(report: Report, **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=report.success,
+        description=report.reason(),
+        metadata={
+            "expectations": dg.MetadataValue.md(report.as_markdown()),
+            "rows_checked": report.rows,
+            "failed_expectations": len(report.failures),
+            **metadata,
+        },
+    )
+
+
+@dg.asset_check(asset=events, blocking=True)
+def events_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Newest events: ids present, known types, values in range, times sane, few duplicates."""
+    with warehouse.get().session() as client:
+        frame = client.query_df(
+            """
+            SELECT event_id, user_id, item_id, toString(event_type) AS event_type, value,
+                   timestamp
+            FROM events ORDER BY ingested_at DESC LIMIT {n:UInt32}
+            """,
+            parameters={"n": EVENTS_CHECKED},
+        )
+    report = _suites().check_events(frame, get_settings().quality_epoch, datetime.now(UTC))
+    return _result(report)
+
+
+@dg.asset_check(asset=items, blocking=True)
+def items_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Catalogue: unique ids, titles present, genres from the known vocabulary."""
+    with warehouse.get().session() as client:
+        frame = client.query_df("SELECT item_id, title, genres FROM items FINAL")
+    return _result(_suites().check_items(frame))
+
+
+@dg.asset_check(
+    asset=user_recommendations,
+    blocking=True,
+    additional_ins={"candidate_model": dg.AssetIn("candidate_model")},
+)
+def recommendations_are_publishable(
+    candidate_model: TrainedModel, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    """At most K per user, every active user served, nothing seen or disliked, scores falling
+    with rank, items in the catalogue, one model version, enough catalogue coverage."""
+    version = candidate_model.version.model_version
+    if not candidate_model.publish:
+        return dg.AssetCheckResult(passed=True, description="nothing to publish: skipped")
+    with warehouse.get().session() as client:
+        recommendations = client.query_df(
+            "SELECT user_id, rank, item_id, score, toString(model_version) AS model_version "
+            "FROM user_recommendations WHERE model_version = {v:String}",
+            parameters={"v": version},
+        )
+        seen = client.query("SELECT user_id, item_id FROM interactions").result_rows
+        catalogue = client.query("SELECT item_id FROM items FINAL").result_columns[0]
+        active = client.query(
+            "SELECT DISTINCT user_id FROM interactions WHERE confidence > 0"
+        ).result_columns[0]
+    report = _suites().check_recommendations(
+        recommendations,
+        seen_pairs=set(seen),
+        catalogue=set(catalogue),
+        active_users=set(active),
+        catalogue_size=len(catalogue),
+        k=RecommendationsConfig().top_k,
+        model_version=version,
+        min_coverage=get_settings().quality_min_coverage,
+    )
+    return _result(report, model_version=version)
+
+
+@dg.asset_check(asset=candidate_model, blocking=True)
+def model_beats_popularity(candidate_model: TrainedModel) -> dg.AssetCheckResult:
+    """The candidate's offline metrics are finite and its NDCG@10 beats popularity's."""
+    version = candidate_model.version
+    if not candidate_model.publish:
+        return dg.AssetCheckResult(passed=True, description=f"not publishing: {version.decision}")
+    report = _suites().check_model(version.metrics, version.baseline_metrics)
+    return _result(report, model_version=version.model_version)
+
+
+all_checks = [
+    events_are_valid,
+    items_are_valid,
+    recommendations_are_publishable,
+    model_beats_popularity,
+]
