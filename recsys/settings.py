@@ -25,7 +25,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 class Settings(BaseSettings):
     """Environment-driven settings shared by the pipeline, the API and the CLI."""
 
-    model_config = SettingsConfigDict(env_prefix="RECSYS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RECSYS_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(default=Path(".recsys"), description="Folder for all local state.")
     clickhouse_url: str | None = Field(

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from recsys.quality.runner import Report
-from recsys.settings import get_settings
 from recsys_assets.assets.exports import RecommendationsConfig, user_recommendations
 from recsys_assets.assets.ingest import events, items
 from recsys_assets.assets.models import TrainedModel, candidate_model
-from recsys_assets.resources import WarehouseResource
+from recsys_assets.resources import QualityResource, WarehouseResource
 
 # The newest events are the ones a bad batch would have added; checking them bounds the cost.
 EVENTS_CHECKED = 500_000
@@ -25,6 +24,9 @@ def _suites():
 
 
 def _result(report: Report, **metadata) -> dg.AssetCheckResult:
+    links = (
+        {"data_docs": dg.MetadataValue.url(report.docs_index.as_uri())} if report.docs_index else {}
+    )
     return dg.AssetCheckResult(
         passed=report.success,
         description=report.reason(),
@@ -32,13 +34,14 @@ def _result(report: Report, **metadata) -> dg.AssetCheckResult:
             "expectations": dg.MetadataValue.md(report.as_markdown()),
             "rows_checked": report.rows,
             "failed_expectations": len(report.failures),
+            **links,
             **metadata,
         },
     )
 
 
 @dg.asset_check(asset=events, blocking=True)
-def events_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def events_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> dg.AssetCheckResult:
     """Newest events: ids present, known types, values in range, times sane, few duplicates."""
     with warehouse.get().session() as client:
         frame = client.query_df(
@@ -49,16 +52,21 @@ def events_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
             """,
             parameters={"n": EVENTS_CHECKED},
         )
-    report = _suites().check_events(frame, get_settings().quality_epoch, datetime.now(UTC))
+    report = _suites().check_events(
+        frame,
+        datetime.fromisoformat(quality.epoch),
+        datetime.now(UTC),
+        docs_root=quality.docs_root,
+    )
     return _result(report)
 
 
 @dg.asset_check(asset=items, blocking=True)
-def items_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def items_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> dg.AssetCheckResult:
     """Catalogue: unique ids, titles present, genres from the known vocabulary."""
     with warehouse.get().session() as client:
         frame = client.query_df("SELECT item_id, title, genres FROM items FINAL")
-    return _result(_suites().check_items(frame))
+    return _result(_suites().check_items(frame, docs_root=quality.docs_root))
 
 
 @dg.asset_check(
@@ -67,7 +75,7 @@ def items_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     additional_ins={"candidate_model": dg.AssetIn("candidate_model")},
 )
 def recommendations_are_publishable(
-    candidate_model: TrainedModel, warehouse: WarehouseResource
+    candidate_model: TrainedModel, warehouse: WarehouseResource, quality: QualityResource
 ) -> dg.AssetCheckResult:
     """At most K per user, every active user served, nothing seen or disliked, scores falling
     with rank, items in the catalogue, one model version, enough catalogue coverage."""
@@ -93,18 +101,23 @@ def recommendations_are_publishable(
         catalogue_size=len(catalogue),
         k=RecommendationsConfig().top_k,
         model_version=version,
-        min_coverage=get_settings().quality_min_coverage,
+        min_coverage=quality.min_coverage,
+        docs_root=quality.docs_root,
     )
     return _result(report, model_version=version)
 
 
 @dg.asset_check(asset=candidate_model, blocking=True)
-def model_beats_popularity(candidate_model: TrainedModel) -> dg.AssetCheckResult:
+def model_beats_popularity(
+    candidate_model: TrainedModel, quality: QualityResource
+) -> dg.AssetCheckResult:
     """The candidate's offline metrics are finite and its NDCG@10 beats popularity's."""
     version = candidate_model.version
     if not candidate_model.publish:
         return dg.AssetCheckResult(passed=True, description=f"not publishing: {version.decision}")
-    report = _suites().check_model(version.metrics, version.baseline_metrics)
+    report = _suites().check_model(
+        version.metrics, version.baseline_metrics, docs_root=quality.docs_root
+    )
     return _result(report, model_version=version.model_version)
 
 

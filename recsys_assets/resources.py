@@ -1,5 +1,6 @@
 """Dagster resources: the warehouse, the dataset and MLflow tracking."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -58,11 +59,27 @@ class DatasetResource(dg.ConfigurableResource):
         )
 
 
+class QualityResource(dg.ConfigurableResource):
+    """Where the Great Expectations Data Docs site lives, and the thresholds the checks use."""
+
+    docs_dir: str
+    epoch: str = "1995-01-01T00:00:00+00:00"
+    min_coverage: float = 0.01
+
+    @property
+    def docs_root(self) -> Path:
+        return Path(self.docs_dir)
+
+    @property
+    def docs_index(self) -> Path:
+        return self.docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
 @dg.resource(
     config_schema={**MLFLOW_CONFIG_SCHEMA, "artifact_location": dg.Field(str, is_required=False)},
     description="dagster-mlflow's run-per-Dagster-run tracking, with artifacts under RECSYS_HOME.",
 )
-def mlflow_tracking(context: dg.InitResourceContext) -> MlFlow:
+def mlflow_tracking(context: dg.InitResourceContext) -> Iterator[MlFlow]:
     import mlflow
 
     config = context.resource_config
@@ -75,7 +92,15 @@ def mlflow_tracking(context: dg.InitResourceContext) -> MlFlow:
         mlflow.create_experiment(
             config["experiment_name"], artifact_location=config["artifact_location"]
         )
-    return MlFlow(context)
+    tracker = MlFlow(context)
+    try:
+        yield tracker
+    finally:
+        # dagster-mlflow's end-of-run hook does not run for asset jobs, and a run that stopped
+        # early (a failed check) must not leave its MLflow run active in this process: the
+        # next run would log into it.
+        if mlflow.active_run() is not None:
+            mlflow.end_run()
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -92,6 +117,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
             synthetic_events=settings.synthetic_events,
             synthetic_seed=settings.synthetic_seed,
             home=str(settings.home),
+        ),
+        "quality": QualityResource(
+            docs_dir=str(settings.home / "quality"),
+            epoch=settings.quality_epoch.isoformat(),
+            min_coverage=settings.quality_min_coverage,
         ),
         "mlflow": mlflow_tracking.configured(
             {

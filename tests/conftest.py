@@ -34,6 +34,9 @@ def small_settings(home: Path, **overrides: object) -> Settings:
         "synthetic_seed": 7,
         "lock_timeout_seconds": 60.0,
         "api_reload_seconds": 0.2,
+        # mlflow.set_tracking_uri() exports MLFLOW_TRACKING_URI in this process; without this,
+        # a later test's settings would pick up an earlier test's tracking store.
+        "mlflow_tracking_uri": None,
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -43,6 +44,7 @@ class Report:
     suite: str
     rows: int
     outcomes: list[Outcome]
+    docs_index: Path | None = None  # the Data Docs site this validation was published to
 
     @property
     def success(self) -> bool:
@@ -72,24 +74,60 @@ class Report:
         return "\n".join(lines)
 
 
-def validate(frame: pd.DataFrame, suite_name: str, expectations: list) -> Report:
-    """Run `expectations` (GX expectation objects) over `frame`."""
+def validate(
+    frame: pd.DataFrame, suite_name: str, expectations: list, docs_root: Path | None = None
+) -> Report:
+    """Run `expectations` (GX expectation objects) over `frame`.
+
+    With `docs_root`, a file-backed GX project there keeps the suite and the result and
+    rebuilds its Data Docs site (`<docs_root>/gx/uncommitted/data_docs/local_site/index.html`).
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    if docs_root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        docs_root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(docs_root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_definition = (
-        context.data_sources.add_pandas("pandas")
-        .add_dataframe_asset(name=suite_name)
-        .add_batch_definition_whole_dataframe("whole")
+    source = context.data_sources.add_or_update_pandas("pandas")
+    asset = next((a for a in source.assets if a.name == suite_name), None) or (
+        source.add_dataframe_asset(name=suite_name)
     )
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    batch_definition = next(
+        (b for b in asset.batch_definitions if b.name == "whole"), None
+    ) or asset.add_batch_definition_whole_dataframe("whole")
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=suite_name, expectations=list(expectations))
     )
+    if docs_root is None:
+        result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format=result_format
+        )
+        docs_index = None
+    else:
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=suite_name,
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+                result_format=result_format,
+            )
+        )
+        run = checkpoint.run(batch_parameters={"dataframe": frame})
+        result = next(iter(run.run_results.values()))
+        docs_index = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return Report(
+        suite=suite_name, rows=len(frame), outcomes=_outcomes(result), docs_index=docs_index
+    )
+
+
+def _outcomes(result) -> list[Outcome]:
     outcomes = []
     for item in result.results:
         kwargs = dict(item.expectation_config.kwargs)
@@ -106,4 +144,4 @@ def validate(frame: pd.DataFrame, suite_name: str, expectations: list) -> Report
                 sample=list(details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE],
             )
         )
-    return Report(suite=suite_name, rows=len(frame), outcomes=outcomes)
+    return outcomes

@@ -8,6 +8,7 @@ any other expectation: expected, observed, failing rows and a sample.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import great_expectations as gx
 import numpy as np
@@ -44,7 +45,11 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def check_events(
-    events: pd.DataFrame, epoch: datetime, now: datetime, max_duplicate_rate: float = 0.01
+    events: pd.DataFrame,
+    epoch: datetime,
+    now: datetime,
+    max_duplicate_rate: float = 0.01,
+    docs_root: Path | None = None,
 ) -> Report:
     """Ids present, known types, values in range for their type, sane times, few duplicates."""
     # Unix seconds whatever the column's resolution (chDB returns ms, pandas builds ns).
@@ -77,10 +82,12 @@ def check_events(
                 condition_parser="pandas",
             )
         )
-    return validate(frame, "events", expectations)
+    return validate(frame, "events", expectations, docs_root)
 
 
-def check_items(items: pd.DataFrame, genres: frozenset[str] = KNOWN_GENRES) -> Report:
+def check_items(
+    items: pd.DataFrame, genres: frozenset[str] = KNOWN_GENRES, docs_root: Path | None = None
+) -> Report:
     """Unique ids, titles present, genres from the known vocabulary."""
     frame = items.assign(
         unknown_genres=items["genres"].map(lambda gs: ",".join(sorted(set(gs) - genres)))
@@ -94,6 +101,7 @@ def check_items(items: pd.DataFrame, genres: frozenset[str] = KNOWN_GENRES) -> R
             E.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1),
             E.ExpectColumnValuesToBeInSet(column="unknown_genres", value_set=[""]),
         ],
+        docs_root,
     )
 
 
@@ -106,6 +114,7 @@ def check_recommendations(
     k: int,
     model_version: str,
     min_coverage: float,
+    docs_root: Path | None = None,
 ) -> Report:
     """At most k rows per user, every active user served, nothing seen or disliked, scores
     non-increasing with rank, every item in the catalogue, one model version, enough coverage."""
@@ -136,6 +145,7 @@ def check_recommendations(
             E.ExpectColumnValuesToBeInSet(column="score_rises", value_set=[False]),
             E.ExpectColumnValuesToBeInSet(column="model_version", value_set=[model_version]),
         ],
+        docs_root,
     )
     totals = validate(
         summary,
@@ -146,15 +156,19 @@ def check_recommendations(
             ),
             E.ExpectColumnValuesToBeBetween(column="catalogue_coverage", min_value=min_coverage),
         ],
+        docs_root,
     )
     return Report(
         suite="user_recommendations",
         rows=rows.rows,
         outcomes=rows.outcomes + totals.outcomes,
+        docs_index=totals.docs_index,
     )
 
 
-def check_model(metrics: dict[str, float], baseline: dict[str, float]) -> Report:
+def check_model(
+    metrics: dict[str, float], baseline: dict[str, float], docs_root: Path | None = None
+) -> Report:
     """The candidate's metrics are finite numbers and its NDCG@10 beats popularity's."""
     names = ["ndcg_at_10", "precision_at_10", "recall_at_10", "map_at_10"]
     values = {name: metrics.get(name, np.nan) for name in names}
@@ -177,4 +191,5 @@ def check_model(metrics: dict[str, float], baseline: dict[str, float]) -> Report
                 column="lift_over_popularity", min_value=0, strict_min=True
             ),
         ],
+        docs_root,
     )

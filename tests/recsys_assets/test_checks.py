@@ -72,5 +72,11 @@ def test_a_corrupted_batch_blocks_publication_while_the_api_keeps_serving(tmp_pa
             assert "timestamp_s" in evaluation.description and "value" in evaluation.description
             assert "expectations" in evaluation.metadata
             assert not result.asset_materializations_for_node("published_model")
+            # The failing validation is published to the Data Docs site the check links to.
+            docs = Path(evaluation.metadata["data_docs"].value.removeprefix("file://"))
+            assert docs == settings.home / "quality/gx/uncommitted/data_docs/local_site/index.html"
+            assert docs.is_file() and "events" in docs.read_text()
+            pages = list((docs.parent / "validations" / "events").rglob("*.html"))
+            assert len(pages) == 2  # the clean run's validation and the corrupted one
             assert api.get("/model").json()["model_version"] == before
             assert api.get("/recommendations/u1").status_code == 200
