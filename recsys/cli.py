@@ -11,6 +11,7 @@ so the run shows live in the UI and the API picks up the published version on it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -82,7 +83,31 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float) -> b
     return False
 
 
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Ask politely (SIGINT, then SIGTERM), then kill whatever is still running."""
+    for signum, grace in ((signal.SIGINT, 15.0), (signal.SIGTERM, 10.0)):
+        alive = [p for p in processes if p.poll() is None]
+        for process in alive:
+            process.send_signal(signum)
+        deadline = time.monotonic() + grace
+        for process in alive:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+
+
 def up(settings: Settings, run_pipeline: bool) -> int:
+    # A shell that starts us in the background leaves SIGINT ignored, which would make Ctrl+C
+    # (and `kill -INT`) do nothing; handle SIGINT and SIGTERM explicitly. The handlers also
+    # reset to the default in the children we exec.
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     env = prepare_environment(settings)
     root = project_root()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
@@ -144,14 +169,7 @@ def up(settings: Settings, run_pipeline: bool) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for server in servers:
-            if server.poll() is None:
-                server.send_signal(signal.SIGINT)
-        for server in servers:
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop(servers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,8 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
     log = (tmp_path / "up.log").open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "recsys.cli", "up"],
+        # As a shell's background job: SIGINT ignored. Ctrl+C must still stop everything.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -74,4 +76,12 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             raise
-        log.close()
+        finally:
+            log.close()
+    # Nothing it started outlives it for long (dagster's code server takes a moment to follow).
+    deadline = time.monotonic() + 30
+    while leftovers := subprocess.run(
+        ["pgrep", "-s", str(process.pid)], capture_output=True, text=True
+    ).stdout.split():
+        assert time.monotonic() < deadline, f"still running after recsys up stopped: {leftovers}"
+        time.sleep(0.5)
