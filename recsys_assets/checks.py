@@ -8,6 +8,7 @@ import dagster as dg
 
 from recsys.quality.runner import Report
 from recsys_assets.assets.exports import RecommendationsConfig, user_recommendations
+from recsys_assets.assets.features import MatrixSnapshot, interaction_matrix
 from recsys_assets.assets.ingest import events, items
 from recsys_assets.assets.models import TrainedModel, candidate_model
 from recsys_assets.resources import QualityResource, WarehouseResource
@@ -56,6 +57,57 @@ def events_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> 
         frame,
         datetime.fromisoformat(quality.epoch),
         datetime.now(UTC),
+        docs_root=quality.docs_root,
+    )
+    return _result(report)
+
+
+@dg.asset_check(asset=events, blocking=True)
+def events_volume_is_sane(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    quality: QualityResource,
+) -> dg.AssetCheckResult:
+    """Whole table: duplicate event ids under 1%, and no collapse against the last load."""
+    with warehouse.get().session() as client:
+        stored, distinct = client.query(
+            "SELECT count(), (SELECT count() FROM events FINAL) FROM events"
+        ).result_rows[0]
+    previous = _previous_events_total(context)
+    report = _suites().check_event_volume(
+        int(stored), int(distinct), previous, docs_root=quality.docs_root
+    )
+    return _result(report, previous_events_total=previous if previous is not None else -1)
+
+
+def _previous_events_total(context: dg.AssetCheckExecutionContext) -> int | None:
+    """events_total recorded by the materialisation before this run's, if any."""
+    records = context.instance.fetch_materializations(dg.AssetKey("events"), limit=5).records
+    for record in records:
+        if record.run_id == context.run.run_id:
+            continue
+        value = record.asset_materialization.metadata.get("events_total")
+        if value is not None:
+            return int(value.value)
+    return None
+
+
+@dg.asset_check(asset=interaction_matrix, blocking=True)
+def matrix_is_trainable(
+    interaction_matrix: MatrixSnapshot, warehouse: WarehouseResource, quality: QualityResource
+) -> dg.AssetCheckResult:
+    """No negative confidences, enough users, items and density, every item in the catalogue."""
+    matrix = interaction_matrix.matrix
+    with warehouse.get().session() as client:
+        catalogue = set(client.query("SELECT item_id FROM items FINAL").result_columns[0])
+    unknown = [item for item in matrix.item_ids if item not in catalogue]
+    users, n_items = matrix.shape
+    report = _suites().check_matrix(
+        matrix.confidence.data,
+        users,
+        n_items,
+        int(matrix.seen.nnz),
+        unknown,
         docs_root=quality.docs_root,
     )
     return _result(report)
@@ -123,6 +175,8 @@ def model_beats_popularity(
 
 all_checks = [
     events_are_valid,
+    events_volume_is_sane,
+    matrix_is_trainable,
     items_are_valid,
     recommendations_are_publishable,
     model_beats_popularity,

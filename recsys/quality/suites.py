@@ -65,6 +65,78 @@ def check_events(
     return validate(frame, "events", expectations, docs_root)
 
 
+def check_event_volume(
+    stored_rows: int,
+    distinct_events: int,
+    previous_total: int | None,
+    max_duplicate_rate: float = 0.01,
+    max_drop: float = 0.5,
+    docs_root: Path | None = None,
+) -> Report:
+    """Whole-table figures: duplicate event ids (stored rows vs distinct events) under a rate,
+    and the event count not collapsing against the previous materialisation."""
+    duplicate_rate = 1 - distinct_events / stored_rows if stored_rows else 0.0
+    floor = (previous_total or 0) * (1 - max_drop)
+    frame = pd.DataFrame(
+        {
+            "duplicate_rate": [duplicate_rate],
+            "events_total": [distinct_events],
+            "previous_total": [previous_total if previous_total is not None else 0],
+        }
+    )
+    return validate(
+        frame,
+        "events_volume",
+        [
+            E.ExpectColumnValuesToBeBetween(
+                column="duplicate_rate", min_value=0, max_value=max_duplicate_rate
+            ),
+            E.ExpectColumnValuesToBeBetween(column="events_total", min_value=max(floor, 1)),
+        ],
+        docs_root,
+    )
+
+
+def check_matrix(
+    confidences: np.ndarray,
+    users: int,
+    items: int,
+    pairs: int,
+    unknown_item_ids: list[str],
+    min_users: int = 10,
+    min_items: int = 10,
+    min_density: float = 1e-6,
+    docs_root: Path | None = None,
+) -> Report:
+    """No negative confidences; enough users, items and density; every item id in the catalogue."""
+    density = pairs / (users * items) if users and items else 0.0
+    summary = pd.DataFrame(
+        {
+            "min_confidence": [float(confidences.min()) if len(confidences) else 0.0],
+            "users": [users],
+            "items": [items],
+            "density": [density],
+            "unknown_item_ids": [len(unknown_item_ids)],
+        }
+    )
+    report = validate(
+        summary,
+        "interaction_matrix",
+        [
+            E.ExpectColumnValuesToBeBetween(column="min_confidence", min_value=0),
+            E.ExpectColumnValuesToBeBetween(column="users", min_value=min_users),
+            E.ExpectColumnValuesToBeBetween(column="items", min_value=min_items),
+            E.ExpectColumnValuesToBeBetween(column="density", min_value=min_density),
+            E.ExpectColumnValuesToBeBetween(column="unknown_item_ids", min_value=0, max_value=0),
+        ],
+        docs_root,
+    )
+    for outcome in report.outcomes:
+        if outcome.column == "unknown_item_ids" and not outcome.success:
+            outcome.sample = unknown_item_ids[:5]
+    return report
+
+
 def check_items(
     items: pd.DataFrame, genres: frozenset[str] = KNOWN_GENRES, docs_root: Path | None = None
 ) -> Report:

@@ -21,6 +21,8 @@ def test_checks_are_registered_blocking_and_run_by_the_full_pipeline_job():
     }
     assert checks == {
         "events_are_valid": "events",
+        "events_volume_is_sane": "events",
+        "matrix_is_trainable": "interaction_matrix",
         "items_are_valid": "items",
         "recommendations_are_publishable": "user_recommendations",
         "model_beats_popularity": "candidate_model",

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,3 +129,24 @@ def test_model_must_be_finite_and_beat_popularity():
         "map_at_10: expect_column_values_to_not_be_null"
         in suites.check_model(broken, {"ndcg_at_10": 0.07}).reason()
     )
+
+
+def test_event_volume_duplicates_and_collapse():
+    assert suites.check_event_volume(1000, 995, previous_total=900).success
+    duplicated = suites.check_event_volume(1000, 900, previous_total=None)
+    assert "duplicate_rate" in duplicated.reason()
+    collapsed = suites.check_event_volume(300, 300, previous_total=1000)
+    assert "events_total" in collapsed.reason() and "[300]" in collapsed.reason()
+    assert "events_total" in suites.check_event_volume(0, 0, previous_total=None).reason()
+
+
+def test_matrix_checks_confidences_size_density_and_ids():
+    good = suites.check_matrix(np.array([1.0, 2.0]), 50, 40, 300, [])
+    assert good.success, good.reason()
+    assert "min_confidence" in suites.check_matrix(np.array([-1.0]), 50, 40, 300, []).reason()
+    assert "users" in suites.check_matrix(np.array([1.0]), 3, 40, 30, []).reason()
+    assert (
+        "density" in suites.check_matrix(np.array([1.0]), 50, 40, 300, [], min_density=0.5).reason()
+    )
+    unknown = suites.check_matrix(np.array([1.0]), 50, 40, 300, ["ghost-1", "ghost-2"])
+    assert "unknown_item_ids" in unknown.reason() and "ghost-1" in unknown.reason()
