@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from recsys.quality.docs import localise
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 SAMPLE_SIZE = 5
 
@@ -122,6 +124,7 @@ def validate(
         run = checkpoint.run(batch_parameters={"dataframe": frame})
         result = next(iter(run.run_results.values()))
         docs_index = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        localise(docs_index.parent)
     return Report(
         suite=suite_name, rows=len(frame), outcomes=_outcomes(result), docs_index=docs_index
     )
