@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,13 @@ requires_movielens = pytest.mark.skipif(
     not (MOVIELENS_SMALL / "ratings.csv").is_file(),
     reason=f"MovieLens ml-latest-small not found at {MOVIELENS_SMALL} (it ships in ../shared)",
 )
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def small_settings(home: Path, **overrides: object) -> Settings:

@@ -7,7 +7,6 @@ error, and every acknowledged event must be stored exactly once.
 
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ import pandas as pd
 
 from recsys.warehouse import tables
 from recsys.warehouse.connection import Warehouse
-from tests.conftest import run_full_pipeline, small_settings
+from tests.conftest import free_port, run_full_pipeline, small_settings
 
 WRITERS = 3
 BATCH = 20
@@ -59,12 +58,6 @@ def _writer(url: str, writer: int, stop, acked_path: str, errors_path: str) -> N
             batch_number += 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http_client_loop(base: str, stop: threading.Event, acked: list[str], failures: list[str]):
     with httpx.Client(base_url=base, timeout=90) as client:
         n = 0
@@ -96,7 +89,7 @@ def test_processes_write_and_read_while_the_pipeline_runs(tmp_path: Path):
     with Warehouse.from_url(settings.warehouse_url).session():
         pass  # create the folder so every process opens the same path
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RECSYS_HOME": str(settings.home), "RECSYS_API_RELOAD_SECONDS": "0.5"}
     api = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "serving.app:app", "--port", str(port)],

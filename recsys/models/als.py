@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -24,12 +23,10 @@ class ALSParams:
 
 @dataclass
 class ALSModel:
-    params: ALSParams
+    """Fitted factors; rows and columns follow the matrix they were fitted on."""
+
     user_factors: np.ndarray  # users x factors, float32
     item_factors: np.ndarray  # items x factors, float32
-    user_ids: np.ndarray
-    item_ids: np.ndarray
-    fit_seconds: float = 0.0
 
 
 def _implicit_model(params: ALSParams, use_gpu: bool = False):
@@ -59,7 +56,6 @@ def fit_als(matrix: InteractionMatrix, params: ALSParams) -> ALSModel:
     if matrix.confidence.nnz == 0:
         raise ValueError("cannot train ALS: the interaction matrix has no positive confidences")
     use_gpu = gpu_available()
-    started = time.perf_counter()
     # implicit runs its own threads; a multi-threaded BLAS underneath it only oversubscribes.
     with threadpool_limits(limits=1, user_api="blas"):
         model = _implicit_model(params, use_gpu=use_gpu)
@@ -67,12 +63,8 @@ def fit_als(matrix: InteractionMatrix, params: ALSParams) -> ALSModel:
     if use_gpu:
         model = model.to_cpu()
     return ALSModel(
-        params=params,
         user_factors=np.asarray(model.user_factors, dtype=np.float32),
         item_factors=np.asarray(model.item_factors, dtype=np.float32),
-        user_ids=matrix.user_ids,
-        item_ids=matrix.item_ids,
-        fit_seconds=time.perf_counter() - started,
     )
 
 
