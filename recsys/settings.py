@@ -83,6 +83,33 @@ class Settings(BaseSettings):
     api_reload_seconds: float = Field(
         default=2.0, gt=0, description="How often the API checks for a newly published model."
     )
+    api_url: str | None = Field(
+        default=None,
+        description="Where the pipeline tells the API a version was published "
+        "(default http://<api_host>:<api_port>).",
+    )
+    admin_token: str | None = Field(
+        default=None, description="Bearer token the API's /admin endpoints require, if set."
+    )
+    retrain_threshold: int = Field(
+        default=50, ge=1, description="New events that make the sensor request a retrain."
+    )
+    retrain_sensor_seconds: int = Field(
+        default=15, ge=1, description="How often the retrain sensor counts new events."
+    )
+    retrain_cron: str = Field(default="0 3 * * *", description="The nightly retrain schedule.")
+    retrain_timezone: str = "UTC"
+    automation_on: bool = Field(
+        default=True,
+        description="Whether the retrain sensor and schedule start switched on (the UI's "
+        "toggles override this per deployment).",
+    )
+    fold_in_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest a request waits to read a user's new events for fold-in; after "
+        "that it is served the precomputed list without the items it touched.",
+    )
 
     @field_validator("home")
     @classmethod
@@ -93,6 +120,13 @@ class Settings(BaseSettings):
     @property
     def warehouse_url(self) -> str:
         return self.clickhouse_url or f"chdb://{self.home / 'warehouse'}"
+
+    @property
+    def api_base_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     @property
     def tracking_uri(self) -> str:

@@ -1,5 +1,7 @@
 """Dagster resources: the warehouse, the dataset and MLflow tracking."""
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +59,29 @@ class DatasetResource(dg.ConfigurableResource):
                 synthetic_seed=self.synthetic_seed,
             )
         )
+
+
+class ApiResource(dg.ConfigurableResource):
+    """The serving API, told about each publication so it swaps models at once.
+
+    Best effort: the API also polls, so an unreachable API only delays the swap.
+    """
+
+    url: str
+    admin_token: str | None = None
+    timeout_seconds: float = 5.0
+
+    def announce_publication(self) -> str:
+        """POST /admin/reload; returns what happened, for the run's log."""
+        request = urllib.request.Request(f"{self.url}/admin/reload", method="POST", data=b"")
+        if self.admin_token:
+            request.add_header("Authorization", f"Bearer {self.admin_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                body = json.loads(response.read() or b"{}")
+        except (OSError, ValueError) as error:  # refused, timed out, HTTP error, bad body
+            return f"API at {self.url} not told ({error}); it picks the version up by polling"
+        return f"API at {self.url} now serves {body.get('model_version')}"
 
 
 class QualityResource(dg.ConfigurableResource):
@@ -118,6 +143,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             synthetic_seed=settings.synthetic_seed,
             home=str(settings.home),
         ),
+        "api": ApiResource(url=settings.api_base_url, admin_token=settings.admin_token),
         "quality": QualityResource(
             docs_dir=str(settings.home / "quality"),
             epoch=settings.quality_epoch.isoformat(),

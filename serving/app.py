@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
-from serving.routers import events, health, items, model, recommendations
+from serving.routers import admin, events, health, items, model, recommendations
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ async def _watch_publications(state: ServingState, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            await run_in_threadpool(state.refresh)
+            await run_in_threadpool(state.poll)
         except Exception:
             log.exception("checking for a newly published model failed; will retry")
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         events.router,
         model.router,
         health.router,
+        admin.router,
     ):
         app.include_router(router)
     return app

@@ -91,6 +91,11 @@ class ScoredItem(BaseModel):
 class Recommendations(BaseModel):
     user_id: str
     model_version: str
+    source: Literal["precomputed", "fold_in", "trending"] = Field(
+        description="precomputed: the published list; fold_in: scored now from the user's "
+        "events newer than the model; trending: nothing personal yet"
+    )
+    algorithm: str = Field(description="The published model's family")
     items: list[ScoredItem]
 
 
@@ -128,3 +133,8 @@ class ModelInfo(BaseModel):
     metrics: ModelMetrics
     baseline_metrics: dict[str, ModelMetrics]
     decision: str
+
+
+class Reloaded(BaseModel):
+    model_version: str | None = Field(description="The version served now")
+    reloaded: bool = Field(description="Whether this call swapped in a newer version")

@@ -11,7 +11,9 @@ from datetime import datetime
 
 from clickhouse_connect.driver.client import Client
 
+from recsys.foldin import FoldInModel, FoldInSpec
 from recsys.warehouse import versions
+from recsys.warehouse.item_model import read_item_model
 
 ScoredItem = tuple[str, float]
 
@@ -28,6 +30,8 @@ class Snapshot:
     similar: dict[str, tuple[str, list[ScoredItem]]] = field(repr=False)  # item: (source, list)
     trending: list[ScoredItem] = field(repr=False)
     item_ids: frozenset[str] = field(repr=False)
+    # Request-time scoring for users with newer events; None for versions published without it.
+    fold_in: FoldInModel | None = field(default=None, repr=False)
 
 
 def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
@@ -64,6 +68,8 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         ).result_rows
     ]
     item_ids = client.query("SELECT DISTINCT item_id FROM items").result_columns
+    item_side = read_item_model(client, version.model_version) if version.fold_in else None
+    fold_in = FoldInModel(FoldInSpec.from_json(version.fold_in), item_side) if item_side else None
     return Snapshot(
         model_version=version.model_version,
         trained_at=version.trained_at,
@@ -75,6 +81,7 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         similar=similar,
         trending=trending,
         item_ids=frozenset(item_ids[0] if item_ids else ()),
+        fold_in=fold_in,
     )
 
 

@@ -1,4 +1,4 @@
-"""What the API holds: the warehouse handle and the snapshot of the published version."""
+"""What the API holds: the warehouse handle, the published snapshot and the fresh users."""
 
 from __future__ import annotations
 
@@ -7,15 +7,24 @@ import time
 from collections.abc import Sequence
 
 import pandas as pd
+from clickhouse_connect.driver.client import Client
 
 from recsys.settings import Settings
 from recsys.warehouse import tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
-from serving.recent import RecentInteractions
+from serving.freshness import FoldInCache, FreshUsers
 from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
+
+# Embedded mode: the marker file announces publications without opening the engine, and this
+# process accepts the users' events itself, so the sweep for events other processes wrote runs
+# less often there (each sweep takes the warehouse's lock from the pipeline for a moment).
+EMBEDDED_SWEEP_SECONDS = 30.0
+# Sweeps overlap: an insert that was in flight during the last sweep may carry an earlier
+# ingestion time than what that sweep saw. Re-finding a known event changes nothing.
+SWEEP_OVERLAP = pd.Timedelta(seconds=5)
 
 
 class ServingState:
@@ -29,43 +38,74 @@ class ServingState:
             linger=settings.warehouse_linger_seconds,
         )
         self.snapshot: Snapshot | None = None
-        self.recent = RecentInteractions()
+        self.fresh = FreshUsers()
+        self.fold_ins = FoldInCache()
         self.last_warehouse_ok: float | None = None
         self._announced: str | None = None
+        self._swept_until: pd.Timestamp | None = None
+        self._last_sweep = 0.0
 
     def start(self) -> None:
         with self.warehouse.session() as client:
             apply_migrations(client)
         self.refresh(force=True)
 
+    def poll(self) -> bool:
+        """Periodic check: new events from other writers, and a newly published version."""
+        sweep_every = EMBEDDED_SWEEP_SECONDS if self.warehouse.embedded else 0.0
+        due = time.monotonic() - self._last_sweep >= sweep_every
+        return self.refresh(force=due)
+
     def refresh(self, force: bool = False) -> bool:
-        """Load the published version if it changed; True when a new snapshot was swapped in."""
+        """Load the published version if it changed; True when a new snapshot was swapped in.
+
+        Embedded and not forced: only a stat of the marker file, no warehouse session.
+        """
         if self.warehouse.embedded and not force:
-            # Embedded: a stat of the marker file, not a warehouse session (which takes the lock).
             announced = self.warehouse.published_marker()
             if announced is None or announced == self._announced:
                 return False
         with self.warehouse.session() as client:
             current = versions.published(client)
             self.last_warehouse_ok = time.monotonic()
-            if current is None:
-                return False
-            if self.snapshot and current.model_version == self.snapshot.model_version:
+            swapped = False
+            if current is not None and (
+                self.snapshot is None or current.model_version != self.snapshot.model_version
+            ):
+                started = time.perf_counter()
+                self._swap(load_snapshot(client, current))
+                log.info(
+                    "serving %s (%d users, %d items, fold-in %s) loaded in %.2f s",
+                    current.model_version,
+                    len(self.snapshot.recommendations),
+                    len(self.snapshot.item_ids),
+                    "on" if self.snapshot.fold_in else "off",
+                    time.perf_counter() - started,
+                )
+                swapped = True
+            elif current is not None:
                 self._announced = current.model_version
-                return False
-            started = time.perf_counter()
-            snapshot = load_snapshot(client, current)
+            self._sweep_fresh_users(client)
+        return swapped
+
+    def _swap(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot  # one reference assignment: requests see old or new, never both
         self._announced = snapshot.model_version
-        self.recent.forget_before(snapshot.events_ingested_until)
-        log.info(
-            "serving %s (%d users, %d items) loaded in %.2f s",
-            snapshot.model_version,
-            len(snapshot.recommendations),
-            len(snapshot.item_ids),
-            time.perf_counter() - started,
-        )
-        return True
+        self.fresh.forget_before(snapshot.events_ingested_until)
+        if self._swept_until is None or self._swept_until < snapshot.events_ingested_until:
+            self._swept_until = pd.Timestamp(snapshot.events_ingested_until)
+
+    def _sweep_fresh_users(self, client: Client) -> None:
+        """Mark users with events stored after what we last swept (any writer) as fresh."""
+        if self._swept_until is None or self.snapshot is None:
+            return
+        # Never before the model's cut-off: events up to it are in the model.
+        since = max(self._swept_until - SWEEP_OVERLAP, self.snapshot.events_ingested_until)
+        newest = tables.users_ingested_since(client, since)
+        self._last_sweep = time.monotonic()
+        if newest:
+            self.fresh.merge(newest)
+            self._swept_until = max(self._swept_until, max(newest.values()))
 
     def store_events(self, rows: Sequence[dict]) -> int:
         """Insert events durably; returns only after the warehouse acknowledged the insert."""
@@ -73,7 +113,7 @@ class ServingState:
         with self.warehouse.session() as client:
             stored = tables.insert_events(client, frame)
         self.last_warehouse_ok = time.monotonic()
-        self.recent.add((row["user_id"], row["item_id"]) for row in rows)
+        self.fresh.add((row["user_id"], row["item_id"]) for row in rows)
         return stored
 
     def warehouse_reachable(self, within_seconds: float = 30.0) -> bool:

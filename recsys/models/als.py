@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recsys.foldin import BM25_B, BM25_K1, FoldInParts, bm25_length_norm
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
 
@@ -99,7 +100,7 @@ def weight_confidence(matrix: InteractionMatrix, weighting: str) -> InteractionM
 
     item_users = matrix.confidence.T.tocsr()
     if weighting == "bm25":
-        weighted = bm25_weight(item_users, K1=100, B=0.8)
+        weighted = bm25_weight(item_users, K1=BM25_K1, B=BM25_B)
     elif weighting == "tfidf":
         weighted = tfidf_weight(item_users)
     else:
@@ -152,3 +153,17 @@ class ALSRecommender(Recommender):
             "user_factors": self.model.user_factors,
             "item_factors": self.model.item_factors,
         }
+
+    def fold_in_parts(self) -> FoldInParts:
+        return FoldInParts(
+            spec={
+                "collaborative": "factors",
+                "regularization": self.als_params.regularization,
+                "alpha": self.als_params.alpha,
+                "weighting": self.weighting,
+            },
+            factors=self.model.item_factors,
+            length_norm=(
+                bm25_length_norm(self.train.confidence) if self.weighting == "bm25" else None
+            ),
+        )

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
 
 
@@ -43,6 +44,13 @@ class Recommender(ABC):
     def artifact_arrays(self) -> dict[str, np.ndarray]:
         """What serving needs of the fitted model, as plain arrays (no pickles)."""
         return {}
+
+    def fold_in_parts(self) -> FoldInParts:
+        """What scoring a new or changed user at request time needs (see `recsys.foldin`).
+
+        The default has no collaborative part: content scores alone, or trending.
+        """
+        return FoldInParts()
 
     def save(self, path: Path) -> Path:
         """Write the model as `.npz`: its arrays, id maps, family and params (JSON)."""

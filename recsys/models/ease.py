@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, sparse_arrays
 
@@ -63,7 +64,16 @@ class EASERecommender(Recommender):
     def artifact_arrays(self) -> dict[str, np.ndarray]:
         # The dense B is items^2 floats; keep each item's strongest weights, which carry the
         # ranking, so the artifact stays small enough to track.
-        return sparse_arrays("weights", _strongest_per_row(self.weights, ARTIFACT_WEIGHTS_PER_ITEM))
+        return sparse_arrays("weights", self.strongest_weights())
+
+    def strongest_weights(self) -> sp.csr_matrix:
+        return _strongest_per_row(self.weights, ARTIFACT_WEIGHTS_PER_ITEM)
+
+    def fold_in_parts(self) -> FoldInParts:
+        return FoldInParts(
+            spec={"collaborative": "item_item", "binary": self.binary},
+            item_weights=self.strongest_weights(),
+        )
 
 
 def _strongest_per_row(weights: np.ndarray, keep: int) -> sp.csr_matrix:

@@ -7,8 +7,11 @@ users with nothing at all, at serving time).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, minmax_rows
 
@@ -57,3 +60,15 @@ class HybridRecommender(Recommender):
 
     def artifact_arrays(self) -> dict[str, np.ndarray]:
         return {**self.collaborative.artifact_arrays(), **self.content.artifact_arrays()}
+
+    def fold_in_parts(self) -> FoldInParts:
+        parts = self.collaborative.fold_in_parts()
+        return replace(
+            parts,
+            spec={
+                **parts.spec,
+                "collab_weight": self.collab_weight,
+                "min_interactions": self.min_interactions,
+                "content_only_below": True,
+            },
+        )

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, sparse_arrays
 
@@ -47,3 +48,6 @@ class ItemKNNRecommender(Recommender):
 
     def artifact_arrays(self) -> dict[str, np.ndarray]:
         return sparse_arrays("similarity", self.item_similarity)
+
+    def fold_in_parts(self) -> FoldInParts:
+        return FoldInParts(spec={"collaborative": "item_item"}, item_weights=self.item_similarity)

@@ -63,7 +63,7 @@ def write_topk(
     return written
 
 
-EXPORT_TABLES = ("user_recommendations", "similar_items", "trending_items")
+EXPORT_TABLES = ("user_recommendations", "similar_items", "trending_items", "item_model")
 
 
 def clear_version(client: Client, table: str, model_version: str) -> None:

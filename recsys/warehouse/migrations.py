@@ -143,6 +143,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS decision String DEFAULT ''",
         ),
     ),
+    Migration(
+        4,
+        "fold-in: the item side of each version, new-event counts by ingestion time",
+        (
+            # Events arrive in ingestion order, so each part spans a narrow ingested_at range:
+            # "how many events since T" reads only the newest granules.
+            "ALTER TABLE events ADD INDEX IF NOT EXISTS ingested_at_minmax ingested_at "
+            "TYPE minmax GRANULARITY 1",
+            "ALTER TABLE events MATERIALIZE INDEX ingested_at_minmax",
+            # How the API scores users at request time for this version (recsys.foldin).
+            "ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS fold_in String DEFAULT '{}'",
+            # One row per item of a version, in the model's column order: what fold-in needs.
+            """
+            CREATE TABLE IF NOT EXISTS item_model (
+                model_version LowCardinality(String),
+                position UInt32,
+                item_id String,
+                factors Array(Float32),
+                neighbour_positions Array(UInt32),
+                neighbour_weights Array(Float32),
+                term_positions Array(UInt32),
+                term_weights Array(Float32),
+                length_norm Float32
+            ) ENGINE = MergeTree
+            PARTITION BY model_version
+            ORDER BY (model_version, position)
+            """,
+        ),
+    ),
 )
 
 

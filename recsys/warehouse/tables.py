@@ -98,6 +98,40 @@ def event_weight_sql(weights: dict[str, float]) -> tuple[str, dict[str, object]]
     }
 
 
+def confidence_sql(
+    weights: dict[str, float], half_life_days: float = 0.0, reference_sql: str = ""
+) -> tuple[str, dict[str, object]]:
+    """SQL for one event's confidence, decayed by its age before `reference_sql` if asked."""
+    weight, params = event_weight_sql(weights)
+    if half_life_days > 0:
+        weight = (
+            f"{weight} * exp(-dateDiff('second', timestamp, {reference_sql}) "
+            "/ {decay_seconds:Float64})"
+        )
+        params["decay_seconds"] = half_life_days * 86_400 / math.log(2)
+    return weight, params
+
+
+# One row per (user, item) from events: confidence (0 when disliked), counts, time, rating.
+# `{weight}` and `{where}` are filled in by the callers below, always with bound parameters.
+_PAIRS_SQL = """
+    SELECT
+        user_id,
+        item_id,
+        toFloat32(if(countIf(event_type = 'dislike') > 0, 0, sum(weight))) AS confidence,
+        toUInt32(count()) AS events,
+        toUInt8(countIf(event_type = 'dislike') > 0) AS disliked,
+        max(timestamp) AS last_at,
+        CAST(maxIf(value, event_type = 'rating') AS Nullable(Float32)) AS rating
+    FROM (
+        SELECT user_id, item_id, event_type, timestamp, value, {weight} AS weight
+        FROM events FINAL
+        WHERE {where}
+    )
+    GROUP BY user_id, item_id
+"""
+
+
 def rebuild_interactions(
     client: Client, weights: dict[str, float], half_life_days: float = 0.0
 ) -> int:
@@ -109,39 +143,79 @@ def rebuild_interactions(
     missing from the catalogue stay in the log but are left out here: nothing can show or
     recommend them.
     """
-    weight, params = event_weight_sql(weights)
-    if half_life_days > 0:
-        weight = (
-            f"{weight} * exp(-dateDiff('second', timestamp, "
-            "(SELECT max(timestamp) FROM events)) / {decay_seconds:Float64})"
-        )
-        params["decay_seconds"] = half_life_days * 86_400 / math.log(2)
+    weight, params = confidence_sql(weights, half_life_days, "(SELECT max(timestamp) FROM events)")
     client.command("DROP TABLE IF EXISTS interactions__next")
     client.command("CREATE TABLE interactions__next AS interactions")
     client.command(
-        """
-        INSERT INTO interactions__next
-            (user_id, item_id, confidence, events, disliked, last_at, rating)
-        SELECT
-            user_id,
-            item_id,
-            toFloat32(if(countIf(event_type = 'dislike') > 0, 0, sum(weight))) AS confidence,
-            toUInt32(count()) AS events,
-            toUInt8(countIf(event_type = 'dislike') > 0) AS disliked,
-            max(timestamp) AS last_at,
-            CAST(maxIf(value, event_type = 'rating') AS Nullable(Float32)) AS rating
-        FROM (
-            SELECT user_id, item_id, event_type, timestamp, value, {weight} AS weight
-            FROM events FINAL
-            WHERE item_id IN (SELECT item_id FROM items)
-        )
-        GROUP BY user_id, item_id
-        """.replace("{weight}", weight),
+        "INSERT INTO interactions__next "
+        "(user_id, item_id, confidence, events, disliked, last_at, rating) "
+        + _PAIRS_SQL.replace("{weight}", weight).replace(
+            "{where}", "item_id IN (SELECT item_id FROM items)"
+        ),
         parameters=params,
     )
     client.command("EXCHANGE TABLES interactions__next AND interactions")
     client.command("DROP TABLE interactions__next")
     return int(client.query("SELECT count() FROM interactions").result_rows[0][0])
+
+
+def newest_event_time(client: Client) -> pd.Timestamp | None:
+    value = client.query("SELECT max(timestamp), count() FROM events").result_rows[0]
+    return pd.Timestamp(value[0], tz="UTC") if value[1] else None
+
+
+def user_interactions(
+    client: Client,
+    user_id: str,
+    weights: dict[str, float],
+    half_life_days: float = 0.0,
+    decay_reference: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """One user's (item_id, confidence, disliked) from all their events, as training computes it.
+
+    A primary-key read (events are ordered by user). Decay counts age from the later of the
+    training data's newest event and the user's own newest event.
+    """
+    reference_ms = int(decay_reference.timestamp() * 1000) if decay_reference is not None else 0
+    weight, params = confidence_sql(
+        weights,
+        half_life_days,
+        "greatest(fromUnixTimestamp64Milli({reference_ms:Int64}, 'UTC'), "
+        "(SELECT max(timestamp) FROM events WHERE user_id = {user:String}))",
+    )
+    sql = _PAIRS_SQL.replace("{weight}", weight).replace("{where}", "user_id = {user:String}")
+    return client.query_df(
+        f"SELECT item_id, confidence, disliked FROM ({sql})",
+        parameters={**params, "user": user_id, "reference_ms": reference_ms},
+    )
+
+
+def events_ingested_since(client: Client, since: pd.Timestamp) -> tuple[int, pd.Timestamp | None]:
+    """How many events were stored after `since`, and the newest ingestion time among them.
+
+    Reads only the newest granules (minmax index on ingested_at); re-sent duplicates not yet
+    merged away count twice, which is harmless for a retrain threshold.
+    """
+    count, newest = client.query(
+        "SELECT count(), max(ingested_at) FROM events "
+        "WHERE ingested_at > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')",
+        parameters={"since_ms": _millis(since)},
+    ).result_rows[0]
+    return int(count), (pd.Timestamp(newest, tz="UTC") if count else None)
+
+
+def users_ingested_since(client: Client, since: pd.Timestamp) -> dict[str, pd.Timestamp]:
+    """Users with events stored after `since`, each with their newest ingestion time."""
+    rows = client.query(
+        "SELECT user_id, max(ingested_at) FROM events "
+        "WHERE ingested_at > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') GROUP BY user_id",
+        parameters={"since_ms": _millis(since)},
+    ).result_rows
+    return {user: pd.Timestamp(newest, tz="UTC") for user, newest in rows}
+
+
+def _millis(moment: pd.Timestamp) -> int:
+    return int(pd.Timestamp(moment).timestamp() * 1000)
 
 
 def stream_interactions(client: Client, block_rows: int = 1_000_000) -> Iterator[pd.DataFrame]:

@@ -27,6 +27,7 @@ _COLUMNS = (
     "n_items",
     "baseline_metrics",
     "decision",
+    "fold_in",
 )
 
 
@@ -45,6 +46,7 @@ class ModelVersion:
     n_items: int = 0
     baseline_metrics: dict[str, float] = field(default_factory=dict)
     decision: str = ""  # why it was (not) published
+    fold_in: dict[str, Any] = field(default_factory=dict)  # recsys.foldin.FoldInSpec as JSON
 
 
 def new_version_id(algorithm: str, now: datetime | None = None) -> str:
@@ -72,6 +74,7 @@ def record(client: Client, version: ModelVersion) -> None:
                 version.n_items,
                 json.dumps(version.baseline_metrics, sort_keys=True),
                 version.decision,
+                json.dumps(version.fold_in, sort_keys=True),
             ]
         ],
         column_names=list(_COLUMNS),
@@ -143,6 +146,7 @@ def _from_row(row: tuple) -> ModelVersion:
         n_items=int(values["n_items"]),
         baseline_metrics=json.loads(values["baseline_metrics"] or "{}"),
         decision=values["decision"],
+        fold_in=json.loads(values["fold_in"] or "{}"),
     )
 
 

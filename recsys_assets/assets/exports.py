@@ -3,9 +3,11 @@
 import dagster as dg
 import numpy as np
 
+from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
 from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
 from recsys.warehouse import exports, tables, versions
+from recsys.warehouse.item_model import write_item_model
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.resources import WarehouseResource
@@ -136,6 +138,41 @@ def similar_items(
     )
 
 
+@dg.asset(group_name=GROUP, kinds={"clickhouse"})
+def item_model(
+    context: dg.AssetExecutionContext, candidate_model: TrainedModel, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The model's item side (factors or item-item weights, content vectors) for fold-in."""
+    if not candidate_model.publish:
+        return _skipped(candidate_model)
+    version = candidate_model.version.model_version
+    model = candidate_model.model
+    store = warehouse.get()
+    with store.session() as client:
+        catalogue = tables.catalogue(client)
+    parts = model.fold_in_parts()
+    side = ItemSide(
+        item_ids=model.train.item_ids,
+        content=ContentRecommender(catalogue).fit(model.train).vectors,
+        factors=parts.factors,
+        item_weights=parts.item_weights,
+        length_norm=parts.length_norm,
+    )
+    rows = write_item_model(store, version, side, on_block=_progress(context, "item_model", 20_000))
+    spec = candidate_model.version.fold_in
+    context.log.info(f"item side of {version}: {rows:,} items, fold-in {spec['collaborative']}")
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": version,
+            "rows": rows,
+            "fold_in": spec["collaborative"],
+            "factors": 0 if parts.factors is None else int(parts.factors.shape[1]),
+            "item_weights": 0 if parts.item_weights is None else int(parts.item_weights.nnz),
+            "content_terms": int(side.content.shape[1]),
+        }
+    )
+
+
 @dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
 def trending_items(
     context: dg.AssetExecutionContext,
@@ -159,8 +196,8 @@ def trending_items(
 @dg.asset(
     group_name=GROUP,
     kinds={"clickhouse", "mlflow"},
-    deps=[user_recommendations, similar_items, trending_items],
-    required_resource_keys={"mlflow", "warehouse"},
+    deps=[user_recommendations, similar_items, trending_items, item_model],
+    required_resource_keys={"mlflow", "warehouse", "api"},
 )
 def published_model(
     context: dg.AssetExecutionContext, candidate_model: TrainedModel
@@ -193,8 +230,9 @@ def published_model(
         version = versions.publish(client, candidate)
         dropped = versions.prune(client)
     store.notify_published(version.model_version)
-    registry_version = _register(mlflow, version)
     context.log.info(f"published {version.model_version}; pruned {len(dropped)} old versions")
+    context.log.info(context.resources.api.announce_publication())
+    registry_version = _register(mlflow, version)
     return dg.MaterializeResult(
         metadata={
             "model_version": version.model_version,

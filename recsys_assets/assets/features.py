@@ -26,6 +26,10 @@ class InteractionsSnapshot:
 
     pairs: int
     events_ingested_until: datetime
+    # How events became confidences, so request-time fold-in aggregates them the same way.
+    event_weights: dict[str, float]
+    decay_half_life_days: float
+    newest_event: datetime | None  # the age reference of time decay
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
@@ -38,6 +42,7 @@ def interactions(
         raise dg.Failure(f"event_weights names unknown event types: {sorted(unknown)}")
     with warehouse.get().session() as client:
         until = tables.latest_ingestion(client) or datetime.now(UTC)
+        newest_event = tables.newest_event_time(client)
         pairs = tables.rebuild_interactions(
             client, config.event_weights, config.decay_half_life_days
         )
@@ -46,7 +51,13 @@ def interactions(
         ).result_rows[0]
     context.log.info(f"{pairs:,} (user, item) pairs from {users:,} users and {items:,} items")
     return dg.Output(
-        InteractionsSnapshot(pairs=pairs, events_ingested_until=until),
+        InteractionsSnapshot(
+            pairs=pairs,
+            events_ingested_until=until,
+            event_weights=dict(config.event_weights),
+            decay_half_life_days=config.decay_half_life_days,
+            newest_event=newest_event,
+        ),
         metadata={"pairs": pairs, "users": int(users), "items": int(items)},
     )
 
@@ -54,7 +65,11 @@ def interactions(
 @dataclass(frozen=True)
 class MatrixSnapshot:
     matrix: InteractionMatrix
-    events_ingested_until: datetime
+    interactions: InteractionsSnapshot
+
+    @property
+    def events_ingested_until(self) -> datetime:
+        return self.interactions.events_ingested_until
 
 
 @dg.asset(group_name=GROUP)
@@ -69,7 +84,7 @@ def interaction_matrix(
     users, items = matrix.shape
     context.log.info(f"matrix {users:,} x {items:,}, {matrix.seen.nnz:,} non-zeros")
     return dg.Output(
-        MatrixSnapshot(matrix=matrix, events_ingested_until=interactions.events_ingested_until),
+        MatrixSnapshot(matrix=matrix, interactions=interactions),
         metadata={
             "users": users,
             "items": items,

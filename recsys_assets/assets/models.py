@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from recsys.evaluation.split import SplitConfig
+from recsys.foldin import FoldInSpec
 from recsys.models.base import Recommender
 from recsys.selection import (
     OBJECTIVE,
@@ -81,6 +82,9 @@ class SelectionRunConfig(dg.Config):
 class ModelChoice:
     selection: Selection
     min_improve: float
+    # How request-time fold-in blends in content for users with few interactions.
+    collab_weight: float
+    min_interactions_for_collab: int
 
 
 @dg.asset(
@@ -120,7 +124,12 @@ def model_selection(
     champion = selection.champion_result
     context.log.info(f"champion: {selection.champion} {champion.best.params}")
     return dg.Output(
-        ModelChoice(selection=selection, min_improve=config.min_improve),
+        ModelChoice(
+            selection=selection,
+            min_improve=config.min_improve,
+            collab_weight=config.collab_weight,
+            min_interactions_for_collab=config.min_interactions_for_collab,
+        ),
         metadata={
             "champion": selection.champion,
             "champion_params": dg.MetadataValue.json(champion.best.params),
@@ -204,6 +213,7 @@ def candidate_model(
         n_users=users,
         n_items=n_items,
         decision=reason,
+        fold_in=fold_in_spec(model, model_selection, interaction_matrix.interactions).to_json(),
     )
     version.mlflow_run_id = _track(context.resources.mlflow, version, model)
     with context.resources.warehouse.get().session() as client:
@@ -218,6 +228,23 @@ def candidate_model(
             "decision": reason,
             "mlflow_run_id": version.mlflow_run_id,
         },
+    )
+
+
+def fold_in_spec(
+    model: Recommender, choice: ModelChoice, signal: InteractionsSnapshot
+) -> FoldInSpec:
+    """How the API scores users at request time with this model (see `recsys.foldin`)."""
+    return FoldInSpec(
+        algorithm=model.name,
+        **{
+            "collab_weight": choice.collab_weight,
+            "min_interactions": choice.min_interactions_for_collab,
+            **model.fold_in_parts().spec,  # a hybrid's own blend settings win
+        },
+        event_weights=signal.event_weights,
+        decay_half_life_days=signal.decay_half_life_days,
+        decay_reference=signal.newest_event.isoformat() if signal.newest_event else "",
     )
 
 

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from serving import personal
 from serving.dependencies import SnapshotDep, StateDep
 from serving.schemas import Recommendations, ScoredItem, Trending
 
 router = APIRouter(tags=["recommendations"])
 
-K = Annotated[int, Query(ge=1, le=100, description="How many items to return")]
+K = Annotated[int, Query(ge=1, le=personal.MAX_K, description="How many items to return")]
 UserId = Annotated[str, Path(min_length=1, max_length=256)]
 
 
@@ -19,17 +20,19 @@ UserId = Annotated[str, Path(min_length=1, max_length=256)]
 def recommendations(
     user_id: UserId, snapshot: SnapshotDep, state: StateDep, k: K = 10
 ) -> Recommendations:
-    """The user's top-k items; users the model has not seen get trending items.
+    """The user's top-k unseen items, reflecting their events up to this request.
 
-    Items the user touched through this API since the model's data cut-off are left out.
+    Users with events newer than the published model are scored now (fold-in); others get the
+    published list; users with nothing personal get trending items.
     """
-    just_seen = state.recent.items_of(user_id)
-    personal = snapshot.recommendations.get(user_id)
-    source, ranked = (snapshot.algorithm, personal) if personal else ("trending", snapshot.trending)
-    items = [
-        ScoredItem(item_id=i, score=s, source=source) for i, s in ranked if i not in just_seen
-    ][:k]
-    return Recommendations(user_id=user_id, model_version=snapshot.model_version, items=items)
+    served = personal.recommend(state, snapshot, user_id, k)
+    return Recommendations(
+        user_id=user_id,
+        model_version=snapshot.model_version,
+        source=served.source,
+        algorithm=snapshot.algorithm,
+        items=[ScoredItem(item_id=i, score=s, source=src) for i, s, src in served.items],
+    )
 
 
 @router.get("/trending", response_model=Trending)

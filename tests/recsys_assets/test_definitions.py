@@ -13,6 +13,7 @@ EXPECTED_ASSETS = {
     "user_recommendations",
     "similar_items",
     "trending_items",
+    "item_model",
     "published_model",
 }
 
