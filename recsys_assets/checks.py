@@ -12,6 +12,7 @@ from recsys_assets.assets.features import MatrixSnapshot, interaction_matrix
 from recsys_assets.assets.ingest import events, items
 from recsys_assets.assets.models import TrainedModel, candidate_model
 from recsys_assets.resources import QualityResource, WarehouseResource
+from recsys_assets.retries import retry_when_unavailable
 
 # The newest events are the ones a bad batch would have added; checking them bounds the cost.
 EVENTS_CHECKED = 500_000
@@ -42,7 +43,10 @@ def _result(report: Report, **metadata) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=events, blocking=True)
-def events_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> dg.AssetCheckResult:
+@retry_when_unavailable
+def events_are_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, quality: QualityResource
+) -> dg.AssetCheckResult:
     """Newest events: ids present, known types, values in range, times sane, few duplicates."""
     with warehouse.get().session() as client:
         frame = client.query_df(
@@ -63,6 +67,7 @@ def events_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> 
 
 
 @dg.asset_check(asset=events, blocking=True)
+@retry_when_unavailable
 def events_volume_is_sane(
     context: dg.AssetCheckExecutionContext,
     warehouse: WarehouseResource,
@@ -93,8 +98,12 @@ def _previous_events_total(context: dg.AssetCheckExecutionContext) -> int | None
 
 
 @dg.asset_check(asset=interaction_matrix, blocking=True)
+@retry_when_unavailable
 def matrix_is_trainable(
-    interaction_matrix: MatrixSnapshot, warehouse: WarehouseResource, quality: QualityResource
+    context: dg.AssetCheckExecutionContext,
+    interaction_matrix: MatrixSnapshot,
+    warehouse: WarehouseResource,
+    quality: QualityResource,
 ) -> dg.AssetCheckResult:
     """No negative confidences, enough users, items and density, every item in the catalogue."""
     matrix = interaction_matrix.matrix
@@ -114,7 +123,10 @@ def matrix_is_trainable(
 
 
 @dg.asset_check(asset=items, blocking=True)
-def items_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> dg.AssetCheckResult:
+@retry_when_unavailable
+def items_are_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, quality: QualityResource
+) -> dg.AssetCheckResult:
     """Catalogue: unique ids, titles present, genres from the known vocabulary."""
     with warehouse.get().session() as client:
         frame = client.query_df("SELECT item_id, title, genres FROM items FINAL")
@@ -126,8 +138,12 @@ def items_are_valid(warehouse: WarehouseResource, quality: QualityResource) -> d
     blocking=True,
     additional_ins={"candidate_model": dg.AssetIn("candidate_model")},
 )
+@retry_when_unavailable
 def recommendations_are_publishable(
-    candidate_model: TrainedModel, warehouse: WarehouseResource, quality: QualityResource
+    context: dg.AssetCheckExecutionContext,
+    candidate_model: TrainedModel,
+    warehouse: WarehouseResource,
+    quality: QualityResource,
 ) -> dg.AssetCheckResult:
     """At most K per user, every active user served, nothing seen or disliked, scores falling
     with rank, items in the catalogue, one model version, enough catalogue coverage."""

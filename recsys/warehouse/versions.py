@@ -102,6 +102,22 @@ def published(client: Client) -> ModelVersion | None:
     return _from_row(rows[0]) if rows else None
 
 
+def newest_trained(client: Client) -> ModelVersion | None:
+    """The version trained on the newest data, whatever became of it (published or not).
+
+    Events after its cut-off are what no training run has seen yet: the retrain sensor counts
+    from here, so a challenger that lost does not trigger the same retrain again and again.
+    """
+    rows = client.query(
+        f"""
+        SELECT {", ".join(_COLUMNS)} FROM model_versions FINAL
+        ORDER BY events_ingested_until DESC, trained_at DESC
+        LIMIT 1
+        """
+    ).result_rows
+    return _from_row(rows[0]) if rows else None
+
+
 def prune(client: Client, keep: int = KEEP_PUBLISHED_VERSIONS) -> list[str]:
     """Drop export partitions of all but the newest `keep` published versions.
 

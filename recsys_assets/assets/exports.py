@@ -11,6 +11,7 @@ from recsys.warehouse.item_model import write_item_model
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.resources import WarehouseResource
+from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "exports"
 REGISTERED_MODEL = "recsys"
@@ -53,6 +54,7 @@ def _skipped(candidate: TrainedModel) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
+@retry_when_unavailable
 def user_recommendations(
     context: dg.AssetExecutionContext,
     config: RecommendationsConfig,
@@ -85,6 +87,7 @@ def user_recommendations(
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
+@retry_when_unavailable
 def similar_items(
     context: dg.AssetExecutionContext,
     config: SimilarItemsConfig,
@@ -139,6 +142,7 @@ def similar_items(
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
+@retry_when_unavailable
 def item_model(
     context: dg.AssetExecutionContext, candidate_model: TrainedModel, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -174,6 +178,7 @@ def item_model(
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
+@retry_when_unavailable
 def trending_items(
     context: dg.AssetExecutionContext,
     config: TrendingConfig,
@@ -199,6 +204,7 @@ def trending_items(
     deps=[user_recommendations, similar_items, trending_items, item_model],
     required_resource_keys={"mlflow", "warehouse", "api"},
 )
+@retry_when_unavailable
 def published_model(
     context: dg.AssetExecutionContext, candidate_model: TrainedModel
 ) -> dg.MaterializeResult:

@@ -10,6 +10,7 @@ from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
 from recsys.warehouse import tables
 from recsys_assets.assets.ingest import events
 from recsys_assets.resources import WarehouseResource
+from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "features"
 
@@ -33,6 +34,7 @@ class InteractionsSnapshot:
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
+@retry_when_unavailable
 def interactions(
     context: dg.AssetExecutionContext, config: InteractionsConfig, warehouse: WarehouseResource
 ) -> dg.Output[InteractionsSnapshot]:
@@ -73,6 +75,7 @@ class MatrixSnapshot:
 
 
 @dg.asset(group_name=GROUP)
+@retry_when_unavailable
 def interaction_matrix(
     context: dg.AssetExecutionContext,
     interactions: InteractionsSnapshot,

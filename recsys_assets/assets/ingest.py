@@ -6,11 +6,13 @@ import dagster as dg
 
 from recsys.warehouse import tables
 from recsys_assets.resources import DatasetResource, WarehouseResource
+from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "ingest"
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
+@retry_when_unavailable
 def items(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset: DatasetResource
 ) -> dg.MaterializeResult:
@@ -30,6 +32,7 @@ def items(
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[items])
+@retry_when_unavailable
 def events(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset: DatasetResource
 ) -> dg.MaterializeResult:

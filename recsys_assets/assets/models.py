@@ -22,6 +22,7 @@ from recsys.selection import (
 from recsys.settings import get_settings
 from recsys.warehouse import tables, versions
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
+from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "models"
 REPORTED = (
@@ -90,6 +91,7 @@ class ModelChoice:
 @dg.asset(
     group_name=GROUP, kinds={"python", "mlflow"}, required_resource_keys={"mlflow", "warehouse"}
 )
+@retry_when_unavailable
 def model_selection(
     context: dg.AssetExecutionContext,
     config: SelectionRunConfig,
@@ -185,6 +187,7 @@ class TrainedModel:
 @dg.asset(
     group_name=GROUP, kinds={"python", "mlflow"}, required_resource_keys={"mlflow", "warehouse"}
 )
+@retry_when_unavailable
 def candidate_model(
     context: dg.AssetExecutionContext,
     model_selection: ModelChoice,
