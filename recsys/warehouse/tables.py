@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
@@ -184,9 +185,20 @@ def user_interactions(
         "(SELECT max(timestamp) FROM events WHERE user_id = {user:String}))",
     )
     sql = _PAIRS_SQL.replace("{weight}", weight).replace("{where}", "user_id = {user:String}")
-    return client.query_df(
+    # One thread: a handful of rows gains nothing from parallel reads; plain result columns
+    # instead of query_df save a millisecond on the API's request path.
+    result = client.query(
         f"SELECT item_id, confidence, disliked FROM ({sql})",
         parameters={**params, "user": user_id, "reference_ms": reference_ms},
+        settings={"max_threads": 1},
+    )
+    columns = result.result_columns or [[], [], []]
+    return pd.DataFrame(
+        {
+            "item_id": pd.Series(columns[0], dtype=object),
+            "confidence": np.asarray(columns[1], dtype=np.float32),
+            "disliked": np.asarray(columns[2], dtype=np.uint8),
+        }
     )
 
 

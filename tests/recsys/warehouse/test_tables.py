@@ -59,7 +59,9 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
         got = tables.user_interactions(
             client, "u1", DEFAULT_EVENT_WEIGHTS, half_life_days, decay_reference=newest
         ).sort_values("item_id", ignore_index=True)
+        nobody = tables.user_interactions(client, "nobody", DEFAULT_EVENT_WEIGHTS)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert nobody.empty and list(nobody.columns) == ["item_id", "confidence", "disliked"]
     assert got.set_index("item_id")["disliked"].to_dict() == {"a": 0, "b": 0, "c": 1}
     if half_life_days == 0:
         assert got.set_index("item_id")["confidence"]["a"] == pytest.approx(4.0)
