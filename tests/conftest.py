@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +25,31 @@ requires_movielens = pytest.mark.skipif(
     not (MOVIELENS_SMALL / "ratings.csv").is_file(),
     reason=f"MovieLens ml-latest-small not found at {MOVIELENS_SMALL} (it ships in ../shared)",
 )
+
+
+@contextmanager
+def warehouse_held_elsewhere(url: str, seconds: float) -> Iterator[None]:
+    """Another process holds the embedded warehouse's lock for `seconds` from entry."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from recsys.warehouse.connection import Warehouse\n"
+            "with Warehouse.from_url(sys.argv[1]).session():\n"
+            "    print('holding', flush=True)\n"
+            "    time.sleep(float(sys.argv[2]))\n",
+            url,
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        yield
+    finally:
+        holder.wait(timeout=60)
 
 
 def free_port() -> int:

@@ -44,6 +44,13 @@ def _progress(context: dg.AssetExecutionContext, what: str, every: int):
     return log
 
 
+def _content_model(store, model) -> ContentRecommender:
+    """Content TF-IDF over the champion's items: the fallback for thin items and cold users."""
+    with store.session() as client:
+        catalogue = tables.catalogue(client)
+    return ContentRecommender(catalogue).fit(model.train)
+
+
 def _skipped(candidate: TrainedModel) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
@@ -100,9 +107,7 @@ def similar_items(
     version = candidate_model.version.model_version
     model = candidate_model.model
     store = warehouse.get()
-    with store.session() as client:
-        items = tables.catalogue(client)
-    content = ContentRecommender(items).fit(model.train)
+    content = _content_model(store, model)
     users_per_item = np.asarray((model.train.confidence > 0).sum(axis=0)).ravel()
     collaborative = users_per_item >= config.min_users_for_collaborative
     if model.name == content.name:
@@ -152,12 +157,10 @@ def item_model(
     version = candidate_model.version.model_version
     model = candidate_model.model
     store = warehouse.get()
-    with store.session() as client:
-        catalogue = tables.catalogue(client)
     parts = model.fold_in_parts()
     side = ItemSide(
         item_ids=model.train.item_ids,
-        content=ContentRecommender(catalogue).fit(model.train).vectors,
+        content=_content_model(store, model).vectors,
         factors=parts.factors,
         item_weights=parts.item_weights,
         length_norm=parts.length_norm,

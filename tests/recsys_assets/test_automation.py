@@ -1,9 +1,6 @@
 """The slow clock: the sensor counts events posted to the API, requests one retrain at the
 threshold, the run publishes, and the API serves the new version without a restart."""
 
-import subprocess
-import sys
-import textwrap
 import time
 import uuid
 
@@ -18,7 +15,7 @@ from recsys_assets.definitions import build_definitions
 from recsys_assets.jobs import RETRAIN_TAG
 from recsys_assets.resources import build_resources
 from serving.app import create_app
-from tests.conftest import SMALL_BUDGET, small_settings
+from tests.conftest import SMALL_BUDGET, small_settings, warehouse_held_elsewhere
 
 THRESHOLD = 30
 
@@ -40,6 +37,18 @@ def _post_likes(api: TestClient, n: int) -> None:
         for i in range(n)
     ]
     assert api.post("/events", json={"events": events}).status_code == 200
+
+
+def _retrain_run(instance: dg.DagsterInstance, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+    """A retrain run record in `status`, as the queue or a worker would leave it."""
+    run = dg.DagsterRun(
+        job_name="full_pipeline",
+        run_id=str(uuid.uuid4()),
+        status=status,
+        tags={RETRAIN_TAG: "true"},
+    )
+    instance.add_run(run)
+    return run
 
 
 def _observed(result) -> int:
@@ -78,13 +87,7 @@ def test_sensor_requests_one_retrain_at_the_threshold_and_the_api_serves_it(tmp_
             assert EventCount.from_cursor(crossed.cursor).pending == THRESHOLD
 
             # While a retrain is pending or running the sensor waits instead of stacking another.
-            queued = dg.DagsterRun(
-                job_name="full_pipeline",
-                run_id=str(uuid.uuid4()),
-                status=dg.DagsterRunStatus.NOT_STARTED,
-                tags={RETRAIN_TAG: "true"},
-            )
-            instance.add_run(queued)
+            queued = _retrain_run(instance, dg.DagsterRunStatus.NOT_STARTED)
             waiting = _evaluate(defs, instance, crossed.cursor)
             assert waiting.run_requests == []
             assert (
@@ -115,13 +118,7 @@ def test_the_nightly_schedule_waits_for_a_running_retrain(tmp_path):
     with dg.instance_for_test() as instance:
         request = schedule(dg.build_schedule_context(instance=instance))
         assert isinstance(request, dg.RunRequest)
-        running = dg.DagsterRun(
-            job_name="full_pipeline",
-            run_id=str(uuid.uuid4()),
-            status=dg.DagsterRunStatus.STARTED,
-            tags={RETRAIN_TAG: "true"},
-        )
-        instance.add_run(running)
+        running = _retrain_run(instance, dg.DagsterRunStatus.STARTED)
         skipped = schedule(dg.build_schedule_context(instance=instance))
         assert isinstance(skipped, dg.SkipReason) and running.run_id[:8] in skipped.skip_message
 
@@ -129,29 +126,11 @@ def test_the_nightly_schedule_waits_for_a_running_retrain(tmp_path):
 def test_a_briefly_busy_warehouse_is_retried_with_backoff(tmp_path, monkeypatch):
     settings = small_settings(tmp_path, lock_timeout_seconds=0.5)
     monkeypatch.setattr(retries, "FIRST_WAIT_SECONDS", 1.0)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import time
-                from recsys.warehouse.connection import Warehouse
-                with Warehouse.from_url({settings.warehouse_url!r}).session():
-                    print("holding", flush=True)
-                    time.sleep(2)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
-        with dg.instance_for_test() as instance:
-            result = dg.materialize([items], resources=build_resources(settings), instance=instance)
-    finally:
-        holder.wait(timeout=30)
+    with (
+        warehouse_held_elsewhere(settings.warehouse_url, seconds=2),
+        dg.instance_for_test() as instance,
+    ):
+        result = dg.materialize([items], resources=build_resources(settings), instance=instance)
     assert result.success
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retried, "the busy warehouse should have caused at least one retry"

@@ -1,9 +1,5 @@
 """The fast clock: a user's own new events change their recommendations before any retrain."""
 
-import subprocess
-import sys
-import textwrap
-
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +8,7 @@ from recsys.settings import Settings
 from recsys.warehouse import tables
 from recsys.warehouse.connection import Warehouse
 from serving.app import create_app
+from tests.conftest import warehouse_held_elsewhere
 
 
 @pytest.fixture(scope="module")
@@ -138,28 +135,8 @@ def test_a_busy_warehouse_serves_the_published_list_without_the_touched_items(ap
     user = "u14"
     before = _ids(_recs(api, user))
     _post(api, {"user_id": user, "item_id": before[0], "event_type": "view_complete"})
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sys, time
-                from recsys.warehouse.connection import Warehouse
-                with Warehouse.from_url({settings.warehouse_url!r}).session():
-                    print("holding", flush=True)
-                    time.sleep(4)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    with warehouse_held_elsewhere(settings.warehouse_url, seconds=4):
         body = _recs(api, user)
-    finally:
-        holder.wait(timeout=30)
     # Had the request waited for the lock (held 4 s), it would have been served by fold-in.
     assert body["source"] == "precomputed"
     assert _ids(body) == before[1:] + _ids(body)[9:]  # the watched item is gone, order kept
