@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -43,6 +44,10 @@ def prepare_environment(settings: Settings) -> dict[str, str]:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(root / "dagster.yaml", settings.dagster_home / "dagster.yaml")
     env = dict(os.environ)
+    if not settings.admin_token:
+        # The API's admin endpoints are disabled without a token; give this home one so the
+        # pipeline can tell the API about publications, and the user can find it.
+        env["RECSYS_ADMIN_TOKEN"] = admin_token(settings.home)
     env.update(
         {
             "RECSYS_HOME": str(settings.home),
@@ -54,6 +59,15 @@ def prepare_environment(settings: Settings) -> dict[str, str]:
         }
     )
     return env
+
+
+def admin_token(home: Path) -> str:
+    """This home's admin token, created once in `<home>/admin-token` (readable by its owner)."""
+    path = home / "admin-token"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
 
 
 def materialize(env: dict[str, str]) -> int:
@@ -157,9 +171,13 @@ def up(settings: Settings, run_pipeline: bool) -> int:
             else:
                 wait_until_serving(f"{api_url}/health/ready", servers[1], timeout=60)
                 print(f"recsys: published in {time.monotonic() - started:.0f} s", flush=True)
+        token_source = (
+            "$RECSYS_ADMIN_TOKEN" if settings.admin_token else settings.home / "admin-token"
+        )
         print(
             f"\nrecsys is up:\n  Dagster UI   {ui_url}\n  API          {api_url}\n"
             f"  try          curl '{api_url}/recommendations/u0?k=5'\n"
+            f"  admin token  {token_source}\n"
             "Press Ctrl+C to stop.",
             flush=True,
         )

@@ -45,6 +45,10 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
             time.sleep(1)
         output = (tmp_path / "up.log").read_text()
         assert f"http://127.0.0.1:{api_port}" in output and f"http://127.0.0.1:{ui_port}" in output
+        # The run announced its publication with the home's admin token, and the API took it.
+        assert f"API at http://127.0.0.1:{api_port} now serves" in output
+        token = (tmp_path / "home" / "admin-token").read_text()
+        assert (tmp_path / "home" / "admin-token").stat().st_mode & 0o077 == 0
 
         api = f"http://127.0.0.1:{api_port}"
         ready = httpx.get(f"{api}/health/ready").json()
@@ -54,6 +58,8 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
             for n in range(10)
         }
         assert sources - {"trending"}  # some users get the published model's own list
+        reload = httpx.post(f"{api}/admin/reload", headers={"Authorization": f"Bearer {token}"})
+        assert reload.status_code == 200 and httpx.post(f"{api}/admin/reload").status_code == 401
 
         runs = httpx.post(
             f"http://127.0.0.1:{ui_port}/graphql",

@@ -16,9 +16,14 @@ from serving.state import ServingState
 def require_admin(
     state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> ServingState:
-    """With RECSYS_ADMIN_TOKEN set, callers must send `Authorization: Bearer <token>`."""
+    """Callers must send `Authorization: Bearer <RECSYS_ADMIN_TOKEN>`; with no token configured
+    the admin endpoints are disabled, not open."""
     token = state.settings.admin_token
-    if token and not secrets.compare_digest(authorization or "", f"Bearer {token}"):
+    if not token:
+        raise HTTPException(
+            status_code=403, detail="admin endpoints are disabled: set RECSYS_ADMIN_TOKEN"
+        )
+    if not secrets.compare_digest(authorization or "", f"Bearer {token}"):
         raise HTTPException(
             status_code=401,
             detail="admin endpoints need 'Authorization: Bearer <RECSYS_ADMIN_TOKEN>'",

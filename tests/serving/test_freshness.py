@@ -123,6 +123,12 @@ def test_events_from_another_writer_are_found_by_polling(api, settings):
     assert after["source"] == "fold_in" and _ids(before)[0] not in _ids(after)
 
 
+def test_admin_reload_is_disabled_without_a_configured_token(published):
+    with TestClient(create_app(published)) as client:
+        response = client.post("/admin/reload", headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 403 and "RECSYS_ADMIN_TOKEN" in response.json()["detail"]
+
+
 def test_admin_reload_needs_the_token(api):
     assert api.post("/admin/reload").status_code == 401
     wrong = api.post("/admin/reload", headers={"Authorization": "Bearer nope"})
