@@ -133,6 +133,50 @@ class FoldInModel:
             return content
         return self._blend(collaborative, content)
 
+    def contributions(
+        self, columns: np.ndarray, confidences: np.ndarray, targets: np.ndarray
+    ) -> np.ndarray:
+        """Each history item's share of each target's score: (targets x history), rows sum to 1.
+
+        The scores are linear in the history, so the split is exact for every family: ALS
+        `score_i = sum_j w_j * y_i' A^-1 y_j`, item-item `sum_j x_j W[j, i]`, content
+        `sum_j c_j <v_j, v_i>`. Blends mix the two families' shares with the blend weight.
+        """
+        keep = confidences > 0
+        columns, confidences = columns[keep], confidences[keep].astype(np.float64)
+        if len(columns) == 0 or len(targets) == 0:
+            return np.zeros((len(targets), len(columns)))
+        content = _shares(self._content_parts(columns, confidences, targets))
+        if self.spec.collaborative == "none":
+            return content
+        collaborative = _shares(
+            self._factor_parts(columns, confidences, targets)
+            if self.spec.collaborative == "factors"
+            else self._item_item_parts(columns, confidences, targets)
+        )
+        enough = len(columns) >= self.spec.min_interactions
+        if enough and not self.spec.content_only_below:
+            return collaborative
+        if not enough and self.spec.content_only_below:
+            return content
+        weight = self.spec.collab_weight
+        return weight * collaborative + (1 - weight) * content
+
+    def _factor_parts(self, columns, confidences, targets) -> np.ndarray:
+        weighted = self.spec.alpha * self._weighted(columns, confidences)
+        y = self.factors[columns]
+        a = self.gram + (y.T * (weighted - 1.0)) @ y
+        return (self.factors[targets] @ np.linalg.solve(a, y.T)) * weighted[None, :]
+
+    def _item_item_parts(self, columns, confidences, targets) -> np.ndarray:
+        values = np.ones_like(confidences) if self.spec.binary else confidences
+        weights = self.items.item_weights[columns][:, targets].toarray()  # history x targets
+        return weights.T * values[None, :]
+
+    def _content_parts(self, columns, confidences, targets) -> np.ndarray:
+        content = self.items.content
+        return (content[targets] @ content[columns].T).toarray() * confidences[None, :]
+
     def user_factors(self, columns: np.ndarray, confidences: np.ndarray) -> np.ndarray:
         """The exact least-squares user factors for fixed item factors."""
         weighted = self.spec.alpha * self._weighted(columns, confidences)
@@ -179,6 +223,13 @@ def bm25_length_norm(confidence: sp.csr_matrix) -> np.ndarray:
     sums = np.asarray(confidence.sum(axis=0), dtype=np.float64).ravel()
     average = sums.mean() if len(sums) else 1.0
     return ((1.0 - BM25_B) + BM25_B * sums / (average or 1.0)).astype(np.float32)
+
+
+def _shares(parts: np.ndarray) -> np.ndarray:
+    """Rows of positive contributions scaled to sum to 1 (all zero where nothing helped)."""
+    positive = np.clip(parts, 0.0, None)
+    totals = positive.sum(axis=1, keepdims=True)
+    return np.divide(positive, totals, out=np.zeros_like(positive), where=totals > 0)
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:

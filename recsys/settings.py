@@ -104,6 +104,9 @@ class Settings(BaseSettings):
         description="Whether the retrain sensor and schedule start switched on (the UI's "
         "toggles override this per deployment).",
     )
+    api_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest request body the API accepts."
+    )
     fold_in_timeout_seconds: float = Field(
         default=2.0,
         gt=0,

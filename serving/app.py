@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
-from serving.routers import admin, events, health, items, model, recommendations
+from serving.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
+from serving.routers import admin, catalog, events, health, items, model, recommendations, users
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,14 @@ async def _watch_publications(state: ServingState, every: float) -> None:
 
 
 def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
+    settings = state.settings if state else (settings or get_settings())
+    metrics = ApiMetrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        serving = state or ServingState(settings or get_settings())
+        serving = state or ServingState(settings)
+        serving.metrics = metrics
+        metrics.watch(serving.model_summary, lambda: len(serving.fresh))
         await run_in_threadpool(serving.start)
         app.state.serving = serving
         watcher = asyncio.create_task(
@@ -50,15 +56,21 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     for router in (
         recommendations.router,
         items.router,
+        catalog.router,
+        users.router,
         events.router,
         model.router,
         health.router,
         admin.router,
     ):
         app.include_router(router)
+    # Outermost last: the body limit answers 413 before anything reads a body.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     return app
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -86,32 +86,46 @@ class FreshUsers:
 
 @dataclass(frozen=True)
 class Ranked:
-    """A scored list: where it came from, item columns (or ids) best first, and their scores."""
+    """A scored list: where it came from, item ids best first, and their scores."""
 
     source: str  # "fold_in" or "trending"
     item_ids: np.ndarray
     scores: np.ndarray
 
 
-class FoldInCache:
-    """Least-recently-used fold-in results keyed by (model version, user, generation)."""
+@dataclass(frozen=True)
+class History:
+    """A user's items with their confidence (0 where disliked), from all their events."""
+
+    item_ids: np.ndarray
+    confidences: np.ndarray
+    disliked: np.ndarray
+
+    @property
+    def seen(self) -> frozenset[str]:
+        return frozenset(str(i) for i in self.item_ids)
+
+
+class UserCache:
+    """Least-recently-used values per user, valid only for the key they were stored with
+    (model version and the user's event generation)."""
 
     def __init__(self, capacity: int = 20_000) -> None:
         self.capacity = capacity
-        self._entries: OrderedDict[str, tuple[tuple[str, int], Ranked]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Hashable, object]] = OrderedDict()
         self._guard = threading.Lock()
 
-    def get(self, model_version: str, user_id: str, generation: int) -> Ranked | None:
+    def get(self, user_id: str, key: Hashable):
         with self._guard:
             entry = self._entries.get(user_id)
-            if entry is None or entry[0] != (model_version, generation):
+            if entry is None or entry[0] != key:
                 return None
             self._entries.move_to_end(user_id)
             return entry[1]
 
-    def put(self, model_version: str, user_id: str, generation: int, ranked: Ranked) -> None:
+    def put(self, user_id: str, key: Hashable, value: object) -> None:
         with self._guard:
-            self._entries[user_id] = ((model_version, generation), ranked)
+            self._entries[user_id] = (key, value)
             self._entries.move_to_end(user_id)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)

@@ -82,10 +82,24 @@ class EventsAccepted(BaseModel):
     event_ids: list[str]
 
 
+class Because(BaseModel):
+    item_id: str
+    title: str
+    share: float = Field(description="Share of this recommendation's score from this item")
+
+
+class Explanation(BaseModel):
+    reason: str = Field(
+        description="e.g. 'because you watched X', 'matches your genres', 'trending'"
+    )
+    because: list[Because] = Field(description="The user's items that contributed most")
+
+
 class ScoredItem(BaseModel):
     item_id: str
     score: float
     source: str
+    explanation: Explanation | None = Field(default=None, description="With explain=true")
 
 
 class Recommendations(BaseModel):
@@ -107,6 +121,7 @@ class SimilarItems(BaseModel):
 
 class Trending(BaseModel):
     model_version: str
+    window: str
     items: list[ScoredItem]
 
 
@@ -138,3 +153,51 @@ class ModelInfo(BaseModel):
 class Reloaded(BaseModel):
     model_version: str | None = Field(description="The version served now")
     reloaded: bool = Field(description="Whether this call swapped in a newer version")
+
+
+class Item(BaseModel):
+    item_id: str
+    title: str
+    genres: list[str]
+    tags: list[str]
+    year: int | None
+
+
+class CatalogPage(BaseModel):
+    total: int = Field(description="Items matching the query, over all pages")
+    offset: int
+    limit: int
+    items: list[Item]
+
+
+class ActivityItem(BaseModel):
+    item_id: str
+    title: str | None
+    event_type: str
+    value: float | None
+    timestamp: datetime
+
+
+class GenreShare(BaseModel):
+    genre: str
+    share: float = Field(description="Share of the user's positive signal on this genre")
+
+
+class Profile(BaseModel):
+    user_id: str
+    events_by_type: dict[str, int]
+    first_activity: datetime
+    last_activity: datetime
+    recent: list[ActivityItem]
+    top_genres: list[GenreShare]
+
+
+class FeedbackIn(BaseModel):
+    """Thumbs up or down on a recommended item; stored as a like or a dislike event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Id
+    item_id: Id
+    feedback: Literal["up", "down"]
+    event_id: Id | None = Field(default=None, description="Give one to make retries idempotent")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from clickhouse_connect.driver.client import Client
 
 from recsys.foldin import FoldInModel, FoldInSpec
@@ -16,6 +17,21 @@ from recsys.warehouse import versions
 from recsys.warehouse.item_model import read_item_model
 
 ScoredItem = tuple[str, float]
+DEFAULT_WINDOW = "decayed"
+NO_GENRES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    item_id: str
+    title: str
+    genres: tuple[str, ...]
+    tags: tuple[str, ...]
+    year: int | None
+
+    @property
+    def genre_keys(self) -> frozenset[str]:
+        return frozenset(g.lower() for g in self.genres)
 
 
 @dataclass(frozen=True)
@@ -28,14 +44,40 @@ class Snapshot:
     version: versions.ModelVersion = field(repr=False)
     recommendations: dict[str, list[ScoredItem]] = field(repr=False)
     similar: dict[str, tuple[str, list[ScoredItem]]] = field(repr=False)  # item: (source, list)
-    trending: list[ScoredItem] = field(repr=False)
-    item_ids: frozenset[str] = field(repr=False)
+    trending_by_window: dict[str, list[ScoredItem]] = field(repr=False)
+    catalogue: dict[str, ItemInfo] = field(repr=False)
     # Request-time scoring for users with newer events; None for versions published without it.
     fold_in: FoldInModel | None = field(default=None, repr=False)
+    genre_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    genres: dict[str, str] = field(default_factory=dict, repr=False)  # lower-case -> as written
+    # (lower-case title, item id) sorted by title: catalogue search and stable pages.
+    titles: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def trending(self) -> list[ScoredItem]:
+        return self.trending_by_window.get(DEFAULT_WINDOW, [])
+
+    @property
+    def item_ids(self) -> dict[str, ItemInfo]:
+        return self.catalogue
+
+    def genres_of(self, item_id: str) -> frozenset[str]:
+        """Lower-case genres of an item (empty for unknown items)."""
+        return self.genre_keys.get(item_id, NO_GENRES)
+
+    def similarity(self, item_ids: list[str]) -> np.ndarray:
+        """Pairwise content similarity in [0, 1] (TF-IDF cosine; genre overlap as a fallback)."""
+        if self.fold_in is not None:
+            columns = [self.fold_in.column_of.get(i, -1) for i in item_ids]
+            if all(c >= 0 for c in columns):
+                vectors = self.fold_in.items.content[columns]
+                return np.clip((vectors @ vectors.T).toarray(), 0.0, 1.0)
+        sets = [self.genres_of(i) for i in item_ids]
+        return np.array([[len(a & b) / len(a | b) if a | b else 0.0 for b in sets] for a in sets])
 
 
 def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
-    """Read every derived table of `version` (and the catalogue ids) in one session."""
+    """Read every derived table of `version` (and the catalogue) in one session."""
     params = {"v": version.model_version}
     recommendations = _grouped(
         client,
@@ -59,17 +101,26 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
             parameters=params,
         ).result_rows
     }
-    trending = [
-        (item_id, float(score))
-        for item_id, score in client.query(
-            "SELECT item_id, score FROM trending_items "
-            "WHERE model_version = {v:String} ORDER BY rank",
-            parameters=params,
+    trending = _grouped(
+        client,
+        """
+        SELECT window, groupArray((item_id, score)) FROM (
+            SELECT toString(window) AS window, item_id, score FROM trending_items
+            WHERE model_version = {v:String} ORDER BY window, rank
+        ) GROUP BY window
+        """,
+        params,
+    )
+    catalogue = {
+        item_id: ItemInfo(item_id, title, tuple(genres), tuple(tags), year)
+        for item_id, title, genres, tags, year in client.query(
+            "SELECT item_id, title, genres, tags, year FROM items FINAL"
         ).result_rows
-    ]
-    item_ids = client.query("SELECT DISTINCT item_id FROM items").result_columns
+    }
     item_side = read_item_model(client, version.model_version) if version.fold_in else None
     fold_in = FoldInModel(FoldInSpec.from_json(version.fold_in), item_side) if item_side else None
+    genre_keys = {item_id: info.genre_keys for item_id, info in catalogue.items()}
+    genres = {g.lower(): g for info in catalogue.values() for g in info.genres}
     return Snapshot(
         model_version=version.model_version,
         trained_at=version.trained_at,
@@ -79,9 +130,12 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         version=version,
         recommendations=recommendations,
         similar=similar,
-        trending=trending,
-        item_ids=frozenset(item_ids[0] if item_ids else ()),
+        trending_by_window=trending,
+        catalogue=catalogue,
         fold_in=fold_in,
+        genre_keys=genre_keys,
+        genres=genres,
+        titles=sorted((info.title.lower(), item_id) for item_id, info in catalogue.items()),
     )
 
 

@@ -13,7 +13,8 @@ from recsys.settings import Settings
 from recsys.warehouse import tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
-from serving.freshness import FoldInCache, FreshUsers
+from serving.freshness import FreshUsers, UserCache
+from serving.metrics import ApiMetrics
 from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ class ServingState:
         )
         self.snapshot: Snapshot | None = None
         self.fresh = FreshUsers()
-        self.fold_ins = FoldInCache()
+        self.fold_ins = UserCache()  # fold-in rankings
+        self.histories = UserCache()  # users' histories read for fold-in, filters, explanations
+        self.metrics = ApiMetrics()  # replaced by the app's own registry in its lifespan
         self.last_warehouse_ok: float | None = None
         self._announced: str | None = None
         self._swept_until: pd.Timestamp | None = None
@@ -107,6 +110,14 @@ class ServingState:
             self.fresh.merge(newest)
             self._swept_until = max(self._swept_until, max(newest.values()))
 
+    def model_summary(self) -> tuple[str, str, float] | None:
+        """(version, algorithm, seconds since publication) of the served model, for metrics."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return None
+        published = snapshot.published_at or snapshot.trained_at
+        return snapshot.model_version, snapshot.algorithm, time.time() - published.timestamp()
+
     def store_events(self, rows: Sequence[dict]) -> int:
         """Insert events durably; returns only after the warehouse acknowledged the insert."""
         frame = pd.DataFrame.from_records(rows, columns=list(rows[0]))
@@ -114,6 +125,7 @@ class ServingState:
             stored = tables.insert_events(client, frame)
         self.last_warehouse_ok = time.monotonic()
         self.fresh.add((row["user_id"], row["item_id"]) for row in rows)
+        self.metrics.events.labels("accepted").inc(stored)
         return stored
 
     def warehouse_reachable(self, within_seconds: float = 30.0) -> bool:

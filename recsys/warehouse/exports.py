@@ -88,46 +88,63 @@ def row_counts(client: Client, model_version: str) -> dict[str, int]:
     }
 
 
+TRENDING_WINDOWS_DAYS = {"1d": 1, "7d": 7, "30d": 30}
+
+
 def write_trending(
     client: Client,
     model_version: str,
     weights: dict[str, float],
     half_life_days: float,
-    limit: int = 200,
-) -> int:
-    """Time-decayed popularity relative to the newest event, computed inside ClickHouse."""
+    limit: int = 1000,
+) -> dict[str, int]:
+    """Trending lists computed inside ClickHouse, relative to the newest event.
+
+    `decayed`: every event counts, halving per `half_life_days` of age (the default list);
+    `1d`, `7d`, `30d`: events within that window count in full. Returns rows per window.
+    """
     weight, params = event_weight_sql(weights)
     clear_version(client, "trending_items", model_version)
-    client.command(
-        """
-        INSERT INTO trending_items (model_version, rank, item_id, score)
-        SELECT {v:String}, toUInt16(rowNumberInAllBlocks() + 1), item_id, toFloat32(score)
-        FROM (
-            SELECT item_id,
-                sum(weight * exp(-dateDiff('second', timestamp, newest) / {half_life:Float64}))
-                    AS score
+    windows = {"decayed": None, **TRENDING_WINDOWS_DAYS}
+    for window, days in windows.items():
+        if days is None:
+            decay = "exp(-dateDiff('second', timestamp, newest) / {half_life:Float64})"
+            since = ""
+        else:
+            decay = "1"
+            since = "AND timestamp >= newest - toIntervalDay({days:UInt32})"
+        client.command(
+            f"""
+            INSERT INTO trending_items (model_version, window, rank, item_id, score)
+            SELECT {{v:String}}, {{window:String}}, toUInt16(rowNumberInAllBlocks() + 1),
+                item_id, toFloat32(score)
             FROM (
-                SELECT item_id, timestamp, {weight} AS weight,
-                    (SELECT max(timestamp) FROM events) AS newest
-                FROM events FINAL
-                WHERE event_type != 'dislike' AND item_id IN (SELECT item_id FROM items)
+                SELECT item_id, sum(weight * {decay}) AS score
+                FROM (
+                    SELECT item_id, timestamp, {weight} AS weight,
+                        (SELECT max(timestamp) FROM events) AS newest
+                    FROM events FINAL
+                    WHERE event_type != 'dislike' AND item_id IN (SELECT item_id FROM items)
+                )
+                WHERE 1 {since}
+                GROUP BY item_id
+                HAVING score > 0
+                ORDER BY score DESC, item_id
+                LIMIT {{limit:UInt32}}
             )
-            GROUP BY item_id
-            HAVING score > 0
-            ORDER BY score DESC, item_id
-            LIMIT {limit:UInt32}
+            """,
+            parameters={
+                **params,
+                "v": model_version,
+                "window": window,
+                "days": days or 0,
+                "half_life": half_life_days * 86_400 / np.log(2),
+                "limit": limit,
+            },
         )
-        """.replace("{weight}", weight),
-        parameters={
-            **params,
-            "v": model_version,
-            "half_life": half_life_days * 86_400 / np.log(2),
-            "limit": limit,
-        },
-    )
-    return int(
-        client.query(
-            "SELECT count() FROM trending_items WHERE model_version = {v:String}",
-            parameters={"v": model_version},
-        ).result_rows[0][0]
-    )
+    rows = client.query(
+        "SELECT window, count() FROM trending_items WHERE model_version = {v:String} "
+        "GROUP BY window",
+        parameters={"v": model_version},
+    ).result_rows
+    return {window: int(n) for window, n in rows}

@@ -172,6 +172,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        5,
+        "trending per time window",
+        (
+            # 'decayed': time-decayed popularity (the default list); '1d', '7d', '30d': weighted
+            # event counts within that window before the newest event.
+            "ALTER TABLE trending_items ADD COLUMN IF NOT EXISTS window LowCardinality(String) "
+            "DEFAULT 'decayed'",
+        ),
+    ),
 )
 
 

@@ -202,6 +202,28 @@ def user_interactions(
     )
 
 
+def user_activity(client: Client, user_id: str, recent: int = 10) -> dict:
+    """A user's event counts by type, first and last event time, and most recent events."""
+    counts = client.query(
+        "SELECT toString(event_type), count(), min(timestamp), max(timestamp) "
+        "FROM events FINAL WHERE user_id = {user:String} GROUP BY event_type",
+        parameters={"user": user_id},
+        settings={"max_threads": 1},
+    ).result_rows
+    latest = client.query(
+        "SELECT item_id, toString(event_type), value, timestamp FROM events FINAL "
+        "WHERE user_id = {user:String} ORDER BY timestamp DESC, event_id LIMIT {n:UInt32}",
+        parameters={"user": user_id, "n": recent},
+        settings={"max_threads": 1},
+    ).result_rows
+    return {
+        "counts": {event_type: int(n) for event_type, n, _, _ in counts},
+        "first": min((first for _, _, first, _ in counts), default=None),
+        "last": max((last for _, _, _, last in counts), default=None),
+        "recent": latest,
+    }
+
+
 def events_ingested_since(client: Client, since: pd.Timestamp) -> tuple[int, pd.Timestamp | None]:
     """How many events were stored after `since`, and the newest ingestion time among them.
 

@@ -29,7 +29,7 @@ class SimilarItemsConfig(dg.Config):
 
 class TrendingConfig(dg.Config):
     half_life_days: float = get_settings().trending_half_life_days
-    limit: int = 200
+    limit: int = 1000  # per window: enough to fill filtered lists (a genre, a top-up)
 
 
 def _progress(context: dg.AssetExecutionContext, what: str, every: int):
@@ -196,9 +196,15 @@ def trending_items(
         rows = exports.write_trending(
             client, version, DEFAULT_EVENT_WEIGHTS, config.half_life_days, config.limit
         )
-    if rows == 0:
+    if not rows.get("decayed"):
         raise dg.Failure("no trending items: the events table has no positive events")
-    return dg.MaterializeResult(metadata={"model_version": version, "rows": rows})
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": version,
+            "rows": sum(rows.values()),
+            **{f"rows_{window}": n for window, n in rows.items()},
+        }
+    )
 
 
 @dg.asset(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException
 
 from recsys.warehouse.lock import WarehouseBusyError
-from serving.dependencies import StateDep
-from serving.schemas import EventBatch, EventIn, EventsAccepted, EventsPayload
+from serving.dependencies import SnapshotDep, StateDep
+from serving.schemas import EventBatch, EventIn, EventsAccepted, EventsPayload, FeedbackIn
 
 router = APIRouter(tags=["events"])
 
@@ -31,6 +31,27 @@ def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
         }
         for event in events
     ]
+    return _store(state, rows)
+
+
+@router.post("/feedback", response_model=EventsAccepted)
+def post_feedback(feedback: FeedbackIn, state: StateDep, snapshot: SnapshotDep) -> EventsAccepted:
+    """Thumbs up or down on a recommended item, stored as a `like` or `dislike` event."""
+    if feedback.item_id not in snapshot.catalogue:
+        raise HTTPException(status_code=404, detail=f"unknown item_id {feedback.item_id!r}")
+    row = {
+        "event_id": feedback.event_id or uuid.uuid4().hex,
+        "user_id": feedback.user_id,
+        "item_id": feedback.item_id,
+        "event_type": "like" if feedback.feedback == "up" else "dislike",
+        "value": None,
+        "timestamp": datetime.now(UTC),
+        "source": "feedback",
+    }
+    return _store(state, [row])
+
+
+def _store(state, rows: list[dict]) -> EventsAccepted:
     try:
         accepted = state.store_events(rows)
     except WarehouseBusyError as error:

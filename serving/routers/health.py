@@ -1,23 +1,24 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.dependencies import StateDep
 from serving.schemas import Health
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(tags=["health"])
 
 
-@router.get("/live", response_model=Health)
+@router.get("/health/live", response_model=Health)
 def live() -> Health:
     """The process is up."""
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Health, responses={503: {"model": Health}})
+@router.get("/health/ready", response_model=Health, responses={503: {"model": Health}})
 def ready(state: StateDep):
     """Ready when a published model is loaded and the warehouse answers."""
     snapshot = state.snapshot
@@ -30,3 +31,11 @@ def ready(state: StateDep):
     return JSONResponse(
         status_code=503, content=Health(status="unavailable", detail=detail).model_dump()
     )
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency by route, lists served by source, events
+    accepted/rejected, the served model's version and age."""
+    body = request.app.state.metrics.exposition()
+    return Response(content=body, media_type=CONTENT_TYPE_LATEST)

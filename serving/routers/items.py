@@ -1,29 +1,73 @@
-"""Item lookups."""
+"""Item lookups: one item, and the items most similar to it."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path
 
+from serving import filters
 from serving.dependencies import SnapshotDep
-from serving.schemas import ScoredItem, SimilarItems
+from serving.routers.recommendations import Diversity, ExcludeGenres, ExcludeIds, Genres, K
+from serving.routers.recommendations import item_filter as parse_filter
+from serving.schemas import Item, ScoredItem, SimilarItems
+from serving.snapshot import ItemInfo, Snapshot
 
 router = APIRouter(prefix="/items", tags=["items"])
 
+ItemId = Annotated[str, Path(min_length=1, max_length=256)]
 
-@router.get("/{item_id}/similar", response_model=SimilarItems)
-def similar(
-    item_id: Annotated[str, Path(min_length=1, max_length=256)],
-    snapshot: SnapshotDep,
-    k: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> SimilarItems:
-    """Items most similar to this one: from the published model, or content for rare items."""
-    if item_id not in snapshot.item_ids:
+
+def item_out(info: ItemInfo) -> Item:
+    return Item(
+        item_id=info.item_id,
+        title=info.title,
+        genres=list(info.genres),
+        tags=list(info.tags),
+        year=info.year,
+    )
+
+
+def known(snapshot: Snapshot, item_id: str) -> ItemInfo:
+    info = snapshot.catalogue.get(item_id)
+    if info is None:
         raise HTTPException(status_code=404, detail=f"unknown item_id {item_id!r}")
+    return info
+
+
+@router.get("/{item_id}", response_model=Item)
+async def item(item_id: ItemId, snapshot: SnapshotDep) -> Item:
+    """One catalogue item; 404 if the catalogue does not have it."""
+    return item_out(known(snapshot, item_id))
+
+
+@router.get("/{item_id}/similar", response_model=SimilarItems, response_model_exclude_none=True)
+async def similar(
+    item_id: ItemId,
+    snapshot: SnapshotDep,
+    k: K = 10,
+    genres: Genres = None,
+    exclude_genres: ExcludeGenres = None,
+    exclude_ids: ExcludeIds = None,
+    diversity: Diversity = 1.0,
+) -> SimilarItems:
+    """Items most similar to this one: from the published model, or content for rare items.
+
+    Filters and diversity as for recommendations; trending tops the list up when filters leave
+    fewer than k.
+    """
+    known(snapshot, item_id)
+    wanted = parse_filter(snapshot, genres, exclude_genres, exclude_ids)
     source, neighbours = snapshot.similar.get(item_id, (snapshot.algorithm, []))
+    itself = frozenset((item_id,))
+    candidates = filters.keep(
+        ((i, s, source) for i, s in neighbours), wanted, snapshot.genres_of, itself
+    )
+    chosen = filters.mmr(candidates, k, diversity, snapshot.similarity)
+    trending = ((i, s, "trending") for i, s in snapshot.trending)
+    items = filters.top_up(chosen, k, trending, wanted, snapshot.genres_of, itself)
     return SimilarItems(
         item_id=item_id,
         model_version=snapshot.model_version,
-        items=[ScoredItem(item_id=i, score=s, source=source) for i, s in neighbours[:k]],
+        items=[ScoredItem(item_id=i, score=s, source=src) for i, s, src in items],
     )

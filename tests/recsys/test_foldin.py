@@ -164,3 +164,32 @@ def test_popularity_and_empty_histories_have_no_personal_scores(matrix):
 def test_spec_survives_json():
     spec = FoldInSpec(algorithm="als", collaborative="factors", weighting="bm25", alpha=2.0)
     assert FoldInSpec.from_json({**spec.to_json(), "added_later": 1}) == spec
+
+
+@pytest.mark.parametrize("name", ["als", "ease", "item_knn", "content_tfidf"])
+def test_contributions_split_each_score_over_the_history_exactly(name, matrix):
+    fold_in = fold_in_for(MODELS[name]().fit(matrix), matrix)
+    columns, confidences = user_row(matrix, 9)
+    targets = np.array([0, 5, 50])
+    if name == "als":
+        raw = fold_in._factor_parts(columns, confidences, targets)
+    elif name == "content_tfidf":
+        raw = fold_in._content_parts(columns, confidences, targets)
+    else:
+        raw = fold_in._item_item_parts(columns, confidences, targets)
+    # The parts add up to the score the model gives each target.
+    np.testing.assert_allclose(
+        raw.sum(axis=1), fold_in.scores(columns, confidences)[targets], rtol=1e-3, atol=1e-5
+    )
+    shares = fold_in.contributions(columns, confidences, targets)
+    assert shares.shape == (3, len(columns))
+    np.testing.assert_allclose(shares.sum(axis=1)[shares.sum(axis=1) > 0], 1.0, rtol=1e-6)
+
+
+def test_the_item_a_user_had_most_in_common_with_explains_most(matrix):
+    fold_in = fold_in_for(ItemKNNRecommender(neighbours=30).fit(matrix), matrix)
+    cluster0 = np.flatnonzero(CLUSTER_OF_ITEM == 0)
+    cluster3 = np.flatnonzero(CLUSTER_OF_ITEM == 3)
+    history = np.array([cluster0[0], cluster0[1], cluster0[2], cluster3[0], cluster3[1]])
+    shares = fold_in.contributions(history, np.full(5, 3.0), np.array([cluster3[5]]))[0]
+    assert shares[3:].sum() > 0.8  # the Genre3 item is explained by the Genre3 history

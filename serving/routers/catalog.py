@@ -1,0 +1,41 @@
+"""The catalogue: search by title, filter by genre, page through."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from serving.dependencies import SnapshotDep
+from serving.routers.items import item_out
+from serving.routers.recommendations import item_filter as parse_filter
+from serving.schemas import CatalogPage
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/catalog", response_model=CatalogPage)
+async def catalog(
+    snapshot: SnapshotDep,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Case-insensitive title substring")
+    ] = None,
+    genre: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> CatalogPage:
+    """Items whose title contains `q` and (optionally) of `genre`, sorted by title."""
+    needle = (q or "").strip().lower()
+    wanted = parse_filter(snapshot, [genre] if genre else None, None, None)
+    matches = [
+        item_id
+        for title, item_id in snapshot.titles
+        if needle in title and wanted.allows(item_id, snapshot.genres_of)
+    ]
+    page = matches[offset : offset + limit]
+    return CatalogPage(
+        total=len(matches),
+        offset=offset,
+        limit=limit,
+        items=[item_out(snapshot.catalogue[item_id]) for item_id in page],
+    )

@@ -1,0 +1,72 @@
+"""What a user did: counts, activity span, recent items, favourite genres."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path
+from starlette.concurrency import run_in_threadpool
+
+from recsys.warehouse import tables
+from recsys.warehouse.lock import WarehouseBusyError
+from serving.dependencies import SnapshotDep, StateDep
+from serving.personal import user_history
+from serving.schemas import ActivityItem, GenreShare, Profile
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+TOP_GENRES = 5
+
+
+@router.get("/{user_id}/profile", response_model=Profile)
+async def profile(
+    user_id: Annotated[str, Path(min_length=1, max_length=256)],
+    snapshot: SnapshotDep,
+    state: StateDep,
+) -> Profile:
+    """Interaction counts by type, first and last activity, recent items, top genres (shares
+    of the user's positive signal). 404 for a user with no events."""
+
+    def read():
+        with state.warehouse.session(timeout=state.settings.fold_in_timeout_seconds) as client:
+            activity = tables.user_activity(client, user_id)
+        history = user_history(state, snapshot, user_id, state.fresh.generation(user_id))
+        return activity, history
+
+    try:
+        activity, history = await run_in_threadpool(read)
+    except WarehouseBusyError as error:
+        raise HTTPException(
+            status_code=503, detail=str(error), headers={"Retry-After": "1"}
+        ) from error
+    if not activity["counts"]:
+        raise HTTPException(status_code=404, detail=f"no events for user_id {user_id!r}")
+    weight_by_genre: Counter[str] = Counter()
+    for item_id, confidence in zip(history.item_ids, history.confidences, strict=True):
+        info = snapshot.catalogue.get(item_id)
+        if info is None or confidence <= 0 or not info.genres:
+            continue
+        for genre in info.genres:  # an item's signal is split over its genres
+            weight_by_genre[genre] += float(confidence) / len(info.genres)
+    total = sum(weight_by_genre.values())
+    return Profile(
+        user_id=user_id,
+        events_by_type=activity["counts"],
+        first_activity=activity["first"],
+        last_activity=activity["last"],
+        recent=[
+            ActivityItem(
+                item_id=item_id,
+                title=snapshot.catalogue[item_id].title if item_id in snapshot.catalogue else None,
+                event_type=event_type,
+                value=value,
+                timestamp=timestamp,
+            )
+            for item_id, event_type, value, timestamp in activity["recent"]
+        ],
+        top_genres=[
+            GenreShare(genre=genre, share=round(weight / total, 4))
+            for genre, weight in weight_by_genre.most_common(TOP_GENRES)
+        ],
+    )
