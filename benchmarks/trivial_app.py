@@ -1,6 +1,6 @@
 """The baselines for serving throughput: FastAPI endpoints returning 10 constant items.
 
-    uvicorn benchmarks.trivial_app:app --port 8001
+uvicorn benchmarks.trivial_app:app --port 8001
 """
 
 from fastapi import FastAPI

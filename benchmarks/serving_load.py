@@ -1,0 +1,167 @@
+"""Serving throughput and latency against a trivial FastAPI endpoint, in the same run.
+
+    python -m benchmarks.serving_load                 # default synthetic dataset, embedded
+    python -m benchmarks.serving_load --home DIR      # reuse a home where the pipeline ran
+
+Needs `wrk` (Debian: `apt-get install wrk`). One uvicorn worker each for the API and for the
+baseline app (benchmarks/trivial_app.py: 10 constant items, async and sync variants). wrk runs
+closed-loop with 16 connections against each in turn, several rounds, random precomputed users;
+the ratio is API / baseline requests per second. Then an open-loop run at a fixed 300 requests/s
+(Python asyncio, one request every 3.3 ms) gives the API's latency percentiles at that rate,
+and the event write figures come from batched and single `POST /events`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from benchmarks._util import ROOT, free_port, percentiles, start_api
+from benchmarks.freshness import known_users, publish
+
+WRK_SCRIPT = """
+users = {%s}
+request = function()
+  return wrk.format("GET", "%s" .. users[math.random(#users)] .. "?k=10")
+end
+"""
+
+
+def wrk(url: str, prefix: str, users: list[str], seconds: int) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % (",".join(f'"{u}"' for u in users), prefix))
+    output = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(script.name).unlink()
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def start_baseline(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "benchmarks.trivial_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/recommendations/x")
+            return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("baseline app did not start")
+
+
+async def open_loop(base_url: str, users: list[str], rate: float, seconds: float) -> list[float]:
+    """Send `rate` requests per second on schedule (not waiting for answers); latencies in ms."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+
+        async def one(user: str) -> None:
+            started = time.perf_counter()
+            response = await client.get(f"/recommendations/{user}", params={"k": 10})
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        tasks = []
+        start = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(users[n % len(users)])))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def event_writes(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        batches, size = 30, 1000
+        started = time.perf_counter()
+        for b in range(batches):
+            events = [
+                {
+                    "user_id": f"load-{b}-{n % 50}",
+                    "item_id": f"i{n % 3000}",
+                    "event_type": "view_start",
+                }
+                for n in range(size)
+            ]
+            client.post("/events", json={"events": events}).raise_for_status()
+        rate = batches * size / (time.perf_counter() - started)
+        singles = []
+        for n in range(300):
+            event = {"user_id": f"single-{n}", "item_id": "i1", "event_type": "like"}
+            t0 = time.perf_counter()
+            client.post("/events", json=event).raise_for_status()
+            singles.append((time.perf_counter() - t0) * 1000)
+    print(f"POST /events batches of {size:,}: {rate:,.0f} events/s durably stored")
+    print(f"POST /events single events:      {percentiles(singles)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, help="a RECSYS_HOME where the pipeline ran")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("this benchmark needs wrk: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as scratch:
+        home = args.home or Path(scratch)
+        if args.home is None:
+            publish(home)
+        api_port, base_port = free_port(), free_port()
+        api = start_api(home, api_port)
+        baseline = start_baseline(base_port)
+        try:
+            api_url = f"http://127.0.0.1:{api_port}"
+            base_url = f"http://127.0.0.1:{base_port}"
+            users = known_users(api_url, 2000)
+            rates = {"api": [], "async": [], "sync": []}
+            for _ in range(args.rounds):
+                rates["async"].append(wrk(base_url, "/recommendations/", users, args.seconds))
+                rates["api"].append(wrk(api_url, "/recommendations/", users, args.seconds))
+                rates["sync"].append(wrk(base_url, "/sync/recommendations/", users, args.seconds))
+            api_rps, async_rps, sync_rps = (float(np.median(rates[k])) for k in rates)
+            print(
+                f"\nclosed loop, wrk 16 connections, {args.rounds} rounds x {args.seconds} s, medians:"
+            )
+            print(f"trivial async endpoint          {async_rps:8,.0f} req/s")
+            print(f"trivial sync (def) endpoint     {sync_rps:8,.0f} req/s")
+            print(
+                f"GET /recommendations/{{user_id}}  {api_rps:8,.0f} req/s  "
+                f"({api_rps / async_rps:.2f}x async baseline, {api_rps / sync_rps:.2f}x sync)"
+            )
+            latencies = asyncio.run(open_loop(api_url, users, rate=300, seconds=20))
+            print(f"open loop at 300 req/s for 20 s: {percentiles(latencies)}")
+            event_writes(api_url)
+        finally:
+            for process in (api, baseline):
+                process.terminate()
+                process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
