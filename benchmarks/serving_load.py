@@ -146,7 +146,8 @@ def main() -> None:
                 rates["sync"].append(wrk(base_url, "/sync/recommendations/", users, args.seconds))
             api_rps, async_rps, sync_rps = (float(np.median(rates[k])) for k in rates)
             print(
-                f"\nclosed loop, wrk 16 connections, {args.rounds} rounds x {args.seconds} s, medians:"
+                f"\nclosed loop, wrk 16 connections, {args.rounds} rounds x {args.seconds} s, "
+                "medians:"
             )
             print(f"trivial async endpoint          {async_rps:8,.0f} req/s")
             print(f"trivial sync (def) endpoint     {sync_rps:8,.0f} req/s")
