@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
-from serving.metrics import ApiMetrics, BodyLimitMiddleware, MetricsMiddleware
+from serving.metrics import ApiMetrics, MetricsMiddleware
 from serving.routers import admin, catalog, events, health, items, model, recommendations, users
 from serving.state import ServingState
 
@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         description="Personalised recommendations from the published model, and event ingestion.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own limit answers 413 before a handler reads an oversized body.
+        max_body_size=settings.api_max_body_bytes,
+        # Metrics are Prometheus (/metrics); OpenTelemetry stays off (and off the hot path).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics
     for router in (
@@ -68,9 +72,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         admin.router,
     ):
         app.include_router(router)
-    # Outermost last: the body limit answers 413 before anything reads a body.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     return app
 
 

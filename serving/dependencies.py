@@ -14,11 +14,11 @@ from serving.snapshot import Snapshot
 from serving.state import ServingState
 
 
-async def get_state(request: Request) -> ServingState:
+def serving_state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
-async def get_snapshot(state: Annotated[ServingState, Depends(get_state)]) -> Snapshot:
+def published_snapshot(state: ServingState) -> Snapshot:
     snapshot = state.snapshot  # read the reference once: the whole request sees one version
     if snapshot is None:
         raise HTTPException(
@@ -26,6 +26,14 @@ async def get_snapshot(state: Annotated[ServingState, Depends(get_state)]) -> Sn
             detail="no model has been published yet: run the full_pipeline job first",
         )
     return snapshot
+
+
+async def get_state(request: Request) -> ServingState:
+    return serving_state(request)
+
+
+async def get_snapshot(state: Annotated[ServingState, Depends(get_state)]) -> Snapshot:
+    return published_snapshot(state)
 
 
 StateDep = Annotated[ServingState, Depends(get_state)]

@@ -64,6 +64,12 @@ def recommend(
     state: ServingState, snapshot: Snapshot, user_id: str, options: ListOptions
 ) -> Served:
     generation = state.fresh.generation(user_id)
+    if generation is None and options.plain:  # the hot path: a slice of a list in memory
+        personal = snapshot.recommendations.get(user_id)
+        if personal:
+            label = snapshot.algorithm
+            return Served("precomputed", [(i, s, label) for i, s in personal[: options.k]])
+        return Served("trending", [(i, s, "trending") for i, s in snapshot.trending[: options.k]])
     history: History | None = None
     busy = False
     source, ranked = None, []
