@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,6 +104,12 @@ class Settings(BaseSettings):
         default=True,
         description="Whether the retrain sensor and schedule start switched on (the UI's "
         "toggles override this per deployment).",
+    )
+    serving_reads: Literal["memory", "warehouse"] = Field(
+        default="memory",
+        description="memory: the API loads each published version whole; warehouse: it reads "
+        "users' lists, similar items and catalogue entries per request (cached), for catalogues "
+        "too large to hold (meant for a ClickHouse server).",
     )
     api_max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body the API accepts."

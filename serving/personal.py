@@ -55,9 +55,11 @@ class Served:
     explanations: list[dict] | None = None
 
 
-def served_from_memory(state: ServingState, user_id: str, options: ListOptions) -> bool:
+def served_from_memory(
+    state: ServingState, snapshot: Snapshot, user_id: str, options: ListOptions
+) -> bool:
     """True when answering needs no warehouse read (and so no worker thread)."""
-    return options.plain and state.fresh.generation(user_id) is None
+    return snapshot.in_memory and options.plain and state.fresh.generation(user_id) is None
 
 
 def recommend(

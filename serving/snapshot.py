@@ -6,8 +6,10 @@ published, so every request reads exactly one version.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from clickhouse_connect.driver.client import Client
@@ -15,6 +17,9 @@ from clickhouse_connect.driver.client import Client
 from recsys.foldin import FoldInModel, FoldInSpec
 from recsys.warehouse import versions
 from recsys.warehouse.item_model import read_item_model
+
+if TYPE_CHECKING:
+    from serving.lookups import WarehouseLookups
 
 ScoredItem = tuple[str, float]
 DEFAULT_WINDOW = "decayed"
@@ -28,10 +33,12 @@ class ItemInfo:
     genres: tuple[str, ...]
     tags: tuple[str, ...]
     year: int | None
+    genre_keys: frozenset[str] = frozenset()  # lower-case, for filters
 
-    @property
-    def genre_keys(self) -> frozenset[str]:
-        return frozenset(g.lower() for g in self.genres)
+    @classmethod
+    def of(cls, item_id: str, title: str, genres, tags, year) -> ItemInfo:
+        genres = tuple(genres)
+        return cls(item_id, title, genres, tuple(tags), year, frozenset(g.lower() for g in genres))
 
 
 @dataclass(frozen=True)
@@ -42,16 +49,18 @@ class Snapshot:
     events_ingested_until: datetime
     algorithm: str
     version: versions.ModelVersion = field(repr=False)
-    recommendations: dict[str, list[ScoredItem]] = field(repr=False)
-    similar: dict[str, tuple[str, list[ScoredItem]]] = field(repr=False)  # item: (source, list)
+    # dicts in memory, or per-request warehouse lookups with a cache (serving/lookups.py)
+    recommendations: Mapping[str, list[ScoredItem]] = field(repr=False)
+    similar: Mapping[str, tuple[str, list[ScoredItem]]] = field(repr=False)  # (source, list)
     trending_by_window: dict[str, list[ScoredItem]] = field(repr=False)
-    catalogue: dict[str, ItemInfo] = field(repr=False)
+    catalogue: Mapping[str, ItemInfo] = field(repr=False)
     # Request-time scoring for users with newer events; None for versions published without it.
     fold_in: FoldInModel | None = field(default=None, repr=False)
-    genre_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     genres: dict[str, str] = field(default_factory=dict, repr=False)  # lower-case -> as written
     # (lower-case title, item id) sorted by title: catalogue search and stable pages.
     titles: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    search_catalogue: Callable | None = field(default=None, repr=False)  # warehouse reads
+    in_memory: bool = True
 
     @property
     def trending(self) -> list[ScoredItem]:
@@ -63,7 +72,17 @@ class Snapshot:
 
     def genres_of(self, item_id: str) -> frozenset[str]:
         """Lower-case genres of an item (empty for unknown items)."""
-        return self.genre_keys.get(item_id, NO_GENRES)
+        info = self.catalogue.get(item_id)
+        return info.genre_keys if info is not None else NO_GENRES
+
+    def search(
+        self, needle: str, keep: Callable[[str], bool], offset: int, limit: int, genre: str
+    ) -> tuple[int, list[ItemInfo]]:
+        """Items whose title contains `needle` (lower-case), sorted by title: (total, page)."""
+        if self.search_catalogue is not None:
+            return self.search_catalogue(needle, genre, offset, limit)
+        matches = [i for title, i in self.titles if needle in title and keep(i)]
+        return len(matches), [self.catalogue[i] for i in matches[offset : offset + limit]]
 
     def similarity(self, item_ids: list[str]) -> np.ndarray:
         """Pairwise content similarity in [0, 1] (TF-IDF cosine; genre overlap as a fallback)."""
@@ -101,25 +120,14 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
             parameters=params,
         ).result_rows
     }
-    trending = _grouped(
-        client,
-        """
-        SELECT window, groupArray((item_id, score)) FROM (
-            SELECT toString(window) AS window, item_id, score FROM trending_items
-            WHERE model_version = {v:String} ORDER BY window, rank
-        ) GROUP BY window
-        """,
-        params,
-    )
+    trending = load_trending(client, version.model_version)
     catalogue = {
-        item_id: ItemInfo(item_id, title, tuple(genres), tuple(tags), year)
-        for item_id, title, genres, tags, year in client.query(
+        row[0]: ItemInfo.of(*row)
+        for row in client.query(
             "SELECT item_id, title, genres, tags, year FROM items FINAL"
         ).result_rows
     }
-    item_side = read_item_model(client, version.model_version) if version.fold_in else None
-    fold_in = FoldInModel(FoldInSpec.from_json(version.fold_in), item_side) if item_side else None
-    genre_keys = {item_id: info.genre_keys for item_id, info in catalogue.items()}
+    fold_in = load_fold_in(client, version)
     genres = {g.lower(): g for info in catalogue.values() for g in info.genres}
     return Snapshot(
         model_version=version.model_version,
@@ -133,9 +141,52 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         trending_by_window=trending,
         catalogue=catalogue,
         fold_in=fold_in,
-        genre_keys=genre_keys,
         genres=genres,
         titles=sorted((info.title.lower(), item_id) for item_id, info in catalogue.items()),
+    )
+
+
+def load_lookup_snapshot(
+    client: Client, version: versions.ModelVersion, lookups: WarehouseLookups
+) -> Snapshot:
+    """A snapshot that reads users' lists, similar items and items per request (cached)."""
+    genres = {
+        g.lower(): g
+        for (g,) in client.query("SELECT DISTINCT arrayJoin(genres) FROM items FINAL").result_rows
+    }
+    return Snapshot(
+        model_version=version.model_version,
+        trained_at=version.trained_at,
+        published_at=version.published_at,
+        events_ingested_until=version.events_ingested_until,
+        algorithm=version.algorithm,
+        version=version,
+        recommendations=lookups.recommendations,
+        similar=lookups.similar,
+        trending_by_window=load_trending(client, version.model_version),
+        catalogue=lookups.catalogue,
+        fold_in=load_fold_in(client, version),
+        genres=genres,
+        search_catalogue=lookups.search,
+        in_memory=False,
+    )
+
+
+def load_fold_in(client: Client, version: versions.ModelVersion) -> FoldInModel | None:
+    item_side = read_item_model(client, version.model_version) if version.fold_in else None
+    return FoldInModel(FoldInSpec.from_json(version.fold_in), item_side) if item_side else None
+
+
+def load_trending(client: Client, model_version: str) -> dict[str, list[ScoredItem]]:
+    return _grouped(
+        client,
+        """
+        SELECT window, groupArray((item_id, score)) FROM (
+            SELECT toString(window) AS window, item_id, score FROM trending_items
+            WHERE model_version = {v:String} ORDER BY window, rank
+        ) GROUP BY window
+        """,
+        {"v": model_version},
     )
 
 

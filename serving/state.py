@@ -14,8 +14,9 @@ from recsys.warehouse import tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
 from serving.freshness import FreshUsers, UserCache
+from serving.lookups import WarehouseLookups
 from serving.metrics import ApiMetrics
-from serving.snapshot import Snapshot, load_snapshot
+from serving.snapshot import Snapshot, load_lookup_snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,15 @@ class ServingState:
                 self.snapshot is None or current.model_version != self.snapshot.model_version
             ):
                 started = time.perf_counter()
-                self._swap(load_snapshot(client, current))
+                if self.settings.serving_reads == "warehouse":
+                    lookups = WarehouseLookups(self.warehouse, current.model_version)
+                    self._swap(load_lookup_snapshot(client, current, lookups))
+                else:
+                    self._swap(load_snapshot(client, current))
                 log.info(
-                    "serving %s (%d users, %d items, fold-in %s) loaded in %.2f s",
+                    "serving %s (%s reads, fold-in %s) loaded in %.2f s",
                     current.model_version,
-                    len(self.snapshot.recommendations),
-                    len(self.snapshot.item_ids),
+                    self.settings.serving_reads,
                     "on" if self.snapshot.fold_in else "off",
                     time.perf_counter() - started,
                 )

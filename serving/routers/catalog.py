@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from serving.dependencies import SnapshotDep
 from serving.routers.items import item_out
@@ -27,15 +28,10 @@ async def catalog(
     """Items whose title contains `q` and (optionally) of `genre`, sorted by title."""
     needle = (q or "").strip().lower()
     wanted = parse_filter(snapshot, [genre] if genre else None, None, None)
-    matches = [
-        item_id
-        for title, item_id in snapshot.titles
-        if needle in title and wanted.allows(item_id, snapshot.genres_of)
-    ]
-    page = matches[offset : offset + limit]
+    keep = lambda item_id: wanted.allows(item_id, snapshot.genres_of)  # noqa: E731
+    total, page = await run_in_threadpool(
+        snapshot.search, needle, keep, offset, limit, next(iter(wanted.genres), "")
+    )
     return CatalogPage(
-        total=len(matches),
-        offset=offset,
-        limit=limit,
-        items=[item_out(snapshot.catalogue[item_id]) for item_id in page],
+        total=total, offset=offset, limit=limit, items=[item_out(info) for info in page]
     )

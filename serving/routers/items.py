@@ -1,4 +1,7 @@
-"""Item lookups: one item, and the items most similar to it."""
+"""Item lookups: one item, and the items most similar to it.
+
+Plain `def` endpoints (run in worker threads): with warehouse reads a lookup may query.
+"""
 
 from __future__ import annotations
 
@@ -36,13 +39,13 @@ def known(snapshot: Snapshot, item_id: str) -> ItemInfo:
 
 
 @router.get("/{item_id}", response_model=Item)
-async def item(item_id: ItemId, snapshot: SnapshotDep) -> Item:
+def item(item_id: ItemId, snapshot: SnapshotDep) -> Item:
     """One catalogue item; 404 if the catalogue does not have it."""
     return item_out(known(snapshot, item_id))
 
 
 @router.get("/{item_id}/similar", response_model=SimilarItems, response_model_exclude_none=True)
-async def similar(
+def similar(
     item_id: ItemId,
     snapshot: SnapshotDep,
     k: K = 10,

@@ -188,7 +188,7 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
             diversity=query.diversity,
             explain=query.explain,
         )
-    if personal.served_from_memory(state, user_id, options):  # no thread hop
+    if personal.served_from_memory(state, snapshot, user_id, options):  # no thread hop
         served = personal.recommend(state, snapshot, user_id, options)
     else:  # reads the warehouse
         served = await run_in_threadpool(personal.recommend, state, snapshot, user_id, options)
@@ -210,7 +210,7 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
 
 
 @router.get("/trending", response_model=Trending, response_model_exclude_none=True)
-async def trending(
+def trending(
     snapshot: SnapshotDep,
     k: K = 10,
     genres: Genres = None,
