@@ -43,12 +43,7 @@ class ItemInfo:
 
 @dataclass(frozen=True)
 class Snapshot:
-    model_version: str
-    trained_at: datetime
-    published_at: datetime | None
-    events_ingested_until: datetime
-    algorithm: str
-    version: versions.ModelVersion = field(repr=False)
+    version: versions.ModelVersion
     # dicts in memory, or per-request warehouse lookups with a cache (serving/lookups.py)
     recommendations: Mapping[str, list[ScoredItem]] = field(repr=False)
     similar: Mapping[str, tuple[str, list[ScoredItem]]] = field(repr=False)  # (source, list)
@@ -61,6 +56,26 @@ class Snapshot:
     titles: list[tuple[str, str]] = field(default_factory=list, repr=False)
     search_catalogue: Callable | None = field(default=None, repr=False)  # warehouse reads
     in_memory: bool = True
+
+    @property
+    def model_version(self) -> str:
+        return self.version.model_version
+
+    @property
+    def algorithm(self) -> str:
+        return self.version.algorithm
+
+    @property
+    def trained_at(self) -> datetime:
+        return self.version.trained_at
+
+    @property
+    def published_at(self) -> datetime | None:
+        return self.version.published_at
+
+    @property
+    def events_ingested_until(self) -> datetime:
+        return self.version.events_ingested_until
 
     @property
     def trending(self) -> list[ScoredItem]:
@@ -130,11 +145,6 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
     fold_in = load_fold_in(client, version)
     genres = {g.lower(): g for info in catalogue.values() for g in info.genres}
     return Snapshot(
-        model_version=version.model_version,
-        trained_at=version.trained_at,
-        published_at=version.published_at,
-        events_ingested_until=version.events_ingested_until,
-        algorithm=version.algorithm,
         version=version,
         recommendations=recommendations,
         similar=similar,
@@ -155,11 +165,6 @@ def load_lookup_snapshot(
         for (g,) in client.query("SELECT DISTINCT arrayJoin(genres) FROM items FINAL").result_rows
     }
     return Snapshot(
-        model_version=version.model_version,
-        trained_at=version.trained_at,
-        published_at=version.published_at,
-        events_ingested_until=version.events_ingested_until,
-        algorithm=version.algorithm,
         version=version,
         recommendations=lookups.recommendations,
         similar=lookups.similar,
