@@ -1,4 +1,5 @@
-# One image for the pipeline (Dagster) and the API.
+# One image for every project service: the Dagster code location, webserver and daemon, the
+# MLflow server and the API (docker-compose.yaml picks the command).
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     OPENBLAS_NUM_THREADS=1 \
@@ -7,9 +8,10 @@ ENV PYTHONUNBUFFERED=1 \
 # implicit's wheels use OpenMP.
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
+WORKDIR /opt/dagster/app
 COPY pyproject.toml README.md dagster.yaml workspace.yaml ./
 COPY recsys ./recsys
 COPY recsys_assets ./recsys_assets
 COPY serving ./serving
-RUN pip install .
+# `prod`: Postgres drivers for Dagster's storage and MLflow's backend store.
+RUN pip install ".[prod]"

@@ -28,20 +28,3 @@ def test_workspace_names_the_code_location_that_loads():
     from recsys_assets.definitions import defs
 
     assert isinstance(defs, dg.Definitions)
-
-
-def test_docker_compose_is_valid_and_references_files_that_exist():
-    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
-    assert compose["services"]
-    for service in compose["services"].values():
-        build = service.get("build")
-        if build:
-            context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
-            dockerfile = (
-                "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
-            )
-            assert (context / dockerfile).is_file()
-        for volume in service.get("volumes", []):
-            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
-            if source.startswith("./"):
-                assert (ROOT / source).exists(), source

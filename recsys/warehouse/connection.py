@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from recsys.warehouse.embedded import EmbeddedEngine
+from recsys.warehouse.embedded import EmbeddedEngine, release_parked_engines
 
 DATABASE = "recsys"
 
@@ -42,14 +42,27 @@ class ServerTarget:
     secure: bool
 
 
-def parse_url(url: str) -> EmbeddedTarget | ServerTarget:
-    """Parse `chdb:///abs/dir` or `http(s)://user:password@host:port/database`."""
+@dataclass(frozen=True)
+class InProcessServerTarget:
+    """Server-mode behaviour (one shared client, no lock) over an in-process chDB engine.
+
+    For exercising the server-mode code path where no ClickHouse server runs (the tests): the
+    same clickhouse-connect client API, the same SQL. One process only; not for deployments.
+    """
+
+    path: Path
+    database: str = DATABASE
+
+
+def parse_url(url: str) -> EmbeddedTarget | ServerTarget | InProcessServerTarget:
+    """Parse `chdb:///abs/dir`, `http(s)://user:password@host:port/database`, or
+    `chdb+server:///abs/dir` (server-mode semantics on an in-process engine, for tests)."""
     parsed = urlparse(url)
-    if parsed.scheme == "chdb":
+    if parsed.scheme in ("chdb", "chdb+server"):
         path = Path(unquote(parsed.netloc + parsed.path))
         if not path.is_absolute():
             raise ValueError(f"embedded warehouse URL needs an absolute path, got {url!r}")
-        return EmbeddedTarget(path=path)
+        return EmbeddedTarget(path=path) if parsed.scheme == "chdb" else InProcessServerTarget(path)
     if parsed.scheme in ("http", "https"):
         if not parsed.hostname:
             raise ValueError(f"ClickHouse URL has no host: {url!r}")
@@ -75,12 +88,21 @@ def _open_embedded(path: Path) -> Client:
     return client
 
 
+_IN_PROCESS_CLIENTS: list[Client] = []
+
+
+def close_in_process_clients() -> None:
+    """Close every `chdb+server://` client of this process, so another data path can open."""
+    while _IN_PROCESS_CLIENTS:
+        _IN_PROCESS_CLIENTS.pop().close()
+
+
 class Warehouse:
     """Hands out clickhouse-connect clients; see the module docstring for the two modes."""
 
     def __init__(
         self,
-        target: EmbeddedTarget | ServerTarget,
+        target: EmbeddedTarget | ServerTarget | InProcessServerTarget,
         lock_timeout: float = 120.0,
         linger: float = 1.0,
     ) -> None:
@@ -152,6 +174,10 @@ class Warehouse:
 
     def _server_client(self) -> Client:
         with self._client_guard:
+            if self._client is None and isinstance(self.target, InProcessServerTarget):
+                release_parked_engines()  # chDB opens one data path per process
+                self._client = _open_embedded(self.target.path)
+                _IN_PROCESS_CLIENTS.append(self._client)
             if self._client is None:
                 target = self.target
                 assert isinstance(target, ServerTarget)
@@ -174,5 +200,8 @@ class Warehouse:
                     secure=target.secure,
                     database=target.database,
                     autogenerate_session_id=False,
+                    # Many small inserts (single events from API workers) are batched by the
+                    # server; the insert still answers only once the rows are written.
+                    settings={"async_insert": 1, "wait_for_async_insert": 1},
                 )
             return self._client

@@ -143,7 +143,12 @@ class EmbeddedEngine:
             self._lock.release()
 
 
-def _close_other_engines(opening: EmbeddedEngine) -> None:
+def release_parked_engines() -> None:
+    """Let go of every parked engine in this process (another data path is about to open)."""
+    _close_other_engines(None)
+
+
+def _close_other_engines(opening: EmbeddedEngine | None) -> None:
     with EmbeddedEngine._registry_guard:
         others = [e for e in EmbeddedEngine._registry.values() if e is not opening]
     for engine in others:
