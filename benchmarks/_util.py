@@ -21,8 +21,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def recsys_env(home: Path | str, **settings: object) -> dict[str, str]:
+    """This environment with RECSYS_HOME=home and RECSYS_<NAME> for each setting; no
+    DAGSTER_HOME, so `recsys` puts Dagster's home inside `home`."""
+    env = {**os.environ, "RECSYS_HOME": str(home)}
+    env.update({f"RECSYS_{name.upper()}": str(value) for name, value in settings.items()})
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
 def start_api(home: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "RECSYS_HOME": str(home), **(extra_env or {})}
+    env = {**recsys_env(home), **(extra_env or {})}
     process = subprocess.Popen(
         [
             sys.executable,

@@ -9,7 +9,6 @@ the time, and stops the servers.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,19 +17,13 @@ import time
 
 import httpx
 
-from benchmarks._util import ROOT, free_port
+from benchmarks._util import ROOT, free_port, recsys_env
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         api_port, ui_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "RECSYS_HOME": home,
-            "RECSYS_API_PORT": str(api_port),
-            "RECSYS_DAGSTER_PORT": str(ui_port),
-        }
-        env.pop("DAGSTER_HOME", None)
+        env = recsys_env(home, api_port=api_port, dagster_port=ui_port)
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "recsys", "up"],

@@ -13,7 +13,6 @@ the same fold-in users again (cached until their next event).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -24,12 +23,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks._util import ROOT, free_port, percentiles, start_api
+from benchmarks._util import ROOT, free_port, percentiles, recsys_env, start_api
 
 
 def publish(home: Path) -> None:
-    env = {**os.environ, "RECSYS_HOME": str(home)}
-    env.pop("DAGSTER_HOME", None)
+    env = recsys_env(home)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "recsys", "materialize"],

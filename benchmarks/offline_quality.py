@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._util import ROOT
+from benchmarks._util import ROOT, recsys_env
 
 
 def main() -> None:
@@ -29,8 +29,7 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=default)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "RECSYS_HOME": home, "RECSYS_DATASET": f"movielens:{args.dataset}"}
-        env.pop("DAGSTER_HOME", None)
+        env = recsys_env(home, dataset=f"movielens:{args.dataset}")
         started = time.perf_counter()
         completed = subprocess.run(
             [sys.executable, "-m", "recsys", "materialize"],

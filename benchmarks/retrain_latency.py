@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks._util import ROOT, free_port
+from benchmarks._util import ROOT, free_port, recsys_env
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "ml-latest-small"
 
@@ -63,15 +63,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         home = Path(scratch)
         api_port, ui_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "RECSYS_HOME": str(home),
-            "RECSYS_DATASET": args.dataset,
-            "RECSYS_API_PORT": str(api_port),
-            "RECSYS_DAGSTER_PORT": str(ui_port),
-            "RECSYS_RETRAIN_THRESHOLD": str(args.threshold),
-        }
-        env.pop("DAGSTER_HOME", None)
+        env = recsys_env(
+            home,
+            dataset=args.dataset,
+            api_port=api_port,
+            dagster_port=ui_port,
+            retrain_threshold=args.threshold,
+        )
         log = (home / "recsys-up.log").open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "recsys", "up"], cwd=ROOT, env=env, stdout=log, stderr=log

@@ -61,6 +61,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self._served: dict[str, Counter] = {}
+        self._model: Callable[[], tuple[str, str, float] | None] = lambda: None
         self._per_route: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -93,7 +94,7 @@ class ApiMetrics:
         self._model = model
 
     def exposition(self) -> bytes:
-        current = self._model() if hasattr(self, "_model") else None
+        current = self._model()
         self.model.clear()
         if current:
             self.model.labels(current[0], current[1]).set(1)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import tables
 from recsys.warehouse.lock import WarehouseBusyError
 from serving import filters
@@ -121,13 +122,14 @@ def user_history(
     if cached is not None:
         return cached
     spec = snapshot.fold_in.spec if snapshot.fold_in else None
-    weights = spec.event_weights if spec else snapshot.version.fold_in.get("event_weights", {})
+    # Versions published without a fold-in spec were trained with the default weights.
+    weights = (spec.event_weights if spec else None) or DEFAULT_EVENT_WEIGHTS
     reference = pd.Timestamp(spec.decay_reference) if spec and spec.decay_reference else None
     with state.warehouse.session(timeout=state.settings.fold_in_timeout_seconds) as client:
         frame = tables.user_interactions(
             client,
             user_id,
-            weights or _default_weights(),
+            weights,
             spec.decay_half_life_days if spec else 0.0,
             reference,
         )
@@ -222,12 +224,6 @@ def _history_or_none(
     except WarehouseBusyError:
         log.warning("history of %s skipped: the warehouse is busy", user_id)
         return None
-
-
-def _default_weights() -> dict[str, float]:
-    from recsys.settings import DEFAULT_EVENT_WEIGHTS
-
-    return dict(DEFAULT_EVENT_WEIGHTS)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

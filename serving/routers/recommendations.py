@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_origin
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -121,9 +121,7 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
 
 
 LIST_FIELDS = {
-    name
-    for name, field in ListQuery.model_fields.items()
-    if field.annotation is not bool and str(field.annotation).startswith("list")
+    name for name, field in ListQuery.model_fields.items() if get_origin(field.annotation) is list
 }
 
 
