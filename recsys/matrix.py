@@ -23,6 +23,12 @@ class InteractionMatrix:
     def shape(self) -> tuple[int, int]:
         return self.confidence.shape
 
+    @classmethod
+    def empty(cls, item_ids: np.ndarray) -> InteractionMatrix:
+        """No users, these items: for models that only describe items."""
+        none = sp.csr_matrix((0, len(item_ids)), dtype=np.float32)
+        return cls(none, none.copy(), np.array([], dtype=object), np.asarray(item_ids))
+
     @property
     def density(self) -> float:
         users, items = self.shape
@@ -30,43 +36,54 @@ class InteractionMatrix:
 
 
 def build_matrix(blocks: Iterable[pd.DataFrame]) -> InteractionMatrix:
-    """Build CSR matrices from (user_id, item_id, confidence, disliked) blocks, no dense step."""
-    user_codes: dict[str, int] = {}
-    item_codes: dict[str, int] = {}
+    """Build CSR matrices from (user_id, item_id, confidence, disliked) blocks, no dense step.
+
+    Rows and columns follow the order ids are first seen in, so blocks streamed in primary-key
+    order give rows sorted by user id (and exports written in that order arrive pre-sorted).
+    """
+    users, items = _Codes(), _Codes()
     rows, cols, values = [], [], []
     for block in blocks:
         if block.empty:
             continue
-        rows.append(_encode(block["user_id"].to_numpy(), user_codes))
-        cols.append(_encode(block["item_id"].to_numpy(), item_codes))
+        rows.append(users.encode(block["user_id"].to_numpy()))
+        cols.append(items.encode(block["item_id"].to_numpy()))
         values.append(block["confidence"].to_numpy(dtype=np.float32))
-    shape = (len(user_codes), len(item_codes))
     if not rows:
-        empty = sp.csr_matrix(shape, dtype=np.float32)
-        return InteractionMatrix(empty, empty.copy(), np.array([], object), np.array([], object))
+        return InteractionMatrix.empty(np.array([], dtype=object))
+    shape = (len(users), len(items))
     row = np.concatenate(rows)
     col = np.concatenate(cols)
     value = np.concatenate(values)
+    del rows, cols, values
     seen = sp.csr_matrix((np.ones_like(value), (row, col)), shape=shape, dtype=np.float32)
     positive = value > 0
     confidence = sp.csr_matrix(
         (value[positive], (row[positive], col[positive])), shape=shape, dtype=np.float32
     )
     return InteractionMatrix(
-        confidence=confidence,
-        seen=seen,
-        user_ids=np.array(list(user_codes), dtype=object),
-        item_ids=np.array(list(item_codes), dtype=object),
+        confidence=confidence, seen=seen, user_ids=users.ids(), item_ids=items.ids()
     )
 
 
-def _encode(ids: np.ndarray, codes: dict[str, int]) -> np.ndarray:
-    """Map ids to dense integer codes, extending `codes` with first-seen ids in order."""
-    uniques, inverse = np.unique(ids.astype(str), return_inverse=True)
-    lookup = np.empty(len(uniques), dtype=np.int32)
-    for position, value in enumerate(uniques):
-        code = codes.get(value)
-        if code is None:
-            code = codes[value] = len(codes)
-        lookup[position] = code
-    return lookup[inverse]
+class _Codes:
+    """Dense integer codes for ids, in first-seen order, looked up by pandas' hash index."""
+
+    def __init__(self) -> None:
+        self._index = pd.Index([], dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def encode(self, ids: np.ndarray) -> np.ndarray:
+        ids = ids.astype(object, copy=False)
+        codes = self._index.get_indexer(ids)
+        new = codes < 0
+        if new.any():
+            fresh = pd.unique(ids[new])
+            self._index = self._index.append(pd.Index(fresh, dtype=object))
+            codes[new] = self._index.get_indexer(ids[new])
+        return codes.astype(np.int32)
+
+    def ids(self) -> np.ndarray:
+        return np.asarray(self._index, dtype=object)

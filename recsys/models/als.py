@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys.foldin import BM25_B, BM25_K1, FoldInParts, bm25_length_norm
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, cosine_neighbours, dot_topk
 
 
 @dataclass(frozen=True)
@@ -69,29 +68,6 @@ def fit_als(matrix: InteractionMatrix, params: ALSParams) -> ALSModel:
     )
 
 
-def _topk(
-    items: np.ndarray,
-    queries: np.ndarray,
-    k: int,
-    exclude: sp.csr_matrix,
-    exclude_items: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    from implicit.cpu.topk import topk
-
-    if k <= 0:
-        return np.empty((len(queries), 0), np.int64), np.empty((len(queries), 0), np.float32)
-    columns, scores = topk(
-        items,
-        queries,
-        k,
-        filter_query_items=exclude.astype(np.float32),
-        filter_items=exclude_items if exclude_items is not None and len(exclude_items) else None,
-    )
-    # implicit marks filtered slots with the lowest float32; make them explicit gaps.
-    columns = np.where(scores <= -1e38, -1, columns)
-    return columns, scores
-
-
 def weight_confidence(matrix: InteractionMatrix, weighting: str) -> InteractionMatrix:
     """Reweight confidences with BM25 or TF-IDF (implicit's functions, applied per item)."""
     if weighting == "none":
@@ -117,6 +93,8 @@ class ALSRecommender(Recommender):
     """implicit ALS behind the common model contract, with optional BM25/TF-IDF weighting."""
 
     name = "als"
+    # implicit's top-K scores in its own bounded batches: a large block only saves overhead.
+    recommend_block_size = 16_384
 
     def __init__(self, params: ALSParams = ALSParams(), weighting: str = "none") -> None:
         self.als_params = params
@@ -136,12 +114,15 @@ class ALSRecommender(Recommender):
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         # implicit's multi-threaded top-K with filtering: ~10x faster than dense argpartition.
         k = min(k, self.model.item_factors.shape[0])
-        return _topk(
+        return dot_topk(
             self.model.item_factors,
             self.model.user_factors[user_rows],
             k,
             self.train.seen[user_rows],
         )
+
+    def similar(self, item_cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return cosine_neighbours(self.model.item_factors, item_cols, k)
 
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         factors = self.model.item_factors

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ class Recommender(ABC):
 
     name: str = "recommender"
     train: InteractionMatrix
+    # Users scored at once when generating every list: dense scores are block x items floats.
+    recommend_block_size: int = 1024
 
     @abstractmethod
     def fit(self, train: InteractionMatrix) -> Recommender: ...
@@ -53,8 +54,11 @@ class Recommender(ABC):
         return FoldInParts()
 
     def save(self, path: Path) -> Path:
-        """Write the model as `.npz`: its arrays, id maps, family and params (JSON)."""
-        np.savez_compressed(
+        """Write the model as `.npz`: its arrays, id maps, family and params (JSON).
+
+        Uncompressed: factors barely compress, and zlib over millions of users' rows would cost
+        more than the fit."""
+        np.savez(
             path,
             family=np.array(self.name),
             params=np.array(json.dumps(self.params(), sort_keys=True, default=str)),
@@ -71,15 +75,6 @@ class Recommender(ABC):
         scores[seen.row, seen.col] = -np.inf
         return top_k(scores, k)
 
-    def recommend_all(
-        self, k: int, block_size: int = 1024
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(user rows, columns, scores) for every user with some positive signal, by blocks."""
-        active = np.flatnonzero(np.diff(self.train.confidence.indptr) > 0)
-        for start in range(0, len(active), block_size):
-            rows = active[start : start + block_size]
-            yield (rows, *self.recommend(rows, k))
-
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Column indexes and scores of each row's k best, best first; -inf slots become -1."""
@@ -94,6 +89,47 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
     columns[~np.isfinite(best)] = -1
     return columns, best
+
+
+def dot_topk(
+    items: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    exclude: sp.csr_matrix,
+    exclude_items: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's k items of highest dot product, minus `exclude`'s (row-wise) entries.
+
+    implicit's multi-threaded top-K: about 10x faster than a dense product and argpartition,
+    and it never holds more than a block of scores.
+    """
+    from implicit.cpu.topk import topk
+
+    if k <= 0:
+        return np.empty((len(queries), 0), np.int64), np.empty((len(queries), 0), np.float32)
+    columns, scores = topk(
+        items,
+        queries,
+        k,
+        filter_query_items=exclude.astype(np.float32),
+        filter_items=exclude_items if exclude_items is not None and len(exclude_items) else None,
+    )
+    # implicit marks filtered slots with the lowest float32; make them explicit gaps.
+    columns = np.where(scores <= -1e38, -1, columns)
+    return columns, scores
+
+
+def cosine_neighbours(
+    vectors: np.ndarray, item_cols: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each item in `item_cols`'s k nearest other items by cosine of dense `vectors` rows."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    itself = sp.csr_matrix(
+        (np.ones(len(item_cols), np.float32), (np.arange(len(item_cols)), item_cols)),
+        shape=(len(item_cols), len(vectors)),
+    )
+    return dot_topk(unit, unit[item_cols], min(k, len(vectors) - 1), itself)
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:

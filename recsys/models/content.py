@@ -14,9 +14,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender, sparse_arrays
+from recsys.models.base import Recommender, cosine_neighbours, sparse_arrays
 
 _WORD = re.compile(r"[a-z0-9]+")
+# Vocabularies up to this many terms are densified for neighbour search (items x terms floats).
+DENSE_TERMS = 1024
 
 
 def item_documents(items: pd.DataFrame) -> pd.Series:
@@ -62,6 +64,11 @@ class ContentRecommender(Recommender):
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         profiles = self.train.confidence[user_rows] @ self.vectors
         return np.asarray((profiles @ self.vectors.T).toarray(), dtype=np.float32)
+
+    def similar(self, item_cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.vectors.shape[1] <= DENSE_TERMS:
+            return cosine_neighbours(self.vectors.toarray(), item_cols, k)
+        return super().similar(item_cols, k)
 
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         return np.asarray((self.vectors[item_cols] @ self.vectors.T).toarray(), dtype=np.float32)

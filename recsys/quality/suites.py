@@ -16,6 +16,7 @@ import pandas as pd
 
 from recsys.data.synthetic import GENRES
 from recsys.events import EVENT_TYPES, VALUE_RANGES
+from recsys.quality.reads import RecommendationTotals
 from recsys.quality.runner import Report, validate
 
 E = gx.expectations
@@ -158,33 +159,27 @@ def check_items(
 
 
 def check_recommendations(
-    recommendations: pd.DataFrame,
-    seen_pairs: set[tuple[str, str]],
-    catalogue: set[str],
-    active_users: set[str],
-    catalogue_size: int,
+    sample: pd.DataFrame,
+    totals: RecommendationTotals,
     k: int,
     model_version: str,
     min_coverage: float,
     docs_root: Path | None = None,
 ) -> Report:
-    """At most k rows per user, every active user served, nothing seen or disliked, scores
-    non-increasing with rank, every item in the catalogue, one model version, enough coverage."""
-    ordered = recommendations.sort_values(["user_id", "rank"], kind="stable")
+    """Rows of a user sample (see `recsys.quality.reads`): at most k per user, nothing already
+    seen or disliked, items in the catalogue, scores non-increasing with rank, one model
+    version. Whole version: no user over k, every active user served, enough coverage."""
+    ordered = sample.sort_values(["user_id", "rank"], kind="stable")
     previous = ordered.groupby("user_id")["score"].shift(1)
-    pairs = list(zip(ordered["user_id"], ordered["item_id"], strict=True))
     frame = ordered.assign(
         rows_for_user=ordered.groupby("user_id")["item_id"].transform("size"),
-        already_seen=[pair in seen_pairs for pair in pairs],
-        in_catalogue=ordered["item_id"].isin(catalogue),
         score_rises=(ordered["score"] > previous + 1e-6).fillna(False),
     )
-    served = set(ordered["user_id"])
-    coverage = ordered["item_id"].nunique() / catalogue_size if catalogue_size else 0.0
     summary = pd.DataFrame(
         {
-            "active_users_without_recommendations": [len(active_users - served)],
-            "catalogue_coverage": [coverage],
+            "users_with_more_than_k": [totals.users_over_k],
+            "active_users_without_recommendations": [totals.active_users_without_recommendations],
+            "catalogue_coverage": [totals.coverage],
         }
     )
     rows = validate(
@@ -199,10 +194,11 @@ def check_recommendations(
         ],
         docs_root,
     )
-    totals = validate(
+    whole = validate(
         summary,
         "user_recommendations_totals",
         [
+            E.ExpectColumnValuesToBeBetween(column="users_with_more_than_k", max_value=0),
             E.ExpectColumnValuesToBeBetween(
                 column="active_users_without_recommendations", min_value=0, max_value=0
             ),
@@ -213,8 +209,8 @@ def check_recommendations(
     return Report(
         suite="user_recommendations",
         rows=rows.rows,
-        outcomes=rows.outcomes + totals.outcomes,
-        docs_index=totals.docs_index,
+        outcomes=rows.outcomes + whole.outcomes,
+        docs_index=whole.docs_index,
     )
 
 

@@ -5,45 +5,66 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.tables import event_weight_sql
 
-# (row indexes, column indexes per row, scores per row), as the models yield them.
-TopKBlock = tuple[np.ndarray, np.ndarray, np.ndarray]
 
+def topk_table(
+    rows: np.ndarray,
+    columns: np.ndarray,
+    scores: np.ndarray,
+    row_ids: np.ndarray,
+    column_ids: pa.Array,
+    names: tuple[str, str],
+    model_version: str,
+    source: str,
+) -> pa.Table:
+    """Flatten top-K lists into Arrow rows (key, rank, value, score, version, source).
 
-def topk_frame(
-    block: TopKBlock, row_ids: np.ndarray, column_ids: np.ndarray, key: str, value: str
-) -> pd.DataFrame:
-    """Flatten a top-K block into (key, rank, value, score) rows, dropping empty slots."""
-    rows, columns, scores = block
+    `rows` index `row_ids`; `columns` index `column_ids` (-1 marks an empty slot, dropped).
+    Ids travel dictionary-encoded: no Python string per row, however many rows there are.
+    """
+    key, value = names
     k = columns.shape[1]
     valid = columns >= 0
     # Ranks count valid entries only, so a row with gaps still ranks 1, 2, 3...
-    ranks = np.cumsum(valid, axis=1)
-    return pd.DataFrame(
+    ranks = np.cumsum(valid, axis=1)[valid]
+    n = len(ranks)
+    block_keys = pa.array(np.asarray(row_ids[rows], dtype=object).astype(str), pa.string())
+    key_codes = np.repeat(np.arange(len(rows), dtype=np.int32), k).reshape(-1, k)[valid]
+    return pa.table(
         {
-            key: np.repeat(row_ids[rows], k).reshape(-1, k)[valid],
-            "rank": ranks[valid].astype(np.uint16),
-            value: column_ids[columns[valid]],
-            "score": scores[valid].astype(np.float32),
+            "model_version": _constant(model_version, n),
+            key: pa.DictionaryArray.from_arrays(key_codes, block_keys),
+            "rank": pa.array(ranks.astype(np.uint16)),
+            value: pa.DictionaryArray.from_arrays(columns[valid].astype(np.int32), column_ids),
+            "score": pa.array(scores[valid].astype(np.float32)),
+            "source": _constant(source, n),
         }
     )
+
+
+def id_array(ids: np.ndarray) -> pa.Array:
+    """Ids as an Arrow string array, the dictionary `topk_table` indexes into."""
+    return pa.array(np.asarray(ids, dtype=object).astype(str), pa.string())
+
+
+def _constant(text: str, n: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array([text], pa.string()))
 
 
 def write_topk(
     warehouse: Warehouse,
     table: str,
     model_version: str,
-    source: str,
-    blocks: Iterable[pd.DataFrame],
+    blocks: Iterable[pa.Table],
     on_block: Callable[[int], None] | None = None,
     replace: bool = True,
 ) -> int:
-    """Append blocks of rows for `model_version`, one short session per block.
+    """Append Arrow blocks of rows for `model_version`, one short session per block.
 
     With `replace`, rows an earlier attempt left for this version are dropped first.
     """
@@ -51,13 +72,12 @@ def write_topk(
         with warehouse.session() as client:
             clear_version(client, table, model_version)
     written = 0
-    for frame in blocks:
-        if frame.empty:
+    for block in blocks:
+        if not block.num_rows:
             continue
-        frame = frame.assign(model_version=model_version, source=source)
         with warehouse.session() as client:
-            client.insert_df(table, frame)
-        written += len(frame)
+            client.insert_arrow(table, block)
+        written += block.num_rows
         if on_block:
             on_block(written)
     return written

@@ -255,17 +255,30 @@ def _millis(moment: pd.Timestamp) -> int:
 def stream_interactions(client: Client, block_rows: int = 1_000_000) -> Iterator[pd.DataFrame]:
     """(user_id, item_id, confidence, disliked) in blocks, for building the sparse matrix."""
     with client.query_df_stream(
-        "SELECT user_id, item_id, confidence, disliked FROM interactions",
+        "SELECT user_id, item_id, confidence, disliked FROM interactions ORDER BY user_id, item_id",
         settings={"max_block_size": block_rows},
     ) as stream:
         yield from stream
 
 
-def interaction_pairs(client: Client) -> pd.DataFrame:
-    """Every (user, item) pair with confidence, dislike flag, time and rating, for evaluation."""
-    return client.query_df(
-        "SELECT user_id, item_id, confidence, disliked, last_at, rating FROM interactions"
+def interaction_pairs(client: Client, max_users: int = 0) -> tuple[pd.DataFrame, int]:
+    """(user, item) pairs with confidence, dislike flag, time and rating, for evaluation, and
+    how many users there are in all.
+
+    With `max_users`, only a sample of about that many users is read: those whose id hashes
+    below a threshold, so the same users are picked every run and the cost of model selection
+    stays bounded however large the event log grows.
+    """
+    users = int(client.query("SELECT uniqExact(user_id) FROM interactions").result_rows[0][0])
+    columns = "user_id, item_id, confidence, disliked, last_at, rating"
+    if not max_users or users <= max_users:
+        return client.query_df(f"SELECT {columns} FROM interactions"), users
+    threshold = int(2**64 * max_users / users)
+    sample = client.query_df(
+        f"SELECT {columns} FROM interactions WHERE cityHash64(user_id) < {{threshold:UInt64}}",
+        parameters={"threshold": min(threshold, 2**64 - 1)},
     )
+    return sample, users
 
 
 def catalogue(client: Client) -> pd.DataFrame:

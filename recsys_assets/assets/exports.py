@@ -3,13 +3,15 @@
 import dagster as dg
 import numpy as np
 
+from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
 from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
-from recsys.warehouse import exports, tables, versions
+from recsys.warehouse import exports, versions
 from recsys.warehouse.item_model import write_item_model
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
+from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 
@@ -19,6 +21,12 @@ REGISTERED_MODEL = "recsys"
 
 class RecommendationsConfig(dg.Config):
     top_k: int = get_settings().top_k
+    # Users are split into this many buckets by a hash of their id; each bucket is computed and
+    # written on its own (see recsys.generation).
+    buckets: int = 16
+    # Processes computing buckets at once. implicit already uses every core for ALS, so one is
+    # right on a small machine; more pays off for models scored in numpy, or with more cores.
+    workers: int = 1
 
 
 class SimilarItemsConfig(dg.Config):
@@ -30,25 +38,6 @@ class SimilarItemsConfig(dg.Config):
 class TrendingConfig(dg.Config):
     half_life_days: float = get_settings().trending_half_life_days
     limit: int = 1000  # per window: enough to fill filtered lists (a genre, a top-up)
-
-
-def _progress(context: dg.AssetExecutionContext, what: str, every: int):
-    """A callback that logs rows written at most every `every` rows."""
-    state = {"next": every}
-
-    def log(rows: int) -> None:
-        if rows >= state["next"]:
-            context.log.info(f"{what}: {rows:,} rows written")
-            state["next"] = rows + every
-
-    return log
-
-
-def _content_model(store, model) -> ContentRecommender:
-    """Content TF-IDF over the champion's items: the fallback for thin items and cold users."""
-    with store.session() as client:
-        catalogue = tables.catalogue(client)
-    return ContentRecommender(catalogue).fit(model.train)
 
 
 def _skipped(candidate: TrainedModel) -> dg.MaterializeResult:
@@ -74,22 +63,40 @@ def user_recommendations(
     version = candidate_model.version.model_version
     model = candidate_model.model
     matrix = model.train
-    frames = (
-        exports.topk_frame(block, matrix.user_ids, matrix.item_ids, "user_id", "item_id")
-        for block in model.recommend_all(config.top_k)
-    )
-    rows = exports.write_topk(
-        warehouse.get(),
-        "user_recommendations",
-        version,
-        model.name,
-        frames,
-        on_block=_progress(context, "user_recommendations", 500_000),
-    )
-    users = int(np.count_nonzero(np.diff(matrix.confidence.indptr)))
+    users = len(generation.active_rows(model))
+    item_ids = exports.id_array(matrix.item_ids)
+    progress = Progress(context.log.info, "user_recommendations", total=users, unit="users")
+
+    def bucket_tables():
+        done = 0
+        lists = generation.generate(model, config.top_k, config.buckets, config.workers)
+        for bucket in lists:
+            yield exports.topk_table(
+                bucket.rows,
+                bucket.columns,
+                bucket.scores,
+                matrix.user_ids,
+                item_ids,
+                ("user_id", "item_id"),
+                version,
+                model.name,
+            )
+            done += bucket.users  # counted once the bucket is written
+            progress(done, f"bucket {bucket.bucket + 1}/{config.buckets} written")
+
+    rows = exports.write_topk(warehouse.get(), "user_recommendations", version, bucket_tables())
+    seconds = progress.elapsed
     context.log.info(f"{rows:,} recommendations for {users:,} users ({version})")
     return dg.MaterializeResult(
-        metadata={"model_version": version, "rows": rows, "users": users, "top_k": config.top_k}
+        metadata={
+            "model_version": version,
+            "rows": rows,
+            "users": users,
+            "top_k": config.top_k,
+            "buckets": config.buckets,
+            "workers": config.workers,
+            "users_per_second": round(users / max(seconds, 1e-9)),
+        }
     )
 
 
@@ -99,6 +106,7 @@ def similar_items(
     context: dg.AssetExecutionContext,
     config: SimilarItemsConfig,
     candidate_model: TrainedModel,
+    content_model: ContentRecommender,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Each item's nearest items: collaborative where enough users had it, else content."""
@@ -106,32 +114,42 @@ def similar_items(
         return _skipped(candidate_model)
     version = candidate_model.version.model_version
     model = candidate_model.model
+    content = content_model
     store = warehouse.get()
-    content = _content_model(store, model)
     users_per_item = np.asarray((model.train.confidence > 0).sum(axis=0)).ravel()
     collaborative = users_per_item >= config.min_users_for_collaborative
     if model.name == content.name:
         collaborative[:] = False
     item_ids = model.train.item_ids
+    id_dictionary = exports.id_array(item_ids)
+    progress = Progress(context.log.info, "similar_items", total=len(item_ids), unit="items")
     written = {}
     for source, recommender, mask in (
         (model.name, model, collaborative),
         (content.name, content, ~collaborative),
     ):
         columns = np.flatnonzero(mask)
-        frames = (
-            exports.topk_frame(
-                (rows, *recommender.similar(rows, config.top_k)),
-                item_ids,
-                item_ids,
-                "item_id",
-                "similar_item_id",
-            )
-            for rows in np.array_split(columns, max(1, len(columns) // 2048 + 1))
-            if len(rows)
-        )
+        done = len(item_ids) - len(columns) if source == content.name else 0
+
+        def blocks(columns=columns, recommender=recommender, source=source, done=done):
+            for rows in np.array_split(columns, max(1, len(columns) // 2048 + 1)):
+                if len(rows):
+                    neighbours, scores = recommender.similar(rows, config.top_k)
+                    yield exports.topk_table(
+                        rows,
+                        neighbours,
+                        scores,
+                        item_ids,
+                        id_dictionary,
+                        ("item_id", "similar_item_id"),
+                        version,
+                        source,
+                    )
+                    done += len(rows)
+                    progress(done, f"from {source}")
+
         written[source] = exports.write_topk(
-            store, "similar_items", version, source, frames, replace=source == model.name
+            store, "similar_items", version, blocks(), replace=source == model.name
         )
     context.log.info(f"similar items by source: {written}")
     return dg.MaterializeResult(
@@ -149,7 +167,10 @@ def similar_items(
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
 @retry_when_unavailable
 def item_model(
-    context: dg.AssetExecutionContext, candidate_model: TrainedModel, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    candidate_model: TrainedModel,
+    content_model: ContentRecommender,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """The model's item side (factors or item-item weights, content vectors) for fold-in."""
     if not candidate_model.publish:
@@ -160,12 +181,13 @@ def item_model(
     parts = model.fold_in_parts()
     side = ItemSide(
         item_ids=model.train.item_ids,
-        content=_content_model(store, model).vectors,
+        content=content_model.vectors,
         factors=parts.factors,
         item_weights=parts.item_weights,
         length_norm=parts.length_norm,
     )
-    rows = write_item_model(store, version, side, on_block=_progress(context, "item_model", 20_000))
+    progress = Progress(context.log.info, "item_model", total=len(side.item_ids), unit="items")
+    rows = write_item_model(store, version, side, on_block=progress)
     spec = candidate_model.version.fold_in
     context.log.info(f"item side of {version}: {rows:,} items, fold-in {spec['collaborative']}")
     return dg.MaterializeResult(

@@ -9,7 +9,9 @@ import dagster as dg
 
 from recsys.evaluation.split import SplitConfig
 from recsys.foldin import FoldInSpec
+from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
+from recsys.models.content import ContentRecommender
 from recsys.selection import (
     OBJECTIVE,
     Selection,
@@ -22,6 +24,7 @@ from recsys.selection import (
 from recsys.settings import get_settings
 from recsys.warehouse import tables, versions
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
+from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "models"
@@ -41,7 +44,8 @@ REPORTED = (
 
 
 class SelectionRunConfig(dg.Config):
-    """The search budget (trials per family; 0 leaves a family out) and the evaluation split."""
+    """The search budget (trials per family; 0 leaves a family out), the evaluation split, and
+    how many users (a fixed sample by id hash) tuning and evaluation read at most (0: all)."""
 
     als_trials: int = 12
     item_knn_trials: int = 8
@@ -56,6 +60,7 @@ class SelectionRunConfig(dg.Config):
     collab_weight: float = get_settings().collab_weight
     min_interactions_for_collab: int = get_settings().min_interactions_for_collab
     seed: int = 42
+    max_users: int = 50_000
 
     def to_selection_config(self) -> SelectionConfig:
         budget = {
@@ -100,11 +105,17 @@ def model_selection(
     """Tune every model family on a temporal validation split; champion by NDCG@10."""
     mlflow = context.resources.mlflow
     with context.resources.warehouse.get().session() as client:
-        pairs = tables.interaction_pairs(client)
+        pairs, all_users = tables.interaction_pairs(client, config.max_users)
         items = tables.catalogue(client)
         incumbent = versions.published(client)
     if pairs.empty:
         raise dg.Failure("no interactions to train on: the events table holds no usable events")
+    sampled_users = pairs["user_id"].nunique()
+    if sampled_users < all_users:
+        context.log.info(
+            f"tuning and evaluating on {sampled_users:,} of {all_users:,} users "
+            f"({len(pairs):,} pairs), a fixed sample by user id hash"
+        )
 
     def log_trial(trial: Trial) -> None:
         context.log.info(
@@ -142,6 +153,8 @@ def model_selection(
                 if k in champion.test_metrics
             },
             "popularity_ndcg_at_10": float(selection.baseline_test["ndcg_at_10"]),
+            "users_evaluated": sampled_users,
+            "users_total": all_users,
         },
     )
 
@@ -175,6 +188,30 @@ def metrics_table(selection: Selection) -> str:
     cold = selection.baseline_test.get("cold_users", 0)
     lines.append(f"\nTest users: {users:.0f} ({cold:.0f} cold, fewer than 5 training items).")
     return "\n".join(lines)
+
+
+@dg.asset(group_name=GROUP, kinds={"python"})
+@retry_when_unavailable
+def content_model(
+    context: dg.AssetExecutionContext,
+    interaction_matrix: MatrixSnapshot,
+    warehouse: WarehouseResource,
+) -> dg.Output[ContentRecommender]:
+    """TF-IDF of each trained item's genres, tags, title words and decade: neighbours for items
+    too few users had, and the content side of request-time fold-in."""
+    item_ids = interaction_matrix.matrix.item_ids
+    with warehouse.get().session() as client:
+        catalogue = tables.catalogue(client)
+    # Only the item order matters here: no need to carry (and store) the user rows.
+    items_only = InteractionMatrix.empty(item_ids)
+    content = ContentRecommender(catalogue).fit(items_only)
+    context.log.info(
+        f"content vectors: {len(item_ids):,} items, {content.vectors.shape[1]:,} terms"
+    )
+    return dg.Output(
+        content,
+        metadata={"items": len(item_ids), "terms": int(content.vectors.shape[1])},
+    )
 
 
 @dataclass

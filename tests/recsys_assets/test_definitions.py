@@ -10,6 +10,7 @@ EXPECTED_ASSETS = {
     "interaction_matrix",
     "model_selection",
     "candidate_model",
+    "content_model",
     "user_recommendations",
     "similar_items",
     "trending_items",

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.quality import suites
+from recsys.quality import reads, suites
+from recsys.quality.reads import RecommendationTotals
+from recsys.warehouse import tables
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
@@ -87,37 +89,89 @@ def _recs() -> pd.DataFrame:
             "item_id": ["a", "b", "a"],
             "score": [0.9, 0.5, 0.7],
             "model_version": "v1",
+            "already_seen": False,
+            "in_catalogue": True,
         }
     )
 
 
-def _check_recs(frame, **overrides):
-    args = {
-        "seen_pairs": {("u1", "c")},
-        "catalogue": {"a", "b", "c"},
-        "active_users": {"u1", "u2"},
+def _totals(**overrides) -> RecommendationTotals:
+    values = {
+        "users_served": 2,
+        "users_over_k": 0,
+        "active_users_without_recommendations": 0,
+        "items_recommended": 2,
         "catalogue_size": 3,
-        "k": 2,
-        "model_version": "v1",
-        "min_coverage": 0.5,
     }
-    args.update(overrides)
-    return suites.check_recommendations(frame, **args)
+    return RecommendationTotals(**{**values, **overrides})
+
+
+def _check_recs(frame, totals=None, **overrides):
+    args = {"k": 2, "model_version": "v1", "min_coverage": 0.5, **overrides}
+    return suites.check_recommendations(frame, totals or _totals(), **args)
 
 
 def test_recommendations_pass_and_each_rule_fails_with_its_reason():
     assert _check_recs(_recs()).success
     assert "rows_for_user" in _check_recs(_recs(), k=1).reason()
-    assert "already_seen" in _check_recs(_recs(), seen_pairs={("u2", "a")}).reason()
-    assert "in_catalogue" in _check_recs(_recs(), catalogue={"a"}).reason()
+    assert "already_seen" in _check_recs(_recs().assign(already_seen=[False, True, False])).reason()
+    assert "in_catalogue" in _check_recs(_recs().assign(in_catalogue=[True, True, False])).reason()
     rising = _recs().assign(score=[0.5, 0.9, 0.7])
     assert "score_rises" in _check_recs(rising).reason()
     assert "model_version" in _check_recs(_recs().assign(model_version=["v1", "v0", "v1"])).reason()
-    assert (
-        "active_users_without_recommendations"
-        in _check_recs(_recs(), active_users={"u1", "u2", "u3"}).reason()
+    assert "users_with_more_than_k" in _check_recs(_recs(), _totals(users_over_k=3)).reason()
+    unserved = _totals(active_users_without_recommendations=1)
+    assert "active_users_without_recommendations" in _check_recs(_recs(), unserved).reason()
+    assert "catalogue_coverage" in _check_recs(_recs(), _totals(catalogue_size=10)).reason()
+
+
+def test_recommendation_reads_derive_the_row_rules_in_the_warehouse(warehouse):
+    """The sample's derived columns and the totals, computed by ClickHouse on real tables."""
+    with warehouse.session() as client:
+        tables.insert_items(
+            client,
+            pd.DataFrame(
+                {
+                    "item_id": ["a", "b", "c"],
+                    "title": "t",
+                    "genres": [["Drama"]] * 3,
+                    "tags": [[]] * 3,
+                    "year": 2000,
+                }
+            ),
+        )
+        client.insert(
+            "interactions",
+            [["u1", "a", 1.0, 1, 0], ["u2", "c", 0.0, 1, 1], ["u3", "b", 2.0, 1, 0]],
+            column_names=["user_id", "item_id", "confidence", "events", "disliked"],
+        )
+        client.insert(
+            "user_recommendations",
+            [
+                ["v1", "u1", 1, "a", 0.9, "als"],
+                ["v1", "u1", 2, "ghost", 0.5, "als"],
+                ["v1", "u2", 1, "c", 0.8, "als"],
+                ["v1", "u2", 2, "b", 0.7, "als"],
+            ],
+            column_names=["model_version", "user_id", "rank", "item_id", "score", "source"],
+        )
+        sample = reads.recommendation_sample(client, "v1", max_users=10)
+        totals = reads.recommendation_totals(client, "v1", k=1)
+    flags = {(r.user_id, r.item_id): (r.already_seen, r.in_catalogue) for r in sample.itertuples()}
+    # u1 had a; u2 disliked c (a touched pair all the same); ghost is in no catalogue
+    assert flags == {
+        ("u1", "a"): (True, True),
+        ("u1", "ghost"): (False, False),
+        ("u2", "c"): (True, True),
+        ("u2", "b"): (False, True),
+    }
+    assert totals == RecommendationTotals(
+        users_served=2,
+        users_over_k=2,
+        active_users_without_recommendations=1,  # u3
+        items_recommended=4,
+        catalogue_size=3,
     )
-    assert "catalogue_coverage" in _check_recs(_recs(), catalogue_size=10).reason()
 
 
 def test_model_must_be_finite_and_beat_popularity():

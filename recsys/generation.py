@@ -1,0 +1,106 @@
+"""Recommendation generation in user buckets, so it can be spread over processes or workers.
+
+    user -> bucket = stable hash(user id) % buckets          (the same in every process and run)
+    bucket -> its active users -> model.recommend in blocks -> (rows, columns, scores)
+
+Each bucket is independent: here `generate(..., workers=N)` computes buckets in N spawned
+processes while the caller writes finished ones (the embedded warehouse takes one writer at a
+time); in production each bucket can be a task on its own worker. Memory stays bounded by a
+block of users, never users x items.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recsys.models.base import Recommender
+
+
+@dataclass(frozen=True)
+class BucketLists:
+    """One bucket's top-K lists: matrix rows, item columns per row (-1: empty), scores."""
+
+    bucket: int
+    rows: np.ndarray
+    columns: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def users(self) -> int:
+        return len(self.rows)
+
+
+def user_buckets(user_ids: np.ndarray, buckets: int) -> np.ndarray:
+    """Each user's bucket: pandas' fixed-key hash of the id, so every process agrees."""
+    if buckets < 1:
+        raise ValueError(f"buckets must be at least 1, got {buckets}")
+    hashes = pd.util.hash_array(np.asarray(user_ids, dtype=object))
+    return (hashes % np.uint64(buckets)).astype(np.int32)
+
+
+def active_rows(model: Recommender) -> np.ndarray:
+    """Rows of users with some positive signal: the users who get precomputed lists."""
+    return np.flatnonzero(np.diff(model.train.confidence.indptr) > 0)
+
+
+def bucket_lists(
+    model: Recommender, bucket: int, buckets: int, k: int, assignment: np.ndarray | None = None
+) -> BucketLists:
+    """Top-k lists for the active users in `bucket`, computed a block of users at a time."""
+    rows = active_rows(model)
+    if assignment is None:
+        assignment = user_buckets(model.train.user_ids, buckets)
+    rows = rows[assignment[rows] == bucket]
+    k = min(k, model.train.shape[1])
+    columns = np.full((len(rows), k), -1, dtype=np.int64)
+    scores = np.zeros((len(rows), k), dtype=np.float32)
+    block = model.recommend_block_size
+    for start in range(0, len(rows), block):
+        cols, vals = model.recommend(rows[start : start + block], k)
+        columns[start : start + block, : cols.shape[1]] = cols
+        scores[start : start + block, : vals.shape[1]] = vals
+    return BucketLists(bucket, rows, columns, scores)
+
+
+def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iterator[BucketLists]:
+    """Every bucket's lists, in bucket order; with `workers` > 1, computed by that many
+    processes (each loads the model once)."""
+    assignment = user_buckets(model.train.user_ids, buckets)
+    if workers <= 1:
+        for bucket in range(buckets):
+            yield bucket_lists(model, bucket, buckets, k, assignment)
+        return
+    with tempfile.TemporaryDirectory(prefix="recsys-buckets-") as scratch:
+        path = Path(scratch) / "model.pickle"
+        with path.open("wb") as out:
+            pickle.dump(model, out, protocol=pickle.HIGHEST_PROTOCOL)
+        # spawn, not fork: forking a process that has used the embedded engine can hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_load_model, initargs=(str(path),)
+        ) as pool:
+            yield from pool.map(_worker_bucket, range(buckets), repeat(buckets), repeat(k))
+
+
+_WORKER_MODEL: Recommender | None = None
+
+
+def _load_model(path: str) -> None:
+    global _WORKER_MODEL
+    with open(path, "rb") as stored:
+        _WORKER_MODEL = pickle.load(stored)
+
+
+def _worker_bucket(bucket: int, buckets: int, k: int) -> BucketLists:
+    assert _WORKER_MODEL is not None, "worker started without its model"
+    return bucket_lists(_WORKER_MODEL, bucket, buckets, k)

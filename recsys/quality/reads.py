@@ -1,0 +1,86 @@
+"""What the recommendations check reads: totals over a whole version, rows for a user sample.
+
+A version holds top-K lists for every active user (100M rows at 2M users), so nothing here
+pulls a whole version into memory: whole-table rules are aggregates computed by ClickHouse,
+and row rules (nothing already seen, scores falling with rank...) are checked on the lists of
+a fixed sample of users, picked by a hash of their id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+
+
+@dataclass(frozen=True)
+class RecommendationTotals:
+    users_served: int
+    users_over_k: int  # users with more than k rows
+    active_users_without_recommendations: int
+    items_recommended: int
+    catalogue_size: int
+
+    @property
+    def coverage(self) -> float:
+        return self.items_recommended / self.catalogue_size if self.catalogue_size else 0.0
+
+
+def recommendation_totals(client: Client, model_version: str, k: int) -> RecommendationTotals:
+    params = {"v": model_version, "k": k}
+    served, items = client.query(
+        "SELECT uniqExact(user_id), uniqExact(item_id) FROM user_recommendations "
+        "WHERE model_version = {v:String}",
+        parameters=params,
+    ).result_rows[0]
+    over_k = client.query(
+        """
+        SELECT countIf(rows > {k:UInt32}) FROM (
+            SELECT count() AS rows FROM user_recommendations WHERE model_version = {v:String}
+            GROUP BY user_id
+        )
+        """,
+        parameters=params,
+    ).result_rows[0][0]
+    unserved = client.query(
+        """
+        SELECT count() FROM (SELECT DISTINCT user_id FROM interactions WHERE confidence > 0)
+        WHERE user_id NOT IN (
+            SELECT user_id FROM user_recommendations WHERE model_version = {v:String}
+        )
+        """,
+        parameters=params,
+    ).result_rows[0][0]
+    catalogue = client.query("SELECT uniqExact(item_id) FROM items").result_rows[0][0]
+    return RecommendationTotals(
+        users_served=int(served),
+        users_over_k=int(over_k),
+        active_users_without_recommendations=int(unserved),
+        items_recommended=int(items),
+        catalogue_size=int(catalogue),
+    )
+
+
+def recommendation_sample(client: Client, model_version: str, max_users: int) -> pd.DataFrame:
+    """The rows of about `max_users` users, each with whether the user had already touched the
+    item (any event, dislikes included) and whether the item is in the catalogue."""
+    users = client.query(
+        "SELECT uniqExact(user_id) FROM user_recommendations WHERE model_version = {v:String}",
+        parameters={"v": model_version},
+    ).result_rows[0][0]
+    threshold = 2**64 - 1 if users <= max_users else int(2**64 * max_users / users)
+    return client.query_df(
+        """
+        SELECT user_id, rank, item_id, score, toString(model_version) AS model_version,
+            (user_id, item_id) IN (
+                SELECT user_id, item_id FROM interactions
+                WHERE cityHash64(user_id) <= {threshold:UInt64}
+            ) AS already_seen,
+            item_id IN (SELECT item_id FROM items) AS in_catalogue
+        FROM user_recommendations
+        WHERE model_version = {v:String} AND cityHash64(user_id) <= {threshold:UInt64}
+        ORDER BY user_id, rank
+        """,
+        parameters={"v": model_version, "threshold": threshold},
+    ).astype({"already_seen": bool, "in_catalogue": bool})
