@@ -1,10 +1,9 @@
 """Source data: the catalogue and the event log, loaded from the configured dataset."""
 
-import time
-
 import dagster as dg
 
 from recsys.warehouse import tables
+from recsys_assets.progress import Progress
 from recsys_assets.resources import DatasetResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 
@@ -45,15 +44,12 @@ def events(
     if already_loaded:
         context.log.info(f"{source.fingerprint} is already loaded; keeping the events table")
     else:
-        started = time.perf_counter()
-
-        def progress(rows: int) -> None:
-            rate = rows / max(time.perf_counter() - started, 1e-9)
-            context.log.info(f"loaded {rows:,} events ({rate:,.0f} events/s)")
-
+        progress = Progress(context.log.info, "events loaded", unit="events")
         # Each chunk is its own short session: the API can write between chunks. Event ids are
         # deterministic, so re-running an interrupted load stores each event once.
         loaded = tables.load_event_stream(store, source.events(), on_chunk=progress)
+        rate = loaded / max(progress.elapsed, 1e-9)
+        context.log.info(f"loaded {loaded:,} events in {progress.elapsed:.1f} s ({rate:,.0f}/s)")
         with store.session() as client:
             n_items = client.query("SELECT count() FROM items FINAL").result_rows[0][0]
             tables.record_dataset_load(client, source.fingerprint, source.name, n_items, loaded)
