@@ -14,6 +14,9 @@ the run produced, and prints each stage's time as a ratio to them:
   interaction_matrix    vs  clickhouse-connect reading the interactions as Arrow + scipy CSR
   candidate_model       vs  implicit's ALS (or item-kNN) fit of the same matrix and params
   user_recommendations  vs  implicit's batched top-K for every user (nothing written)
+  similar_items         vs  implicit's similar_items for every item (ALS champion)
+With --workers-check, the first size also times bucketed generation (compute only, nothing
+written) in 2 spawned worker processes against 1 in-process.
 Then growth: each stage's and the total's time ratio from one size to the next.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -192,6 +196,10 @@ def raw_references(settings, storage: Path) -> dict[str, float]:
             started = time.perf_counter()
             als.recommend(active, matrix.seen[active], N=settings.top_k)
             raw["user_recommendations"] = time.perf_counter() - started
+            # The asset asks ALS only for items enough users had; content fills the rest.
+            started = time.perf_counter()
+            als.similar_items(np.arange(matrix.shape[1]), N=21)
+            raw["similar_items"] = time.perf_counter() - started
     elif model.name == "item_knn":
         from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 
@@ -205,13 +213,31 @@ def raw_references(settings, storage: Path) -> dict[str, float]:
         knn.recommend(active, matrix.confidence[active], N=settings.top_k)
         raw["user_recommendations"] = time.perf_counter() - started
     raw["champion"] = model.name  # type: ignore[assignment]
+    if os.environ.get("SCALE_WORKERS_CHECK"):
+        raw.update(_workers_check(model, settings.top_k))
     return raw
+
+
+def _workers_check(model, k: int) -> dict[str, float]:
+    """Seconds to compute every bucket's lists with 1 process and with 2 worker processes."""
+    from recsys import generation
+
+    seconds = {}
+    for workers in (1, 2):
+        started = time.perf_counter()
+        for _ in generation.generate(model, k, buckets=16, workers=workers):
+            pass
+        seconds[f"generation_workers_{workers}"] = time.perf_counter() - started
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 5_000_000, 20_000_000])
     parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument(
+        "--workers-check", action="store_true", help="time 2 generation workers vs 1 (first size)"
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: report here
     args = parser.parse_args()
     if args.one:
@@ -228,6 +254,8 @@ def main() -> None:
                 automation_on="false",
             )
             env["OPENBLAS_NUM_THREADS"] = "1"
+            if args.workers_check and events == args.events[0]:
+                env["SCALE_WORKERS_CHECK"] = "1"
             output = Path(home) / "report.json"
             print(f"--- {events:,} events ...", flush=True)
             subprocess.run(
@@ -269,6 +297,12 @@ def print_report(report: dict) -> None:
         ratio = f"{stage['seconds'] / reference:.2f}x" if isinstance(reference, float) else ""
         ref = f"{reference:.1f}" if isinstance(reference, float) else ""
         print(f"| {step} | {stage['seconds']:.1f} | {_gb(stage['peak_bytes'])} | {ref} | {ratio} |")
+    if "generation_workers_2" in raw:
+        one, two = raw["generation_workers_1"], raw["generation_workers_2"]
+        print(
+            f"bucketed generation, compute only: 1 process {one:.1f} s, 2 worker processes "
+            f"{two:.1f} s ({one / two:.2f}x)"
+        )
     sys.stdout.flush()
 
 
