@@ -136,3 +136,21 @@ def test_topk_blocks_travel_as_arrow_with_ranks_over_filled_slots(warehouse):
         ("u1", 1, "c", 0.9, "v1", "als"),
         ("u1", 2, "a", 0.4, "v1", "als"),
     ]
+
+
+def test_model_selection_reads_a_fixed_sample_of_whole_users(warehouse):
+    pairs = [[f"u{u}", f"i{i}", 1.0, 1, 0] for u in range(2000) for i in range(3)]
+    with warehouse.session() as client:
+        client.insert(
+            "interactions",
+            pairs,
+            column_names=["user_id", "item_id", "confidence", "events", "disliked"],
+        )
+        everyone, total = tables.interaction_pairs(client)
+        sample, total_again = tables.interaction_pairs(client, max_users=500)
+        again, _ = tables.interaction_pairs(client, max_users=500)
+    assert total == total_again == 2000 and len(everyone) == 6000
+    users = set(sample["user_id"])
+    assert 400 <= len(users) <= 600  # about max_users, picked by hash
+    assert len(sample) == 3 * len(users)  # whole histories, never part of a user
+    assert users == set(again["user_id"])  # the same users every time
