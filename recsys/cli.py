@@ -125,7 +125,7 @@ def up(settings: Settings, run_pipeline: bool) -> int:
     env = prepare_environment(settings)
     root = project_root()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
-    ui_url = f"http://127.0.0.1:{settings.dagster_port}"
+    ui_url = settings.dagster_ui
     servers = [
         subprocess.Popen(
             [
@@ -156,6 +156,28 @@ def up(settings: Settings, run_pipeline: bool) -> int:
             cwd=settings.home,
         ),
     ]
+    if not settings.tracking_is_server:
+        # Local tracking (SQLite + files) has no UI of its own: serve one, for the page's links.
+        servers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "mlflow",
+                    "ui",
+                    "--backend-store-uri",
+                    settings.tracking_uri,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.mlflow_port),
+                    "--workers",
+                    "1",
+                ],
+                env=env,
+                cwd=settings.home,
+            )
+        )
     try:
         if not wait_until_serving(f"{api_url}/health/live", servers[1], timeout=120):
             print("recsys: the API did not start; see its log above", file=sys.stderr)
@@ -175,7 +197,8 @@ def up(settings: Settings, run_pipeline: bool) -> int:
             "$RECSYS_ADMIN_TOKEN" if settings.admin_token else settings.home / "admin-token"
         )
         print(
-            f"\nrecsys is up:\n  Dagster UI   {ui_url}\n  API          {api_url}\n"
+            f"\nrecsys is up:\n  web page     {api_url}/\n  Dagster UI   {ui_url}\n"
+            f"  MLflow       {settings.mlflow_ui}\n  API          {api_url} (docs at /docs)\n"
             f"  try          curl '{api_url}/recommendations/u0?k=5'\n"
             f"  admin token  {token_source}\n"
             "Press Ctrl+C to stop.",

@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     dagster_port: int = Field(default=3000, ge=1, le=65535)
+    mlflow_port: int = Field(
+        default=5000, ge=1, le=65535, description="Where `recsys up` serves the MLflow UI."
+    )
+    dagster_url: str | None = Field(
+        default=None,
+        description="The Dagster UI as a browser reaches it (default http://127.0.0.1:<port>).",
+    )
+    mlflow_ui_url: str | None = Field(
+        default=None,
+        description="The MLflow UI as a browser reaches it (default: the tracking URI if it is "
+        "a server, else http://127.0.0.1:<mlflow_port>).",
+    )
     api_reload_seconds: float = Field(
         default=2.0, gt=0, description="How often the API checks for a newly published model."
     )
@@ -141,6 +153,31 @@ class Settings(BaseSettings):
     @property
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def tracking_is_server(self) -> bool:
+        return self.tracking_uri.startswith(("http://", "https://"))
+
+    @property
+    def mlflow_ui(self) -> str:
+        if self.mlflow_ui_url:
+            return self.mlflow_ui_url.rstrip("/")
+        if self.tracking_is_server:
+            return self.tracking_uri.rstrip("/")
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    @property
+    def dagster_ui(self) -> str:
+        return (self.dagster_url or f"http://127.0.0.1:{self.dagster_port}").rstrip("/")
+
+    @property
+    def quality_dir(self) -> Path:
+        """The Great Expectations project the checks write (validations, Data Docs)."""
+        return self.home / "quality"
+
+    @property
+    def data_docs_site(self) -> Path:
+        return self.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
 
     @property
     def mlflow_artifacts_dir(self) -> Path:

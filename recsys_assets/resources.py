@@ -145,7 +145,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "api": ApiResource(url=settings.api_base_url, admin_token=settings.admin_token),
         "quality": QualityResource(
-            docs_dir=str(settings.home / "quality"),
+            docs_dir=str(settings.quality_dir),
             epoch=settings.quality_epoch.isoformat(),
             min_coverage=settings.quality_min_coverage,
         ),

@@ -163,6 +163,22 @@ class Item(BaseModel):
     year: int | None
 
 
+class ItemBatch(BaseModel):
+    items: list[Item] = Field(description="The known items, in the order asked")
+    missing: list[str] = Field(description="Ids the catalogue does not have")
+
+
+class About(BaseModel):
+    """Where the rest of the system is, for the web page's links."""
+
+    model_version: str | None
+    dagster_url: str
+    mlflow_url: str
+    data_docs_url: str | None = Field(description="The Data Docs site, once a check has run")
+    example_users: list[str] = Field(description="A few users with precomputed lists")
+    genres: list[str] = Field(description="The catalogue's genres, for filters")
+
+
 class CatalogPage(BaseModel):
     total: int = Field(description="Items matching the query, over all pages")
     offset: int

@@ -15,12 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
-    api_port, ui_port = free_port(), free_port()
+    api_port, ui_port, mlflow_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "RECSYS_HOME": str(tmp_path / "home"),
         "RECSYS_API_PORT": str(api_port),
         "RECSYS_DAGSTER_PORT": str(ui_port),
+        "RECSYS_MLFLOW_PORT": str(mlflow_port),
         "RECSYS_SYNTHETIC_USERS": "300",
         "RECSYS_SYNTHETIC_ITEMS": "150",
         "RECSYS_SYNTHETIC_EVENTS": "15000",
@@ -67,6 +68,12 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
             timeout=30,
         ).json()["data"]["runsOrError"]["results"]
         assert {"jobName": "full_pipeline", "status": "SUCCESS"} in runs
+        # The web page, and the MLflow UI it links to (served because tracking is local).
+        assert "<title>recsys" in httpx.get(f"{api}/").text
+        about = httpx.get(f"{api}/about").json()
+        assert about["mlflow_url"] == f"http://127.0.0.1:{mlflow_port}"
+        assert about["dagster_url"] == f"http://127.0.0.1:{ui_port}"
+        assert httpx.get(f"{about['mlflow_url']}/health", timeout=30).text == "OK"
         assert (tmp_path / "home" / "dagster" / "dagster.yaml").read_text() == (
             ROOT / "dagster.yaml"
         ).read_text()

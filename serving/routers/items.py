@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from serving import filters
 from serving.dependencies import SnapshotDep
 from serving.routers.recommendations import Diversity, ExcludeGenres, ExcludeIds, Genres, K
 from serving.routers.recommendations import item_filter as parse_filter
-from serving.schemas import Item, ScoredItem, SimilarItems
+from serving.schemas import Item, ItemBatch, ScoredItem, SimilarItems
 from serving.snapshot import ItemInfo, Snapshot
 
 router = APIRouter(prefix="/items", tags=["items"])
 
 ItemId = Annotated[str, Path(min_length=1, max_length=256)]
+MAX_IDS = 200
 
 
 def item_out(info: ItemInfo) -> Item:
@@ -36,6 +37,27 @@ def known(snapshot: Snapshot, item_id: str) -> ItemInfo:
     if info is None:
         raise HTTPException(status_code=404, detail=f"unknown item_id {item_id!r}")
     return info
+
+
+@router.get("", response_model=ItemBatch)
+def items(
+    snapshot: SnapshotDep,
+    ids: Annotated[
+        list[Annotated[str, Query(min_length=1, max_length=256)]],
+        Query(min_length=1, max_length=200, description="Item ids (repeat or comma-separate)"),
+    ],
+) -> ItemBatch:
+    """Several catalogue items at once (say, to show a list of recommendations)."""
+    wanted = [i.strip() for value in ids for i in value.split(",") if i.strip()]
+    if len(wanted) > MAX_IDS:
+        raise HTTPException(
+            status_code=422, detail=f"at most {MAX_IDS} ids per request, got {len(wanted)}"
+        )
+    found = {i: snapshot.catalogue.get(i) for i in dict.fromkeys(wanted)}
+    return ItemBatch(
+        items=[item_out(info) for info in found.values() if info is not None],
+        missing=[i for i, info in found.items() if info is None],
+    )
 
 
 @router.get("/{item_id}", response_model=Item)

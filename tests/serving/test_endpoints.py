@@ -190,3 +190,39 @@ def test_oversized_bodies_are_413_before_anything_is_stored(api):
     assert response.status_code == 413  # FastAPI's own limit, set from RECSYS_API_MAX_BODY_BYTES
     profile = api.get("/users/big/profile")
     assert profile.status_code == 404
+
+
+def test_several_items_at_once_in_the_order_asked(api, catalogue):
+    wanted = list(catalogue)[:3]
+    body = api.get("/items", params={"ids": [wanted[2], f"{wanted[0]},nope", wanted[1]]}).json()
+    assert [item["item_id"] for item in body["items"]] == [wanted[2], wanted[0], wanted[1]]
+    assert body["items"][0]["title"] == catalogue[wanted[2]]["title"]
+    assert body["missing"] == ["nope"]
+    listed = api.get("/items", params={"ids": [f"x{n}" for n in range(201)]})
+    assert listed.status_code == 422 and "200" in listed.text
+    joined = api.get(
+        "/items",
+        params={"ids": [",".join(f"x{n}" for n in range(i, i + 50)) for i in range(0, 201, 50)]},
+    )
+    assert joined.status_code == 422 and "at most 200 ids" in joined.text
+    assert api.get("/items").status_code == 422  # ids are required
+
+
+def test_about_links_the_rest_of_the_system_and_serves_the_page(api, published):
+    about = api.get("/about").json()
+    assert about["dagster_url"] == f"http://127.0.0.1:{published.dagster_port}"
+    assert about["mlflow_url"] == f"http://127.0.0.1:{published.mlflow_port}"
+    assert len(about["example_users"]) == 12
+    assert api.get(f"/recommendations/{about['example_users'][0]}").json()["source"] != "trending"
+    assert "Drama" in about["genres"]
+    # The Data Docs site the checks wrote, served by the API itself.
+    assert about["data_docs_url"] == "/quality/docs/index.html"
+    docs = api.get(about["data_docs_url"])
+    assert docs.status_code == 200 and "static/vendor/bootstrap" in docs.text
+    page = api.get("/")
+    assert page.status_code == 200 and '<label for="user-id">User id</label>' in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert api.get(asset).status_code == 200
+    # Nothing on the page comes from another host: it has to work offline.
+    for text in (page.text, api.get("/static/app.js").text, api.get("/static/style.css").text):
+        assert "http://" not in text and "https://" not in text
