@@ -13,7 +13,17 @@ from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
 from serving.metrics import ApiMetrics, MetricsMiddleware
-from serving.routers import admin, catalog, events, health, items, model, recommendations, users
+from serving.routers import (
+    admin,
+    catalog,
+    events,
+    health,
+    items,
+    model,
+    recommendations,
+    users,
+    web,
+)
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
@@ -70,8 +80,10 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         model.router,
         health.router,
         admin.router,
+        web.router,
     ):
         app.include_router(router)
+    web.mount_files(app, settings)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

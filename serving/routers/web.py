@@ -1,0 +1,59 @@
+"""The web page (`/`), its static files, the Data Docs site, and the links the page shows.
+
+The page is plain HTML, CSS and JavaScript served by this app: no build step, no CDN, so it
+works offline on the embedded default. It talks to the same REST endpoints as any client.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from recsys.settings import Settings
+from serving.dependencies import StateDep
+from serving.schemas import About
+
+STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
+DATA_DOCS = "/quality/docs"
+EXAMPLE_USERS = 12
+
+router = APIRouter(tags=["web"])
+
+
+@router.get("/", include_in_schema=False)
+def page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/about", response_model=About)
+def about(state: StateDep, request: Request) -> About:
+    """Links to the Dagster UI, MLflow and the Data Docs report, and a few users to try."""
+    settings: Settings = state.settings
+    snapshot = state.snapshot
+    examples: list[str] = []
+    if snapshot is not None and snapshot.in_memory:
+        examples = list(islice(snapshot.recommendations, EXAMPLE_USERS))
+    has_docs = (settings.data_docs_site / "index.html").is_file()
+    return About(
+        model_version=snapshot.model_version if snapshot else None,
+        dagster_url=settings.dagster_ui,
+        mlflow_url=settings.mlflow_ui,
+        data_docs_url=f"{DATA_DOCS}/index.html" if has_docs else None,
+        example_users=examples,
+        genres=sorted(snapshot.genres.values()) if snapshot else [],
+    )
+
+
+def mount_files(app: FastAPI, settings: Settings) -> None:
+    """The page's own files, and the Great Expectations Data Docs site the checks write."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # check_dir=False: the site appears when the first check runs, after the API started.
+    app.mount(
+        DATA_DOCS,
+        StaticFiles(directory=settings.data_docs_site, html=True, check_dir=False),
+        name="data_docs",
+    )

@@ -1,0 +1,173 @@
+"""The web page, driven in headless Chromium (Debian's package) through Playwright.
+
+A real uvicorn server over a published home; the page is used as a person would: pick a user,
+read the cards and reasons, press Like, see the list change by fold-in; on a phone-width
+screen with the keyboard alone; as a brand-new user. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from recsys.settings import Settings
+from serving.app import create_app
+from tests.conftest import free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian's chromium package (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def site(published: Settings) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(published), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def _open(browser, site: str, **context):
+    page = browser.new_context(**context).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def check(response) -> None:
+        # A user without events has no profile yet (404 by contract); nothing else may fail.
+        if response.status >= 400 and not response.url.endswith("/profile"):
+            errors.append(f"{response.status} {response.url}")
+
+    page.on("response", check)
+    page.goto(site)
+    page.wait_for_selector("body[data-ready=true]")
+    return page, errors
+
+
+def _example_user(site: str, index: int) -> str:
+    about = httpx.get(f"{site}/about").json()
+    return about["example_users"][index]
+
+
+def _shown(page) -> list[str]:
+    return page.locator("#recommendations .card").evaluate_all(
+        "cards => cards.map(card => card.dataset.itemId)"
+    )
+
+
+def test_pick_a_user_like_an_item_and_watch_the_list_change(site: str, browser):
+    from playwright.sync_api import expect
+
+    page, errors = _open(browser, site, viewport={"width": 1280, "height": 900})
+    user = _example_user(site, -1)
+    page.get_by_label("User id").fill(user)
+    page.get_by_role("button", name="Show recommendations").click()
+    cards = page.locator("#recommendations .card")
+    expect(cards).to_have_count(12)
+    expect(page.locator("#recs-meta")).to_have_attribute("data-source", "precomputed")
+    before = _shown(page)
+    first = cards.first
+    title = first.locator(".title").inner_text()
+    assert not re.fullmatch(r"i\d+", title), "cards show titles, not bare ids"
+    assert first.locator(".score").inner_text().startswith("score ")
+    assert first.locator(".reason").inner_text()  # "because you watched ..." or similar
+
+    first.get_by_role("button", name=f"Like: {title}", exact=True).click()
+
+    expect(page.locator("#recs-meta")).to_have_attribute("data-source", "fold_in")
+    expect(page.locator("#status")).to_contain_text(f"Liked “{title}”")
+    after = _shown(page)
+    assert before[0] not in after, "a liked item is never recommended back"
+    assert after != before
+    expect(page.locator("#recommendations .card.is-new").first).to_be_visible()
+    expect(page.locator("#profile .history")).to_contain_text(f"like: {title}")
+    # The model panel: version, metrics against popularity, links to the rest of the system.
+    expect(page.locator("#model-version")).to_contain_text(
+        page.locator("#recs-meta").inner_text().split()[1]
+    )
+    expect(page.locator("#model table.metrics")).to_contain_text("NDCG@10")
+    links = {a.inner_text(): a.get_attribute("href") for a in page.locator("#links a").all()}
+    assert any(label.startswith("Dagster UI") for label in links)
+    assert any(label.startswith("MLflow") for label in links)
+    docs = next(href for label, href in links.items() if label.startswith("Data Docs"))
+    assert httpx.get(f"{site}{docs}").status_code == 200
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-page.png"), full_page=True)
+    assert errors == []
+
+
+def test_phone_width_and_keyboard_alone(site: str, browser):
+    from playwright.sync_api import expect
+
+    page, errors = _open(browser, site, viewport={"width": 390, "height": 844}, is_mobile=True)
+    user = _example_user(site, -2)
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "user-id"
+    page.keyboard.type(user)
+    page.keyboard.press("Enter")
+    expect(page.locator("#recommendations .card")).to_have_count(12)
+    before = _shown(page)
+    # Tab through the form's two buttons to the first card's first action, and press it.
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.event") == "like":
+            break
+    assert page.evaluate("document.activeElement.dataset.event") == "like"
+    page.keyboard.press("Enter")
+    expect(page.locator("#recs-meta")).to_have_attribute("data-source", "fold_in")
+    assert _shown(page) != before
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-page-phone.png"), full_page=True)
+    assert errors == []
+
+
+def test_a_new_user_starts_on_trending_and_gets_personal_after_a_like(site: str, browser):
+    from playwright.sync_api import expect
+
+    page, errors = _open(browser, site, viewport={"width": 1280, "height": 900})
+    page.get_by_role("button", name="Start as a new user").click()
+    expect(page.locator("#recs-meta")).to_have_attribute("data-source", "trending")
+    expect(page.locator("#profile")).to_contain_text("No events yet")
+    trending = page.locator("#trending .card").first
+    title = trending.locator(".title").inner_text()
+    liked = trending.get_attribute("data-item-id")
+    trending.get_by_role("button", name=f"Like: {title}", exact=True).click()
+    expect(page.locator("#recs-meta")).to_have_attribute("data-source", "fold_in")
+    assert liked not in _shown(page)
+    # Catalogue search finds items by title and pages through them.
+    page.get_by_label("Title contains").fill(title.split()[0])
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#catalog .card").first).to_contain_text(title.split()[0])
+    assert errors == []
