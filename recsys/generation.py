@@ -92,6 +92,15 @@ def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iter
             yield from pool.map(_worker_bucket, range(buckets), repeat(buckets), repeat(k))
 
 
+def neighbour_lists(
+    model: Recommender, item_cols: np.ndarray, k: int, block: int = 2048
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(item columns, their k nearest other items, scores), a block of items at a time."""
+    for start in range(0, len(item_cols), block):
+        rows = item_cols[start : start + block]
+        yield (rows, *model.similar(rows, k))
+
+
 _WORKER_MODEL: Recommender | None = None
 
 

@@ -123,33 +123,34 @@ def similar_items(
     item_ids = model.train.item_ids
     id_dictionary = exports.id_array(item_ids)
     progress = Progress(context.log.info, "similar_items", total=len(item_ids), unit="items")
+    done = 0
     written = {}
     for source, recommender, mask in (
         (model.name, model, collaborative),
         (content.name, content, ~collaborative),
     ):
-        columns = np.flatnonzero(mask)
-        done = len(item_ids) - len(columns) if source == content.name else 0
 
-        def blocks(columns=columns, recommender=recommender, source=source, done=done):
-            for rows in np.array_split(columns, max(1, len(columns) // 2048 + 1)):
-                if len(rows):
-                    neighbours, scores = recommender.similar(rows, config.top_k)
-                    yield exports.topk_table(
-                        rows,
-                        neighbours,
-                        scores,
-                        item_ids,
-                        id_dictionary,
-                        ("item_id", "similar_item_id"),
-                        version,
-                        source,
-                    )
-                    done += len(rows)
-                    progress(done, f"from {source}")
+        def tables(recommender=recommender, mask=mask, source=source):
+            nonlocal done
+            for rows, neighbours, scores in generation.neighbour_lists(
+                recommender, np.flatnonzero(mask), config.top_k
+            ):
+                yield exports.topk_table(
+                    rows,
+                    neighbours,
+                    scores,
+                    item_ids,
+                    id_dictionary,
+                    ("item_id", "similar_item_id"),
+                    version,
+                    source,
+                )
+                done += len(rows)
+                progress(done, f"from {source}")
 
+        # The first source replaces what an earlier attempt left; the second appends.
         written[source] = exports.write_topk(
-            store, "similar_items", version, blocks(), replace=source == model.name
+            store, "similar_items", version, tables(), replace=source == model.name
         )
     context.log.info(f"similar items by source: {written}")
     return dg.MaterializeResult(
