@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -51,15 +52,27 @@ def gpu_available() -> bool:
         return False
 
 
-def fit_als(matrix: InteractionMatrix, params: ALSParams) -> ALSModel:
-    """Fit on the confidence matrix; on the GPU when CUDA is present, else on the CPU."""
+def fit_als(
+    matrix: InteractionMatrix,
+    params: ALSParams,
+    on_iteration: Callable[[int], None] | None = None,
+) -> ALSModel:
+    """Fit on the confidence matrix; on the GPU when CUDA is present, else on the CPU.
+
+    `on_iteration(n)` is called after each of the `params.iterations` sweeps (for progress).
+    """
     if matrix.confidence.nnz == 0:
         raise ValueError("cannot train ALS: the interaction matrix has no positive confidences")
     use_gpu = gpu_available()
     # implicit runs its own threads; a multi-threaded BLAS underneath it only oversubscribes.
     with threadpool_limits(limits=1, user_api="blas"):
         model = _implicit_model(params, use_gpu=use_gpu)
-        model.fit(matrix.confidence, show_progress=False)
+        callback = (
+            (lambda iteration, _seconds, _loss: on_iteration(iteration + 1))
+            if on_iteration
+            else None
+        )
+        model.fit(matrix.confidence, show_progress=False, callback=callback)
     if use_gpu:
         model = model.to_cpu()
     return ALSModel(
@@ -103,9 +116,12 @@ class ALSRecommender(Recommender):
     def params(self) -> dict:
         return {**asdict(self.als_params), "weighting": self.weighting}
 
-    def fit(self, train: InteractionMatrix) -> ALSRecommender:
+    def fit(
+        self, train: InteractionMatrix, on_iteration: Callable[[int], None] | None = None
+    ) -> ALSRecommender:
         self.train = train
-        self.model = fit_als(weight_confidence(train, self.weighting), self.als_params)
+        weighted = weight_confidence(train, self.weighting)
+        self.model = fit_als(weighted, self.als_params, on_iteration)
         return self
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:

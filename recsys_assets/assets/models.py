@@ -10,6 +10,7 @@ import dagster as dg
 from recsys.evaluation.split import SplitConfig
 from recsys.foldin import FoldInSpec
 from recsys.matrix import InteractionMatrix
+from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
 from recsys.selection import (
@@ -24,6 +25,7 @@ from recsys.selection import (
 from recsys.settings import get_settings
 from recsys.warehouse import tables, versions
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
+from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 
@@ -236,7 +238,14 @@ def candidate_model(
     with context.resources.warehouse.get().session() as client:
         items = tables.catalogue(client)
     model = build_model(champion.family, champion.best.params, items, SelectionConfig())
-    model.fit(interaction_matrix.matrix)  # the holdout chose the model; serving uses all data
+    # The holdout chose the model; serving uses all data. ALS reports each sweep: at millions
+    # of users this is the run's longest step.
+    if isinstance(model, ALSRecommender):
+        sweeps = model.als_params.iterations
+        progress = Progress(context.log.info, "ALS fit", total=sweeps, unit="iterations")
+        model.fit(interaction_matrix.matrix, on_iteration=progress)
+    else:
+        model.fit(interaction_matrix.matrix)
     publish, reason = challenger_decision(
         champion.test_metrics, selection.incumbent_test, model_selection.min_improve
     )

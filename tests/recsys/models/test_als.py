@@ -47,3 +47,9 @@ def test_params_round_trip_through_the_recommender():
         "random_state": 42,
         "weighting": "bm25",
     }
+
+
+def test_fit_reports_each_iteration():
+    sweeps: list[int] = []
+    ALSRecommender(ALSParams(factors=4, iterations=3)).fit(_matrix(), on_iteration=sweeps.append)
+    assert sweeps == [1, 2, 3]
