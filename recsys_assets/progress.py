@@ -41,4 +41,6 @@ class Progress:
         rate = done / max(now - self.started, 1e-9)
         of = f"/{self.total:,}" if self.total is not None else ""
         note = f"; {detail}" if detail else ""
-        self.log(f"{self.what}: {done:,}{of} {self.unit} ({rate:,.0f} {self.unit}/s){note}")
+        # Slow units (ALS sweeps) need decimals; fast ones (rows) read better without.
+        speed = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+        self.log(f"{self.what}: {done:,}{of} {self.unit} ({speed} {self.unit}/s){note}")

@@ -24,3 +24,11 @@ def test_progress_without_a_total_counts_up():
         "events: 200,000 events",
         "events: 400,000 events",
     ]
+
+
+def test_slow_rates_keep_their_decimals():
+    lines: list[str] = []
+    progress = Progress(lines.append, "ALS fit", total=24, unit="iterations")
+    progress.started -= 10.0  # as if the first sweep took ten seconds
+    progress(1)
+    assert "(0.1 iterations/s)" in lines[0]
