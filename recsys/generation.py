@@ -53,14 +53,15 @@ def active_rows(model: Recommender) -> np.ndarray:
     return np.flatnonzero(np.diff(model.train.confidence.indptr) > 0)
 
 
-def bucket_lists(
-    model: Recommender, bucket: int, buckets: int, k: int, assignment: np.ndarray | None = None
-) -> BucketLists:
-    """Top-k lists for the active users in `bucket`, computed a block of users at a time."""
+def bucket_rows(model: Recommender, buckets: int) -> list[np.ndarray]:
+    """The active users' rows of each bucket, in bucket order."""
     rows = active_rows(model)
-    if assignment is None:
-        assignment = user_buckets(model.train.user_ids, buckets)
-    rows = rows[assignment[rows] == bucket]
+    assignment = user_buckets(model.train.user_ids[rows], buckets)
+    return [rows[assignment == bucket] for bucket in range(buckets)]
+
+
+def bucket_lists(model: Recommender, bucket: int, rows: np.ndarray, k: int) -> BucketLists:
+    """Top-k lists for the users at `rows` (one bucket's), computed a block of users at a time."""
     k = min(k, model.train.shape[1])
     columns = np.full((len(rows), k), -1, dtype=np.int64)
     scores = np.zeros((len(rows), k), dtype=np.float32)
@@ -75,10 +76,10 @@ def bucket_lists(
 def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iterator[BucketLists]:
     """Every bucket's lists, in bucket order; with `workers` > 1, computed by that many
     processes (each loads the model once)."""
-    assignment = user_buckets(model.train.user_ids, buckets)
+    rows = bucket_rows(model, buckets)
     if workers <= 1:
         for bucket in range(buckets):
-            yield bucket_lists(model, bucket, buckets, k, assignment)
+            yield bucket_lists(model, bucket, rows[bucket], k)
         return
     with tempfile.TemporaryDirectory(prefix="recsys-buckets-") as scratch:
         path = Path(scratch) / "model.pickle"
@@ -89,7 +90,7 @@ def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iter
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_load_model, initargs=(str(path),)
         ) as pool:
-            yield from pool.map(_worker_bucket, range(buckets), repeat(buckets), repeat(k))
+            yield from pool.map(_worker_bucket, range(buckets), rows, repeat(k))
 
 
 def neighbour_lists(
@@ -110,6 +111,6 @@ def _load_model(path: str) -> None:
         _WORKER_MODEL = pickle.load(stored)
 
 
-def _worker_bucket(bucket: int, buckets: int, k: int) -> BucketLists:
+def _worker_bucket(bucket: int, rows: np.ndarray, k: int) -> BucketLists:
     assert _WORKER_MODEL is not None, "worker started without its model"
-    return bucket_lists(_WORKER_MODEL, bucket, buckets, k)
+    return bucket_lists(_WORKER_MODEL, bucket, rows, k)

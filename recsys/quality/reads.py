@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from recsys.warehouse.tables import user_sample_threshold
+
 
 @dataclass(frozen=True)
 class RecommendationTotals:
@@ -69,7 +71,7 @@ def recommendation_sample(client: Client, model_version: str, max_users: int) ->
         "SELECT uniqExact(user_id) FROM user_recommendations WHERE model_version = {v:String}",
         parameters={"v": model_version},
     ).result_rows[0][0]
-    threshold = 2**64 - 1 if users <= max_users else int(2**64 * max_users / users)
+    threshold = user_sample_threshold(users, max_users)
     return client.query_df(
         """
         SELECT user_id, rank, item_id, score, toString(model_version) AS model_version,

@@ -33,7 +33,7 @@ def topk_table(
     # Ranks count valid entries only, so a row with gaps still ranks 1, 2, 3...
     ranks = np.cumsum(valid, axis=1)[valid]
     n = len(ranks)
-    block_keys = pa.array(np.asarray(row_ids[rows], dtype=object).astype(str), pa.string())
+    block_keys = id_array(row_ids[rows])
     key_codes = np.repeat(np.arange(len(rows), dtype=np.int32), k).reshape(-1, k)[valid]
     return pa.table(
         {

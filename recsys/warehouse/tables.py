@@ -261,22 +261,27 @@ def stream_interactions(client: Client, block_rows: int = 1_000_000) -> Iterator
         yield from stream
 
 
+def user_sample_threshold(users: int, max_users: int) -> int:
+    """The `cityHash64(user_id) <= threshold` that keeps about `max_users` of `users` users:
+    the same users every run, and whole users (never part of one's history)."""
+    if not max_users or users <= max_users:
+        return 2**64 - 1
+    return int(2**64 * max_users / users)
+
+
 def interaction_pairs(client: Client, max_users: int = 0) -> tuple[pd.DataFrame, int]:
     """(user, item) pairs with confidence, dislike flag, time and rating, for evaluation, and
     how many users there are in all.
 
-    With `max_users`, only a sample of about that many users is read: those whose id hashes
-    below a threshold, so the same users are picked every run and the cost of model selection
-    stays bounded however large the event log grows.
+    With `max_users`, only a sample of about that many users is read (see
+    `user_sample_threshold`), so the cost of model selection stays bounded however large the
+    event log grows.
     """
     users = int(client.query("SELECT uniqExact(user_id) FROM interactions").result_rows[0][0])
-    columns = "user_id, item_id, confidence, disliked, last_at, rating"
-    if not max_users or users <= max_users:
-        return client.query_df(f"SELECT {columns} FROM interactions"), users
-    threshold = int(2**64 * max_users / users)
     sample = client.query_df(
-        f"SELECT {columns} FROM interactions WHERE cityHash64(user_id) < {{threshold:UInt64}}",
-        parameters={"threshold": min(threshold, 2**64 - 1)},
+        "SELECT user_id, item_id, confidence, disliked, last_at, rating FROM interactions "
+        "WHERE cityHash64(user_id) <= {threshold:UInt64}",
+        parameters={"threshold": user_sample_threshold(users, max_users)},
     )
     return sample, users
 
