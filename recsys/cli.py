@@ -22,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from recsys import stores
 from recsys.settings import Settings
 
 PROJECT_FILES = ("dagster.yaml", "workspace.yaml")
@@ -70,8 +71,17 @@ def admin_token(home: Path) -> str:
     return path.read_text().strip()
 
 
-def materialize(env: dict[str, str]) -> int:
-    command = [
+RECOVER = "python -m recsys materialize"
+
+
+def start(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """A child in its own session: Ctrl+C in the terminal reaches only this process, which
+    then stops the children in order (no half-stopped children printing tracebacks)."""
+    return subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
+
+
+def materialize_command() -> list[str]:
+    return [
         sys.executable,
         "-m",
         "dagster",
@@ -82,8 +92,33 @@ def materialize(env: dict[str, str]) -> int:
         "-j",
         "full_pipeline",
     ]
+
+
+def materialize(settings: Settings, env: dict[str, str], children: list[subprocess.Popen]) -> int:
+    """Run full_pipeline once; on failure, say what failed and how to recover."""
     # Runs from DAGSTER_HOME: a dagster.yaml in the cwd that is not DAGSTER_HOME's only confuses.
-    return subprocess.call(command, env=env, cwd=env["DAGSTER_HOME"])
+    run = start(materialize_command(), env, Path(env["DAGSTER_HOME"]))
+    children.append(run)
+    code = run.wait()
+    children.remove(run)
+    if code != 0:
+        reason = stores.last_failure(settings.dagster_home) or f"exit status {code}"
+        print(
+            f"recsys: full_pipeline failed ({reason}).\n"
+            f"  What was published before keeps serving. Fix the cause, then run it again:\n"
+            f"    {RECOVER}\n"
+            f"  (or 'Materialize all' in the Dagster UI; the retrain sensor also requests a run "
+            "once new events arrive)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return code
+
+
+def prepare_stores(settings: Settings) -> None:
+    """Create every store before a second process can race to create it."""
+    print("recsys: preparing the warehouse, MLflow and Dagster stores...", flush=True)
+    stores.initialise(settings)
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, timeout: float) -> bool:
@@ -102,18 +137,31 @@ def _raise_interrupt(signum, frame) -> None:
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
-    """Ask politely (SIGINT, then SIGTERM), then kill whatever is still running."""
+    """Ask politely (SIGINT, then SIGTERM), then kill whatever is still running.
+
+    SIGINT goes to each child alone: `dagster dev` forwards it to its own children, which a
+    second copy would interrupt mid-shutdown (a traceback). SIGTERM and SIGKILL go to each
+    child's whole process group, so nothing it started is left behind. A second Ctrl+C does
+    not interrupt the stopping."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum, grace in ((signal.SIGINT, 15.0), (signal.SIGTERM, 10.0)):
         alive = [p for p in processes if p.poll() is None]
         for process in alive:
-            process.send_signal(signum)
+            if signum == signal.SIGINT:
+                process.send_signal(signum)
+            else:
+                _signal_group(process, signum)
         deadline = time.monotonic() + grace
         for process in alive:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
     for process in processes:
-        if process.poll() is None:
-            process.kill()
+        _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
 
 
 def up(settings: Settings, run_pipeline: bool) -> int:
@@ -123,11 +171,12 @@ def up(settings: Settings, run_pipeline: bool) -> int:
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     env = prepare_environment(settings)
+    prepare_stores(settings)
     root = project_root()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     ui_url = settings.dagster_ui
     servers = [
-        subprocess.Popen(
+        start(
             [
                 sys.executable,
                 "-m",
@@ -138,10 +187,10 @@ def up(settings: Settings, run_pipeline: bool) -> int:
                 "-p",
                 str(settings.dagster_port),
             ],
-            env=env,
-            cwd=settings.dagster_home,
+            env,
+            settings.dagster_home,
         ),
-        subprocess.Popen(
+        start(
             [
                 sys.executable,
                 "-m",
@@ -152,14 +201,14 @@ def up(settings: Settings, run_pipeline: bool) -> int:
                 "--port",
                 str(settings.api_port),
             ],
-            env=env,
-            cwd=settings.home,
+            env,
+            settings.home,
         ),
     ]
     if not settings.tracking_is_server:
         # Local tracking (SQLite + files) has no UI of its own: serve one, for the page's links.
         servers.append(
-            subprocess.Popen(
+            start(
                 [
                     sys.executable,
                     "-m",
@@ -174,10 +223,11 @@ def up(settings: Settings, run_pipeline: bool) -> int:
                     "--workers",
                     "1",
                 ],
-                env=env,
-                cwd=settings.home,
+                env,
+                settings.home,
             )
         )
+    children = list(servers)
     try:
         if not wait_until_serving(f"{api_url}/health/live", servers[1], timeout=120):
             print("recsys: the API did not start; see its log above", file=sys.stderr)
@@ -186,11 +236,7 @@ def up(settings: Settings, run_pipeline: bool) -> int:
         if run_pipeline:
             print("recsys: materialising full_pipeline (watch it in the Dagster UI)...", flush=True)
             started = time.monotonic()
-            if materialize(env) != 0:
-                print(
-                    "recsys: full_pipeline failed; see the run in the Dagster UI", file=sys.stderr
-                )
-            else:
+            if materialize(settings, env, children) == 0:
                 wait_until_serving(f"{api_url}/health/ready", servers[1], timeout=60)
                 print(f"recsys: published in {time.monotonic() - started:.0f} s", flush=True)
         token_source = (
@@ -208,9 +254,10 @@ def up(settings: Settings, run_pipeline: bool) -> int:
             time.sleep(1)
         return 1
     except KeyboardInterrupt:
+        print("\nrecsys: stopping...", flush=True)
         return 0
     finally:
-        stop(servers)
+        stop(children)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,7 +270,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.command == "up":
         return up(settings, run_pipeline=not args.no_run)
-    return materialize(prepare_environment(settings))
+    env = prepare_environment(settings)
+    prepare_stores(settings)
+    children: list[subprocess.Popen] = []
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return materialize(settings, env, children)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stop(children)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys.ids import IdCodes
+
 
 @dataclass
 class InteractionMatrix:
@@ -41,7 +43,7 @@ def build_matrix(blocks: Iterable[pd.DataFrame]) -> InteractionMatrix:
     Rows and columns follow the order ids are first seen in, so blocks streamed in primary-key
     order give rows sorted by user id (and exports written in that order arrive pre-sorted).
     """
-    users, items = _Codes(), _Codes()
+    users, items = IdCodes(), IdCodes()
     rows, cols, values = [], [], []
     for block in blocks:
         if block.empty:
@@ -64,26 +66,3 @@ def build_matrix(blocks: Iterable[pd.DataFrame]) -> InteractionMatrix:
     return InteractionMatrix(
         confidence=confidence, seen=seen, user_ids=users.ids(), item_ids=items.ids()
     )
-
-
-class _Codes:
-    """Dense integer codes for ids, in first-seen order, looked up by pandas' hash index."""
-
-    def __init__(self) -> None:
-        self._index = pd.Index([], dtype=object)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def encode(self, ids: np.ndarray) -> np.ndarray:
-        ids = ids.astype(object, copy=False)
-        codes = self._index.get_indexer(ids)
-        new = codes < 0
-        if new.any():
-            fresh = pd.unique(ids[new])
-            self._index = self._index.append(pd.Index(fresh, dtype=object))
-            codes[new] = self._index.get_indexer(ids[new])
-        return codes.astype(np.int32)
-
-    def ids(self) -> np.ndarray:
-        return np.asarray(self._index, dtype=object)

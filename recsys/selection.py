@@ -200,10 +200,13 @@ def challenger_decision(
 ) -> tuple[bool, str]:
     """Publish the challenger? Only if it beats the incumbent by `min_improve` (or none exists)."""
     if incumbent is None:
-        return True, "no published model yet: the first model always publishes"
+        return True, "published as the first model (there was no earlier model to compare with)"
     new, old = challenger[metric], incumbent[metric]
     if new >= old + min_improve:
-        return True, f"{metric} {new:.4f} >= published {old:.4f} + min_improve {min_improve}"
+        return True, (
+            f"published: {metric} {new:.4f} beats the previous model's {old:.4f} "
+            f"(min_improve {min_improve})"
+        )
     return False, (
         f"kept the published model: {metric} {new:.4f} does not beat its {old:.4f} "
         f"by min_improve {min_improve} on the same evaluation"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from recsys.validity import DEFAULT_EPOCH
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     # Confidence added to a (user, item) pair by one event of each type. Ratings are scaled by
@@ -73,7 +75,23 @@ class Settings(BaseSettings):
         "nobody else waits for it (0: close at once).",
     )
     quality_epoch: datetime = Field(
-        default=datetime(1995, 1, 1, tzinfo=UTC), description="Events before this are invalid."
+        default=DEFAULT_EPOCH, description="Events before this are invalid (quarantined)."
+    )
+    quality_max_invalid_rate: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of invalid or duplicated rows the blocking checks tolerate: fewer are "
+        "quarantined and reported; more stop the run (a corrupted batch).",
+    )
+    api_fresh_users_max: int = Field(
+        default=100_000,
+        ge=1,
+        description="Users with events newer than the model the API tracks exactly; past it, "
+        "the oldest are kept in a Bloom filter (a false positive costs one fold-in read).",
+    )
+    api_user_cache_size: int = Field(
+        default=20_000, ge=1, description="Users whose fold-in results and histories are cached."
     )
     quality_min_coverage: float = Field(
         default=0.01, ge=0, le=1, description="Least catalogue share the top-K lists must cover."

@@ -52,17 +52,26 @@ class EventCount:
         return json.dumps(asdict(self))
 
 
-def count_new_events(warehouse: WarehouseResource, previous: EventCount) -> EventCount | None:
-    """Advance the count by the events stored since the last tick; None before any training."""
+# Before any model was trained, every event counts: a first run that failed (or never ran)
+# is requested again once events arrive, instead of waiting forever for a first model.
+NO_MODEL = ""
+BEFORE_ANY_EVENT = pd.Timestamp(0, tz="UTC").isoformat()
+
+
+def count_new_events(warehouse: WarehouseResource, previous: EventCount) -> EventCount:
+    """Advance the count by the events stored since the last tick (since the newest trained
+    version's data, or all events while no version was trained)."""
     with warehouse.get().session() as client:
         trained = versions.newest_trained(client)
         if trained is None:
-            return None
-        baseline = pd.Timestamp(trained.events_ingested_until).isoformat()
+            version, baseline = NO_MODEL, BEFORE_ANY_EVENT
+        else:
+            version = trained.model_version
+            baseline = pd.Timestamp(trained.events_ingested_until).isoformat()
         count = (
             replace(previous)
             if previous.baseline == baseline and previous.counted_until
-            else EventCount(trained.model_version, baseline, baseline, 0)
+            else EventCount(version, baseline, baseline, 0)
         )
         new, newest = tables.events_ingested_since(client, pd.Timestamp(count.counted_until))
     if new:
@@ -89,10 +98,6 @@ def build_retrain_sensor(
     ) -> dg.SensorResult:
         previous = EventCount.from_cursor(context.cursor)
         count = count_new_events(warehouse, previous)
-        if count is None:
-            return dg.SensorResult(
-                skip_reason="no model trained yet: run full_pipeline once (recsys up does)"
-            )
         observations = []
         if count.pending != previous.pending or count.model_version != previous.model_version:
             observations.append(
@@ -106,7 +111,11 @@ def build_retrain_sensor(
                     },
                 )
             )
-        progress = f"{count.pending:,} new events since {count.model_version}'s data"
+        progress = (
+            f"{count.pending:,} new events since {count.model_version}'s data"
+            if count.model_version != NO_MODEL
+            else f"no model trained yet: {count.pending:,} events stored"
+        )
         if count.pending < threshold:
             return dg.SensorResult(
                 skip_reason=f"{progress}; retraining at {threshold:,}",
@@ -126,7 +135,7 @@ def build_retrain_sensor(
             # after another `threshold` events, not on every tick.
             run_requests=[
                 dg.RunRequest(
-                    run_key=f"{count.model_version}:{count.pending // threshold}",
+                    run_key=f"{count.model_version or 'first-model'}:{count.pending // threshold}",
                     tags={"recsys/trigger": "new_events", "recsys/new_events": str(count.pending)},
                 )
             ],

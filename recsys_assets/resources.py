@@ -3,6 +3,7 @@
 import json
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,8 @@ from pydantic import PrivateAttr
 from recsys.data import Dataset
 from recsys.data.source import open_dataset
 from recsys.settings import Settings
+from recsys.stores import MLFLOW_EXPERIMENT
+from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
 
@@ -88,12 +91,17 @@ class QualityResource(dg.ConfigurableResource):
     """Where the Great Expectations Data Docs site lives, and the thresholds the checks use."""
 
     docs_dir: str
-    epoch: str = "1995-01-01T00:00:00+00:00"
+    epoch: str = DEFAULT_EPOCH.isoformat()
     min_coverage: float = 0.01
+    max_invalid_rate: float = 0.01
 
     @property
     def docs_root(self) -> Path:
         return Path(self.docs_dir)
+
+    @property
+    def epoch_time(self) -> datetime:
+        return datetime.fromisoformat(self.epoch)
 
     @property
     def docs_index(self) -> Path:
@@ -148,10 +156,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
             docs_dir=str(settings.quality_dir),
             epoch=settings.quality_epoch.isoformat(),
             min_coverage=settings.quality_min_coverage,
+            max_invalid_rate=settings.quality_max_invalid_rate,
         ),
         "mlflow": mlflow_tracking.configured(
             {
-                "experiment_name": "recsys",
+                "experiment_name": MLFLOW_EXPERIMENT,
                 "mlflow_tracking_uri": settings.tracking_uri,
                 "artifact_location": settings.mlflow_artifacts_dir.as_uri(),
             }

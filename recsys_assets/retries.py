@@ -1,4 +1,5 @@
-"""Retries with backoff for failures that pass: the warehouse briefly busy or unreachable.
+"""Retries with backoff for failures that pass: the warehouse busy, unreachable, read-only or
+full (see `recsys.warehouse.faults`).
 
 Only those errors retry; a bad input or a bug fails the step at once with its own message. A run
 that fails after all retries publishes nothing, so the API keeps serving the previous version.
@@ -7,12 +8,9 @@ that fails after all retries publishes nothing, so the API keeps serving the pre
 import functools
 
 import dagster as dg
-from clickhouse_connect.driver.exceptions import OperationalError
 
-from recsys.warehouse.lock import WarehouseBusyError
+from recsys.warehouse.faults import unavailable_reason
 
-# The embedded lock waited its full timeout, or the ClickHouse server did not answer.
-TRANSIENT_ERRORS = (WarehouseBusyError, OperationalError)
 MAX_RETRIES = 4
 FIRST_WAIT_SECONDS = 5.0
 
@@ -29,13 +27,16 @@ def retry_when_unavailable(compute):
     def wrapper(context, *args, **kwargs):
         try:
             return compute(context, *args, **kwargs)
-        except TRANSIENT_ERRORS as error:
+        except Exception as error:
+            reason = unavailable_reason(error)
+            if reason is None:  # a bug or bad data: fail now, with its own message
+                raise
             attempt = context.retry_number
             wait = backoff_seconds(attempt)
             if attempt < MAX_RETRIES:
                 context.log.warning(
-                    f"warehouse unavailable ({error}); retry {attempt + 1} of {MAX_RETRIES} "
-                    f"in {wait:.0f} s"
+                    f"warehouse unavailable ({reason}: {error}); retry {attempt + 1} of "
+                    f"{MAX_RETRIES} in {wait:.0f} s"
                 )
             raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=wait) from error
 

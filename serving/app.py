@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
+from serving import errors
 from serving.metrics import ApiMetrics, MetricsMiddleware
 from serving.routers import (
     admin,
@@ -47,7 +49,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         serving = state or ServingState(settings)
         serving.metrics = metrics
-        metrics.watch(serving.model_summary, lambda: len(serving.fresh))
+        metrics.watch(serving.model_summary, lambda: len(serving.fresh) + serving.fresh.overflowed)
         await run_in_threadpool(serving.start)
         app.state.serving = serving
         watcher = asyncio.create_task(
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="recsys-pipeline API",
         description="Personalised recommendations from the published model, and event ingestion.",
         version="0.1.0",
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics
+    errors.install(app)
     for router in (
         recommendations.router,
         items.router,

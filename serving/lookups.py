@@ -101,10 +101,11 @@ class WarehouseLookups:
         return ItemInfo.of(*rows[0]) if rows else None
 
     def search(self, needle: str, genre: str, offset: int, limit: int):
-        """Titles containing `needle` (case-insensitive) and of `genre` if given: (total, page)."""
+        """Titles containing `needle` (case-insensitive) and of `genre` (as the catalogue writes
+        it) if given: (total, page)."""
         where = (
             "positionCaseInsensitiveUTF8(title, {needle:String}) > 0 "
-            "AND ({genre:String} = '' OR has(arrayMap(g -> lower(g), genres), {genre:String}))"
+            "AND ({genre:String} = '' OR has(genres, {genre:String}))"
         )
         total = self._rows(
             f"SELECT count() FROM items FINAL WHERE {where}", needle=needle, genre=genre

@@ -22,7 +22,7 @@ import pandas as pd
 
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import tables
-from recsys.warehouse.lock import WarehouseBusyError
+from recsys.warehouse.faults import unavailable_reason
 from serving import filters
 from serving.filters import ItemFilter, Scored
 from serving.freshness import History, Ranked
@@ -34,6 +34,15 @@ log = logging.getLogger(__name__)
 MAX_K = 100  # the most a request may ask for
 POOL = 300  # candidates a fold-in keeps: room for filters and diversity to choose from
 EXPLAINED_ITEMS = 3  # the user's items named per explained recommendation
+# An explanation names what the user did with the item that weighed most in their history.
+BECAUSE = {
+    "like": "because you liked {}",
+    "view_complete": "because you watched {}",
+    "view_start": "because you started watching {}",
+    "rating": "because you rated {}",
+    "add_to_list": "because you added {} to your list",
+    "search": "because you searched for {}",
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,11 @@ def recommend(
     if generation is not None and snapshot.fold_in is not None:
         try:
             history = user_history(state, snapshot, user_id, generation)
-        except WarehouseBusyError:
-            log.warning("fold-in for %s skipped: the warehouse is busy", user_id)
+        except Exception as error:
+            reason = unavailable_reason(error)
+            if reason is None:
+                raise
+            log.warning("fold-in for %r skipped: %s", user_id, reason)
             busy = True
         else:
             folded = fold_in(snapshot, user_id, history, state, generation)
@@ -130,6 +142,7 @@ def user_history(
             client,
             user_id,
             weights,
+            state.settings.quality_epoch,
             spec.decay_half_life_days if spec else 0.0,
             reference,
         )
@@ -137,6 +150,7 @@ def user_history(
         item_ids=frame["item_id"].to_numpy(dtype=object),
         confidences=frame["confidence"].to_numpy(dtype=np.float32),
         disliked=frame["disliked"].to_numpy().astype(bool),
+        strongest=frame["strongest"].to_numpy(dtype=object),
     )
     state.histories.put(user_id, key, history)
     return history
@@ -207,7 +221,8 @@ def explain(snapshot: Snapshot, history: History | None, items: list[Scored]) ->
         if scored_by == "trending":
             reason = "trending"
         elif because and because[0]["share"] >= 0.2:
-            reason = f"because you watched {because[0]['title']}"
+            verb = history.verb_of(because[0]["item_id"]) if history is not None else None
+            reason = BECAUSE.get(verb or "", "because you watched {}").format(because[0]["title"])
         elif snapshot.genres_of(item_id) & liked_genres:
             reason = "matches your genres"
         else:
@@ -221,8 +236,11 @@ def _history_or_none(
 ) -> History | None:
     try:
         return user_history(state, snapshot, user_id, generation)
-    except WarehouseBusyError:
-        log.warning("history of %s skipped: the warehouse is busy", user_id)
+    except Exception as error:
+        reason = unavailable_reason(error)
+        if reason is None:
+            raise
+        log.warning("history of %r skipped: %s", user_id, reason)
         return None
 
 

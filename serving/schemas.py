@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -11,25 +10,25 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    StringConstraints,
     Tag,
-    model_validator,
 )
 
-from recsys.events import VALUE_RANGES
+from recsys.validity import MAX_ID_LENGTH
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+# Ids are checked by the event rule (recsys.validity) in the router, so that the API accepts
+# exactly what training will use; here only a parse bound, far above the rule's limit.
+Id = Annotated[str, Field(max_length=64 * MAX_ID_LENGTH)]
 EventType = Literal[
     "view_start", "view_complete", "rating", "like", "dislike", "add_to_list", "search"
 ]
 MAX_BATCH = 10_000
-# Clocks drift; an event stamped a little ahead of the server is accepted, more is a bug.
-FUTURE_TOLERANCE = timedelta(minutes=5)
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventIn(BaseModel):
-    """One user event. `timestamp` defaults to now and `event_id` to a fresh id."""
+    """One user event. `timestamp` defaults to now and `event_id` to a fresh id.
+
+    Ids: 1-256 characters, no control characters, no space at either end, never trimmed.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -37,28 +36,12 @@ class EventIn(BaseModel):
     item_id: Id
     event_type: EventType
     value: float | None = Field(default=None, description="Stars for ratings; else 0..1")
-    timestamp: datetime | None = Field(default=None, description="ISO 8601 or Unix seconds")
+    timestamp: datetime | None = Field(
+        default=None,
+        description="ISO 8601 or Unix seconds; not before RECSYS_QUALITY_EPOCH, not more than "
+        "5 minutes ahead",
+    )
     event_id: Id | None = Field(default=None, description="Give one to make retries idempotent")
-
-    @model_validator(mode="after")
-    def _check(self) -> EventIn:
-        if self.value is not None:
-            low, high = VALUE_RANGES[self.event_type]
-            if not math.isfinite(self.value) or not low <= self.value <= high:
-                raise ValueError(
-                    f"value {self.value} is outside [{low}, {high}] "
-                    f"for event_type {self.event_type}"
-                )
-        elif self.event_type == "rating":
-            raise ValueError("value is required for a rating (the stars, 0.5 to 5)")
-        if self.timestamp is not None:
-            if self.timestamp.tzinfo is None:
-                self.timestamp = self.timestamp.replace(tzinfo=UTC)
-            if self.timestamp > datetime.now(UTC) + FUTURE_TOLERANCE:
-                raise ValueError(f"timestamp {self.timestamp.isoformat()} is in the future")
-            if self.timestamp < EARLIEST:
-                raise ValueError(f"timestamp {self.timestamp.isoformat()} is before 1970")
-        return self
 
 
 class EventBatch(BaseModel):
@@ -78,8 +61,13 @@ EventsPayload = Annotated[
 
 
 class EventsAccepted(BaseModel):
-    accepted: int
-    event_ids: list[str]
+    accepted: int = Field(description="Events in the request, all valid")
+    stored: int = Field(description="Distinct events written: (user_id, event_id) identities")
+    repeated_in_batch: int = Field(
+        default=0,
+        description="Events that repeated an identity earlier in the same batch (the last wins)",
+    )
+    event_ids: list[str] = Field(description="Each event's id, in the order sent")
 
 
 class Because(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from clickhouse_connect.driver.client import Client
 from recsys.settings import Settings
 from recsys.warehouse import tables, versions
 from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
 from serving.freshness import FreshUsers, UserCache
 from serving.lookups import WarehouseLookups
@@ -40,19 +42,29 @@ class ServingState:
             linger=settings.warehouse_linger_seconds,
         )
         self.snapshot: Snapshot | None = None
-        self.fresh = FreshUsers()
-        self.fold_ins = UserCache()  # fold-in rankings
-        self.histories = UserCache()  # users' histories read for fold-in, filters, explanations
+        self.fresh = FreshUsers(settings.api_fresh_users_max)
+        self.fold_ins = UserCache(settings.api_user_cache_size)  # fold-in rankings
+        # users' histories read for fold-in, filters, explanations
+        self.histories = UserCache(settings.api_user_cache_size)
         self.metrics = ApiMetrics()  # replaced by the app's own registry in its lifespan
         self.last_warehouse_ok: float | None = None
+        self.write_failure: str | None = None  # why the last event write failed, until one works
+        self._last_write_probe = 0.0
         self._announced: str | None = None
+        self._migrated = False
         self._swept_until: pd.Timestamp | None = None
         self._last_sweep = 0.0
 
     def start(self) -> None:
-        with self.warehouse.session() as client:
-            apply_migrations(client)
-        self.refresh(force=True)
+        """Load the published version. A warehouse that is down does not stop the API from
+        starting: it answers 503 (readiness too) and the poll loop keeps trying."""
+        try:
+            self.refresh(force=True)
+        except Exception as error:
+            reason = unavailable_reason(error)
+            if reason is None:
+                raise
+            log.warning("warehouse unavailable at start (%s); retrying in the background", reason)
 
     def poll(self) -> bool:
         """Periodic check: new events from other writers, and a newly published version."""
@@ -65,11 +77,14 @@ class ServingState:
 
         Embedded and not forced: only a stat of the marker file, no warehouse session.
         """
-        if self.warehouse.embedded and not force:
+        if self.warehouse.embedded and not force and self._migrated:
             announced = self.warehouse.published_marker()
             if announced is None or announced == self._announced:
                 return False
         with self.warehouse.session() as client:
+            if not self._migrated:
+                apply_migrations(client)
+                self._migrated = True
             current = versions.published(client)
             self.last_warehouse_ok = time.monotonic()
             swapped = False
@@ -123,14 +138,41 @@ class ServingState:
         return snapshot.model_version, snapshot.algorithm, time.time() - published.timestamp()
 
     def store_events(self, rows: Sequence[dict]) -> int:
-        """Insert events durably; returns only after the warehouse acknowledged the insert."""
+        """Insert events durably; returns only after the warehouse acknowledged the insert.
+
+        A warehouse fault propagates (the API answers 503) and marks writes as failing, which
+        readiness reports until a write succeeds again."""
         frame = pd.DataFrame.from_records(rows, columns=list(rows[0]))
-        with self.warehouse.session() as client:
-            stored = tables.insert_events(client, frame)
+        try:
+            with self.warehouse.session() as client:
+                stored = tables.insert_events(client, frame)
+        except Exception as error:
+            reason = unavailable_reason(error)
+            if reason is not None:
+                self.write_failure = reason
+            raise
+        self.write_failure = None
         self.last_warehouse_ok = time.monotonic()
         self.fresh.add((row["user_id"], row["item_id"]) for row in rows)
         self.metrics.events.labels("accepted").inc(stored)
         return stored
+
+    def writes_work(self, probe_every: float = 1.0) -> bool:
+        """False while event writes fail; then a small probe write (at most every
+        `probe_every` seconds) finds out when they work again."""
+        if self.write_failure is None:
+            return True
+        if time.monotonic() - self._last_write_probe < probe_every:
+            return False
+        self._last_write_probe = time.monotonic()
+        try:
+            with self.warehouse.session(timeout=5.0) as client:
+                client.insert("api_write_probes", [[socket.gethostname()]], column_names=["probe"])
+        except Exception as error:
+            self.write_failure = unavailable_reason(error) or f"write probe failed: {error}"
+            return False
+        self.write_failure = None
+        return True
 
     def warehouse_reachable(self, within_seconds: float = 30.0) -> bool:
         """True if the warehouse answered recently, else if it answers a ping now."""

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.conftest import free_port
 
@@ -78,18 +79,21 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
             ROOT / "dagster.yaml"
         ).read_text()
     finally:
+        # Everything it started, whatever session each child runs in.
+        started = psutil.Process(process.pid).children(recursive=True)
+        stopping_from = len((tmp_path / "up.log").read_text())
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            for child in started:
+                child.kill()
             os.killpg(process.pid, signal.SIGKILL)
             raise
         finally:
             log.close()
     # Nothing it started outlives it for long (dagster's code server takes a moment to follow).
-    deadline = time.monotonic() + 30
-    while leftovers := subprocess.run(
-        ["pgrep", "-s", str(process.pid)], capture_output=True, text=True
-    ).stdout.split():
-        assert time.monotonic() < deadline, f"still running after recsys up stopped: {leftovers}"
-        time.sleep(0.5)
+    _, alive = psutil.wait_procs(started, timeout=30)
+    assert not alive, f"still running after recsys up stopped: {[p.pid for p in alive]}"
+    stopping = (tmp_path / "up.log").read_text()[stopping_from:]
+    assert "Traceback" not in stopping, stopping[-3000:]

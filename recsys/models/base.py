@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.foldin import FoldInParts
+from recsys.ids import pack_ids
 from recsys.matrix import InteractionMatrix
 
 
@@ -62,8 +63,8 @@ class Recommender(ABC):
             path,
             family=np.array(self.name),
             params=np.array(json.dumps(self.params(), sort_keys=True, default=str)),
-            user_ids=self.train.user_ids.astype(str),
-            item_ids=self.train.item_ids.astype(str),
+            **_packed("user_ids", self.train.user_ids),
+            **_packed("item_ids", self.train.item_ids),
             **self.artifact_arrays(),
         )
         return path
@@ -151,3 +152,9 @@ def sparse_arrays(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
         f"{prefix}_indptr": csr.indptr,
         f"{prefix}_shape": np.array(csr.shape),
     }
+
+
+def _packed(name: str, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Ids as UTF-8 bytes plus offsets: exact (fixed-width numpy strings drop trailing NULs)."""
+    data, offsets = pack_ids(ids)
+    return {f"{name}_utf8": data, f"{name}_offsets": offsets}

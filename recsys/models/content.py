@@ -16,7 +16,8 @@ import scipy.sparse as sp
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, cosine_neighbours, sparse_arrays
 
-_WORD = re.compile(r"[a-z0-9]+")
+# Words in any script ("Ficción", "日本映画"), compared case-insensitively: any taxonomy works.
+_WORD = re.compile(r"\w+")
 # Vocabularies up to this many terms are densified for neighbour search (items x terms floats).
 DENSE_TERMS = 1024
 
@@ -27,7 +28,7 @@ def item_documents(items: pd.DataFrame) -> pd.Series:
     def document(row) -> str:
         tokens = [f"genre_{_slug(g)}" for g in row.genres]
         tokens += [f"tag_{_slug(t)}" for t in row.tags]
-        tokens += _WORD.findall(str(row.title).lower())
+        tokens += _WORD.findall(str(row.title).casefold())
         if pd.notna(row.year) and row.year:
             tokens.append(f"decade_{int(row.year) // 10 * 10}")
         return " ".join(tokens)
@@ -36,7 +37,7 @@ def item_documents(items: pd.DataFrame) -> pd.Series:
 
 
 def _slug(text: str) -> str:
-    return "_".join(_WORD.findall(str(text).lower()))
+    return "_".join(_WORD.findall(str(text).casefold()))
 
 
 def item_vectors(items: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:

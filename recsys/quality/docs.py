@@ -3,7 +3,7 @@
 The pages GX renders link bootstrap, jQuery, bootstrap-table and font-awesome from CDNs; without
 them the index's JavaScript-built lists stay empty and every page is unstyled. `localise`
 copies the vendored files into the site and rewrites each page to use them, and drops the
-remaining remote scripts and stylesheets (charts, a dark theme, a date picker) that the
+remaining remote scripts and stylesheets (charts, a dark theme) that the
 project's suites do not need, so opening a page never waits on the network.
 """
 
@@ -28,6 +28,9 @@ LOCAL_COPIES = {
     "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/"
     "bootstrap-table-filter-control.min.js": "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.js",
     "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
+    # The index page's inline script calls .datepicker(): without it the table never renders.
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": "bootstrap-datepicker/bootstrap-datepicker.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": "bootstrap-datepicker/bootstrap-datepicker.min.css",
 }
 _REMOTE_LOGO = re.compile(r'https://great-expectations-web-assets\.s3[^"]*logo-long\.png[^"]*')
 _REMOTE_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', re.I)

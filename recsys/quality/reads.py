@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from recsys.validity import ID_FIELDS, decode_id
 from recsys.warehouse.tables import user_sample_threshold
 
 
@@ -86,3 +87,50 @@ def recommendation_sample(client: Client, model_version: str, max_users: int) ->
         """,
         parameters={"v": model_version, "threshold": threshold},
     ).astype({"already_seen": bool, "in_catalogue": bool})
+
+
+def newest_events(client: Client, limit: int) -> pd.DataFrame:
+    """The `limit` most recently stored events as training reads them (deduplicated), for the
+    events check: ids exactly as stored (invalid UTF-8 as lone surrogates, see
+    `recsys.validity.decode_id`), and a stored NaN value as +inf so that a DataFrame can tell it
+    from a missing value."""
+    result = client.query(
+        """
+        SELECT event_id, user_id, item_id, toString(event_type) AS event_type,
+            if(isNaN(value), toFloat32(inf), value) AS value, timestamp, ingested_at
+        FROM events FINAL ORDER BY ingested_at DESC, user_id, event_id LIMIT {n:UInt32}
+        """,
+        parameters={"n": limit},
+        column_formats={name: "bytes" for name in ID_FIELDS},
+    )
+    names = [*ID_FIELDS, "event_type", "value", "timestamp", "ingested_at"]
+    # Named here: an empty result carries no column names.
+    columns = dict(zip(names, result.result_columns or [[]] * len(names), strict=True))
+    frame = pd.DataFrame(
+        {
+            **{name: [decode_id(raw) for raw in columns[name]] for name in ID_FIELDS},
+            "event_type": pd.Series(columns["event_type"], dtype=object),
+            "value": pd.to_numeric(pd.Series(columns["value"], dtype=object)).astype(float),
+            "timestamp": pd.to_datetime(pd.Series(columns["timestamp"]), utc=True),
+            "ingested_at": pd.to_datetime(pd.Series(columns["ingested_at"]), utc=True),
+        }
+    )
+    return frame
+
+
+@dataclass(frozen=True)
+class EventVolume:
+    events_total: int  # distinct events: (user_id, event_id), as FINAL reads them
+    stored_rows: int  # physical rows, re-sent events not yet merged away included
+    repeated_content: int  # events whose whole content repeats another's under a new event_id
+
+
+def event_volume(client: Client) -> EventVolume:
+    total, repeated = client.query(
+        """
+        SELECT count(), count() - uniqExact(tuple(user_id, item_id, event_type, timestamp, value))
+        FROM events FINAL
+        """
+    ).result_rows[0]
+    stored = client.query("SELECT count() FROM events").result_rows[0][0]
+    return EventVolume(int(total), int(stored), int(repeated))

@@ -30,6 +30,7 @@ class Outcome:
     unexpected_count: int = 0
     unexpected_percent: float = 0.0
     sample: list[Any] = field(default_factory=list)
+    unexpected_rows: list[Any] = field(default_factory=list)  # frame index labels, if asked
 
     def describe(self) -> str:
         where = f"{self.column}: " if self.column else ""
@@ -77,9 +78,15 @@ class Report:
 
 
 def validate(
-    frame: pd.DataFrame, suite_name: str, expectations: list, docs_root: Path | None = None
+    frame: pd.DataFrame,
+    suite_name: str,
+    expectations: list,
+    docs_root: Path | None = None,
+    row_indexes: bool = False,
 ) -> Report:
     """Run `expectations` (GX expectation objects) over `frame`.
+
+    With `row_indexes`, each outcome lists the index labels of every failing row.
 
     With `docs_root`, a file-backed GX project there keeps the suite and the result and
     rebuilds its Data Docs site (`<docs_root>/gx/uncommitted/data_docs/local_site/index.html`).
@@ -87,7 +94,10 @@ def validate(
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    result_format = {
+        "result_format": "COMPLETE" if row_indexes else "SUMMARY",
+        "partial_unexpected_count": SAMPLE_SIZE,
+    }
     if docs_root is None:
         context = gx.get_context(mode="ephemeral")
     else:
@@ -145,6 +155,7 @@ def _outcomes(result) -> list[Outcome]:
                 unexpected_count=int(details.get("unexpected_count") or 0),
                 unexpected_percent=float(details.get("unexpected_percent") or 0.0),
                 sample=list(details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE],
+                unexpected_rows=list(details.get("unexpected_index_list") or []),
             )
         )
     return outcomes

@@ -7,51 +7,73 @@ any other expectation: expected, observed, failing rows and a sample.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import great_expectations as gx
 import numpy as np
 import pandas as pd
 
-from recsys.data.synthetic import GENRES
 from recsys.events import EVENT_TYPES, VALUE_RANGES
 from recsys.quality.reads import RecommendationTotals
 from recsys.quality.runner import Report, validate
+from recsys.validity import (
+    BAD_ID_PATTERN,
+    ID_FIELDS,
+    MAX_ID_LENGTH,
+    TOLERANCE_MS,
+    id_problem,
+    to_millis,
+)
 
 E = gx.expectations
-# MovieLens's genre vocabulary: the synthetic generator draws from the same names, plus IMAX.
-KNOWN_GENRES = frozenset(GENRES) | {"IMAX"}
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def check_events(
     events: pd.DataFrame,
     epoch: datetime,
-    now: datetime,
-    max_duplicate_rate: float = 0.01,
+    now: datetime | None = None,
+    max_invalid_rate: float = 0.01,
     docs_root: Path | None = None,
+    row_indexes: bool = False,
 ) -> Report:
-    """Ids present, known types, values in range for their type, sane times, few duplicates."""
-    # Unix seconds whatever the column's resolution (chDB returns ms, pandas builds ns).
-    since_epoch = pd.to_datetime(events["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")
-    frame = events.assign(timestamp_s=since_epoch.dt.total_seconds())
-    expectations = [
-        *(E.ExpectColumnValuesToNotBeNull(column=c) for c in ("event_id", "user_id", "item_id")),
-        *(
-            E.ExpectColumnValueLengthsToBeBetween(column=c, min_value=1)
-            for c in ("event_id", "user_id", "item_id")
-        ),
-        E.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES)),
+    """The event rule of `recsys.validity` as expectations, each tolerating `max_invalid_rate`
+    of failing rows (GX `mostly`): a few bad rows are quarantined, a corrupted batch fails.
+
+    `events` has the stored columns; `ingested_at` (when each row was accepted) defaults to
+    `now`. A missing value is NaN or None; a stored NaN must come as +inf (see
+    `recsys.quality.reads.newest_events`), which the range rule rejects as it should.
+    """
+    accepted = events["ingested_at"] if "ingested_at" in events else (now or datetime.now(UTC))
+    frame = events.assign(
+        **{name: events[name].map(_checkable) for name in ID_FIELDS},
+        timestamp_ms=_millis(events["timestamp"]),
+        ms_after_acceptance=lambda f: f["timestamp_ms"] - _millis(accepted, len(events)),
+    )
+    mostly = {"mostly": 1 - max_invalid_rate} if max_invalid_rate > 0 else {}
+    expectations = []
+    for name in ID_FIELDS:
+        expectations += [
+            E.ExpectColumnValuesToNotBeNull(column=name, **mostly),
+            E.ExpectColumnValueLengthsToBeBetween(
+                column=name, min_value=1, max_value=MAX_ID_LENGTH, **mostly
+            ),
+            E.ExpectColumnValuesToNotMatchRegex(column=name, regex=BAD_ID_PATTERN, **mostly),
+        ]
+    expectations += [
+        E.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES), **mostly),
         E.ExpectColumnValuesToNotBeNull(
-            column="value", row_condition='event_type=="rating"', condition_parser="pandas"
+            column="value",
+            row_condition='event_type=="rating"',
+            condition_parser="pandas",
+            **mostly,
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="timestamp_s",
-            min_value=epoch.timestamp(),
-            max_value=(now + FUTURE_TOLERANCE).timestamp(),
+            column="timestamp_ms", min_value=to_millis(epoch), **mostly
         ),
-        E.ExpectColumnValuesToBeUnique(column="event_id", mostly=1 - max_duplicate_rate),
+        E.ExpectColumnValuesToBeBetween(
+            column="ms_after_acceptance", max_value=TOLERANCE_MS, **mostly
+        ),
     ]
     for event_type, (low, high) in VALUE_RANGES.items():
         expectations.append(
@@ -61,27 +83,53 @@ def check_events(
                 max_value=high,
                 row_condition=f'event_type=="{event_type}"',
                 condition_parser="pandas",
+                **mostly,
             )
         )
-    return validate(frame, "events", expectations, docs_root)
+    return validate(frame, "events", expectations, docs_root, row_indexes=row_indexes)
+
+
+def _checkable(value: object) -> object:
+    """GX hashes frames as UTF-8, which a lone surrogate (how invalid bytes read back) cannot
+    be: each becomes DEL, as invalid under the rule as the surrogate was."""
+    if isinstance(value, str):
+        return (
+            value.encode("utf-8", "surrogatepass")
+            .decode("utf-8", "surrogatepass")
+            .translate(_SURROGATES_TO_DEL)
+        )
+    return value
+
+
+_SURROGATES_TO_DEL = {code: 0x7F for code in range(0xD800, 0xE000)}
+
+
+def _millis(timestamps, n: int | None = None) -> np.ndarray:
+    """Whole milliseconds since 1970, floored as DateTime64(3) stores them."""
+    if n is not None and not isinstance(timestamps, pd.Series):
+        return np.full(n, to_millis(timestamps), dtype=np.int64)
+    since = pd.to_datetime(timestamps, utc=True) - pd.Timestamp(0, tz="UTC")
+    return (since // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64)
 
 
 def check_event_volume(
-    stored_rows: int,
-    distinct_events: int,
+    events_total: int,
+    repeated_content: int,
     previous_total: int | None,
     max_duplicate_rate: float = 0.01,
     max_drop: float = 0.5,
     docs_root: Path | None = None,
 ) -> Report:
-    """Whole-table figures: duplicate event ids (stored rows vs distinct events) under a rate,
-    and the event count not collapsing against the previous materialisation."""
-    duplicate_rate = 1 - distinct_events / stored_rows if stored_rows else 0.0
+    """Whole-table figures, on the table as it reads deduplicated (an event is its
+    `(user_id, event_id)`: a retried batch is the same events): the share of events repeating
+    another event's content under a new id (a client retrying without ids) under a rate, and
+    the event count not collapsing against the previous materialisation."""
+    duplicate_rate = repeated_content / events_total if events_total else 0.0
     floor = (previous_total or 0) * (1 - max_drop)
     frame = pd.DataFrame(
         {
-            "duplicate_rate": [duplicate_rate],
-            "events_total": [distinct_events],
+            "repeated_content_rate": [duplicate_rate],
+            "events_total": [events_total],
             "previous_total": [previous_total if previous_total is not None else 0],
         }
     )
@@ -90,7 +138,7 @@ def check_event_volume(
         "events_volume",
         [
             E.ExpectColumnValuesToBeBetween(
-                column="duplicate_rate", min_value=0, max_value=max_duplicate_rate
+                column="repeated_content_rate", min_value=0, max_value=max_duplicate_rate
             ),
             E.ExpectColumnValuesToBeBetween(column="events_total", min_value=max(floor, 1)),
         ],
@@ -139,23 +187,49 @@ def check_matrix(
 
 
 def check_items(
-    items: pd.DataFrame, genres: frozenset[str] = KNOWN_GENRES, docs_root: Path | None = None
+    items: pd.DataFrame, max_invalid_rate: float = 0.0, docs_root: Path | None = None
 ) -> Report:
-    """Unique ids, titles present, genres from the known vocabulary."""
+    """Structure, whatever the taxonomy: ids follow the id rule and are unique, titles present,
+    genres well-formed (see `malformed_genres`). The catalogue defines its own genres."""
     frame = items.assign(
-        unknown_genres=items["genres"].map(lambda gs: ",".join(sorted(set(gs) - genres)))
+        item_id=items["item_id"].map(_checkable),
+        malformed_genres=items["genres"].map(malformed_genres),
     )
+    mostly = {"mostly": 1 - max_invalid_rate} if max_invalid_rate > 0 else {}
     return validate(
         frame,
         "items",
         [
             E.ExpectColumnValuesToBeUnique(column="item_id"),
-            E.ExpectColumnValuesToNotBeNull(column="title"),
-            E.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1),
-            E.ExpectColumnValuesToBeInSet(column="unknown_genres", value_set=[""]),
+            E.ExpectColumnValueLengthsToBeBetween(
+                column="item_id", min_value=1, max_value=MAX_ID_LENGTH, **mostly
+            ),
+            E.ExpectColumnValuesToNotMatchRegex(column="item_id", regex=BAD_ID_PATTERN, **mostly),
+            E.ExpectColumnValuesToNotBeNull(column="title", **mostly),
+            E.ExpectColumnValuesToMatchRegex(column="title", regex=r"\S", **mostly),
+            E.ExpectColumnValuesToBeInSet(column="malformed_genres", value_set=[""], **mostly),
         ],
         docs_root,
     )
+
+
+MAX_GENRE_LENGTH = 64
+
+
+def malformed_genres(genres) -> str:
+    """The genres of one item that are not well-formed, comma-joined ('' when all are): each
+    1 to 64 characters, following the id rule, none repeated within the item."""
+    genres = list(genres) if genres is not None else []
+    bad = [
+        genre
+        for genre in genres
+        if not isinstance(genre, str)
+        or not genre
+        or len(genre) > MAX_GENRE_LENGTH
+        or id_problem(genre)
+    ]
+    repeated = {g for g in genres if isinstance(g, str) and genres.count(g) > 1}
+    return ",".join(map(repr, [*bad, *sorted(repeated)]))
 
 
 def check_recommendations(

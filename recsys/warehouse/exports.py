@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from recsys.ids import id_array
 from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.quarantine import valid_events_condition
 from recsys.warehouse.tables import event_weight_sql
 
 
@@ -45,11 +48,6 @@ def topk_table(
             "source": _constant(source, n),
         }
     )
-
-
-def id_array(ids: np.ndarray) -> pa.Array:
-    """Ids as an Arrow string array, the dictionary `topk_table` indexes into."""
-    return pa.array(np.asarray(ids, dtype=object).astype(str), pa.string())
 
 
 def _constant(text: str, n: int) -> pa.DictionaryArray:
@@ -116,14 +114,17 @@ def write_trending(
     model_version: str,
     weights: dict[str, float],
     half_life_days: float,
+    epoch: datetime,
     limit: int = 1000,
 ) -> dict[str, int]:
     """Trending lists computed inside ClickHouse, relative to the newest event.
 
     `decayed`: every event counts, halving per `half_life_days` of age (the default list);
     `1d`, `7d`, `30d`: events within that window count in full. Returns rows per window.
+    Invalid events (`recsys.validity`) count for nothing, and do not move "newest".
     """
     weight, params = event_weight_sql(weights)
+    valid, valid_params = valid_events_condition(epoch)
     clear_version(client, "trending_items", model_version)
     windows = {"decayed": None, **TRENDING_WINDOWS_DAYS}
     for window, days in windows.items():
@@ -142,9 +143,10 @@ def write_trending(
                 SELECT item_id, sum(weight * {decay}) AS score
                 FROM (
                     SELECT item_id, timestamp, {weight} AS weight,
-                        (SELECT max(timestamp) FROM events) AS newest
+                        (SELECT max(timestamp) FROM events FINAL WHERE {valid}) AS newest
                     FROM events FINAL
                     WHERE event_type != 'dislike' AND item_id IN (SELECT item_id FROM items)
+                        AND {valid}
                 )
                 WHERE 1 {since}
                 GROUP BY item_id
@@ -155,6 +157,7 @@ def write_trending(
             """,
             parameters={
                 **params,
+                **valid_params,
                 "v": model_version,
                 "window": window,
                 "days": days or 0,

@@ -182,6 +182,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DEFAULT 'decayed'",
         ),
     ),
+    Migration(
+        6,
+        "quarantined events; API write probes",
+        (
+            # Events left out of training, each with the first field that broke the rule
+            # (recsys.validity) and why. origin 'writer': refused by a writer (a bulk load);
+            # origin 'events': found invalid in the event log (other writers, old data, direct
+            # SQL), rebuilt by every run. Ids are kept byte for byte, valid UTF-8 or not.
+            """
+            CREATE TABLE IF NOT EXISTS quarantined_events (
+                origin LowCardinality(String),
+                field LowCardinality(String),
+                reason String,
+                event_id String,
+                user_id String,
+                item_id String,
+                event_type String,
+                value Nullable(Float64),
+                timestamp Nullable(DateTime64(3, 'UTC')),
+                ingested_at DateTime64(3, 'UTC'),
+                source LowCardinality(String),
+                quarantined_at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = ReplacingMergeTree(quarantined_at)
+            PARTITION BY origin
+            ORDER BY (origin, user_id, event_id)
+            """,
+            # The API's readiness probe writes here while its event writes are failing, to
+            # learn when writes work again.
+            """
+            CREATE TABLE IF NOT EXISTS api_write_probes (
+                probe String,
+                at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = ReplacingMergeTree(at)
+            ORDER BY probe
+            """,
+        ),
+    ),
 )
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from recsys.events import EVENT_COLUMNS, ITEM_COLUMNS
+from recsys.validity import invalid_fields
+from recsys.warehouse import quarantine
 from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.quarantine import valid_events_condition
 
 
 def insert_items(client: Client, items: pd.DataFrame) -> int:
@@ -25,8 +29,13 @@ def insert_items(client: Client, items: pd.DataFrame) -> int:
 
 
 def insert_events(client: Client, events: pd.DataFrame) -> int:
+    """Store events as given (callers validate: `load_event_stream`, the API). Times are
+    floored to whole milliseconds, as the rule judges them; a missing value is NULL."""
     frame = events.loc[:, list(EVENT_COLUMNS)]
-    frame = frame.assign(value=frame["value"].astype("object").where(frame["value"].notna(), None))
+    frame = frame.assign(
+        value=frame["value"].astype("object").where(frame["value"].notna(), None),
+        timestamp=pd.to_datetime(frame["timestamp"], utc=True).dt.floor("ms"),
+    )
     client.insert_df("events", frame)
     return len(frame)
 
@@ -52,16 +61,26 @@ def record_dataset_load(
 def load_event_stream(
     warehouse: Warehouse,
     chunks: Iterable[pd.DataFrame],
+    epoch: datetime,
     on_chunk: Callable[[int], None] | None = None,
-) -> int:
-    """Insert chunks one session each, so other processes get the warehouse in between."""
-    total = 0
+) -> tuple[int, int]:
+    """Insert chunks one session each, so other processes get the warehouse in between.
+
+    Rows that break the event rule (`recsys.validity`) go to `quarantined_events` instead:
+    what a writer stores in `events` is always trainable. Returns (stored, refused).
+    """
+    stored = refused = 0
     for chunk in chunks:
+        fields = invalid_fields(chunk, epoch, datetime.now(UTC))
+        bad = (fields != "").to_numpy()
         with warehouse.session() as client:
-            total += insert_events(client, chunk)
+            if bad.any():
+                refused += quarantine.refuse(client, chunk[bad], fields[bad])
+            if not bad.all():
+                stored += insert_events(client, chunk[~bad] if bad.any() else chunk)
         if on_chunk:
-            on_chunk(total)
-    return total
+            on_chunk(stored + refused)
+    return stored, refused
 
 
 def event_counts_by_type(client: Client) -> dict[str, int]:
@@ -123,7 +142,8 @@ _PAIRS_SQL = """
         toUInt32(count()) AS events,
         toUInt8(countIf(event_type = 'dislike') > 0) AS disliked,
         max(timestamp) AS last_at,
-        CAST(maxIf(value, event_type = 'rating') AS Nullable(Float32)) AS rating
+        CAST(maxIf(value, event_type = 'rating') AS Nullable(Float32)) AS rating,
+        argMax(toString(event_type), weight) AS strongest
     FROM (
         SELECT user_id, item_id, event_type, timestamp, value, {weight} AS weight
         FROM events FINAL
@@ -134,7 +154,7 @@ _PAIRS_SQL = """
 
 
 def rebuild_interactions(
-    client: Client, weights: dict[str, float], half_life_days: float = 0.0
+    client: Client, weights: dict[str, float], epoch: datetime, half_life_days: float = 0.0
 ) -> int:
     """Aggregate events into one confidence per (user, item), build-then-swap.
 
@@ -142,26 +162,34 @@ def rebuild_interactions(
     weight halves for every `half_life_days` it is older than the newest event. A pair with any
     dislike keeps a row (so it is never recommended back) with confidence 0. Events about items
     missing from the catalogue stay in the log but are left out here: nothing can show or
-    recommend them.
+    recommend them. Invalid events (see `recsys.validity`) are left out.
     """
-    weight, params = confidence_sql(weights, half_life_days, "(SELECT max(timestamp) FROM events)")
+    valid, valid_params = valid_events_condition(epoch)
+    weight, params = confidence_sql(
+        weights, half_life_days, f"(SELECT max(timestamp) FROM events FINAL WHERE {valid})"
+    )
     client.command("DROP TABLE IF EXISTS interactions__next")
     client.command("CREATE TABLE interactions__next AS interactions")
+    pairs = _PAIRS_SQL.replace("{weight}", weight).replace(
+        "{where}", f"item_id IN (SELECT item_id FROM items) AND {valid}"
+    )
     client.command(
         "INSERT INTO interactions__next "
         "(user_id, item_id, confidence, events, disliked, last_at, rating) "
-        + _PAIRS_SQL.replace("{weight}", weight).replace(
-            "{where}", "item_id IN (SELECT item_id FROM items)"
-        ),
-        parameters=params,
+        f"SELECT user_id, item_id, confidence, events, disliked, last_at, rating FROM ({pairs})",
+        parameters={**params, **valid_params},
     )
     client.command("EXCHANGE TABLES interactions__next AND interactions")
     client.command("DROP TABLE interactions__next")
     return int(client.query("SELECT count() FROM interactions").result_rows[0][0])
 
 
-def newest_event_time(client: Client) -> pd.Timestamp | None:
-    value = client.query("SELECT max(timestamp), count() FROM events").result_rows[0]
+def newest_event_time(client: Client, epoch: datetime) -> pd.Timestamp | None:
+    """The newest valid event's time (an event stamped far ahead is invalid, and ignored)."""
+    valid, params = valid_events_condition(epoch)
+    value = client.query(
+        f"SELECT max(timestamp), count() FROM events FINAL WHERE {valid}", parameters=params
+    ).result_rows[0]
     return pd.Timestamp(value[0], tz="UTC") if value[1] else None
 
 
@@ -169,10 +197,12 @@ def user_interactions(
     client: Client,
     user_id: str,
     weights: dict[str, float],
+    epoch: datetime,
     half_life_days: float = 0.0,
     decay_reference: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """One user's (item_id, confidence, disliked) from all their events, as training computes it.
+    """One user's (item_id, confidence, disliked, strongest event type) from all their valid
+    events, as training computes it.
 
     A primary-key read (events are ordered by user). Decay counts age from the later of the
     training data's newest event and the user's own newest event.
@@ -184,20 +214,25 @@ def user_interactions(
         "greatest(fromUnixTimestamp64Milli({reference_ms:Int64}, 'UTC'), "
         "(SELECT max(timestamp) FROM events WHERE user_id = {user:String}))",
     )
-    sql = _PAIRS_SQL.replace("{weight}", weight).replace("{where}", "user_id = {user:String}")
+    valid, valid_params = valid_events_condition(epoch)
+    params.update(valid_params)
+    sql = _PAIRS_SQL.replace("{weight}", weight).replace(
+        "{where}", f"user_id = {{user:String}} AND {valid}"
+    )
     # One thread: a handful of rows gains nothing from parallel reads; plain result columns
     # instead of query_df save a millisecond on the API's request path.
     result = client.query(
-        f"SELECT item_id, confidence, disliked FROM ({sql})",
+        f"SELECT item_id, confidence, disliked, strongest FROM ({sql})",
         parameters={**params, "user": user_id, "reference_ms": reference_ms},
         settings={"max_threads": 1},
     )
-    columns = result.result_columns or [[], [], []]
+    columns = result.result_columns or [[], [], [], []]
     return pd.DataFrame(
         {
             "item_id": pd.Series(columns[0], dtype=object),
             "confidence": np.asarray(columns[1], dtype=np.float32),
             "disliked": np.asarray(columns[2], dtype=np.uint8),
+            "strongest": pd.Series(columns[3], dtype=object),  # the event type weighing most
         }
     )
 

@@ -12,7 +12,7 @@ from recsys.warehouse.item_model import write_item_model
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.progress import Progress
-from recsys_assets.resources import WarehouseResource
+from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "exports"
@@ -210,6 +210,7 @@ def trending_items(
     config: TrendingConfig,
     candidate_model: TrainedModel,
     warehouse: WarehouseResource,
+    quality: QualityResource,
 ) -> dg.MaterializeResult:
     """Time-decayed popularity (half-life in days) up to the newest event: the fallback list."""
     if not candidate_model.publish:
@@ -217,7 +218,12 @@ def trending_items(
     version = candidate_model.version.model_version
     with warehouse.get().session() as client:
         rows = exports.write_trending(
-            client, version, DEFAULT_EVENT_WEIGHTS, config.half_life_days, config.limit
+            client,
+            version,
+            DEFAULT_EVENT_WEIGHTS,
+            config.half_life_days,
+            quality.epoch_time,
+            config.limit,
         )
     if not rows.get("decayed"):
         raise dg.Failure("no trending items: the events table has no positive events")

@@ -8,8 +8,8 @@ import dagster as dg
 from recsys.matrix import InteractionMatrix, build_matrix
 from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
 from recsys.warehouse import tables
-from recsys_assets.assets.ingest import events
-from recsys_assets.resources import WarehouseResource
+from recsys_assets.assets.ingest import events, quarantined_events
+from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 
 GROUP = "features"
@@ -33,20 +33,24 @@ class InteractionsSnapshot:
     newest_event: datetime | None  # the age reference of time decay
 
 
-@dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events])
+@dg.asset(group_name=GROUP, kinds={"clickhouse"}, deps=[events, quarantined_events])
 @retry_when_unavailable
 def interactions(
-    context: dg.AssetExecutionContext, config: InteractionsConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: InteractionsConfig,
+    warehouse: WarehouseResource,
+    quality: QualityResource,
 ) -> dg.Output[InteractionsSnapshot]:
-    """One confidence per (user, item): event weights summed in ClickHouse; dislikes zero a pair."""
+    """One confidence per (user, item) from valid events: weights summed in ClickHouse;
+    dislikes zero a pair."""
     unknown = set(config.event_weights) - set(DEFAULT_EVENT_WEIGHTS)
     if unknown:
         raise dg.Failure(f"event_weights names unknown event types: {sorted(unknown)}")
     with warehouse.get().session() as client:
         until = tables.latest_ingestion(client) or datetime.now(UTC)
-        newest_event = tables.newest_event_time(client)
+        newest_event = tables.newest_event_time(client, quality.epoch_time)
         pairs = tables.rebuild_interactions(
-            client, config.event_weights, config.decay_half_life_days
+            client, config.event_weights, quality.epoch_time, config.decay_half_life_days
         )
         users, items = client.query(
             "SELECT uniqExact(user_id), uniqExact(item_id) FROM interactions"

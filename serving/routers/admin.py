@@ -23,7 +23,9 @@ def require_admin(
         raise HTTPException(
             status_code=403, detail="admin endpoints are disabled: set RECSYS_ADMIN_TOKEN"
         )
-    if not secrets.compare_digest(authorization or "", f"Bearer {token}"):
+    # Bytes: compare_digest refuses non-ASCII str, and a header may hold any Latin-1 text.
+    sent = (authorization or "").encode("utf-8", "surrogateescape")
+    if not secrets.compare_digest(sent, f"Bearer {token}".encode()):
         raise HTTPException(
             status_code=401,
             detail="admin endpoints need 'Authorization: Bearer <RECSYS_ADMIN_TOKEN>'",

@@ -29,9 +29,8 @@ async def catalog(
     needle = (q or "").strip().lower()
     wanted = parse_filter(snapshot, [genre] if genre else None, None, None)
     keep = lambda item_id: wanted.allows(item_id, snapshot.genres_of)  # noqa: E731
-    total, page = await run_in_threadpool(
-        snapshot.search, needle, keep, offset, limit, next(iter(wanted.genres), "")
-    )
+    as_written = snapshot.genres.get(next(iter(wanted.genres), ""), "")
+    total, page = await run_in_threadpool(snapshot.search, needle, keep, offset, limit, as_written)
     return CatalogPage(
         total=total, offset=offset, limit=limit, items=[item_out(info) for info in page]
     )

@@ -1,14 +1,17 @@
-"""Event ingestion."""
+"""Event ingestion: the event rule (recsys.validity) decides what is accepted, so anything this
+API stores is used by training, and anything it refuses gets a 422 naming the field."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException
+from fastapi.exceptions import RequestValidationError
 
-from recsys.warehouse.lock import WarehouseBusyError
+from recsys.validity import UNIX_EPOCH, event_problem, to_millis
 from serving.dependencies import SnapshotDep, StateDep
+from serving.errors import invalid
 from serving.schemas import EventBatch, EventIn, EventsAccepted, EventsPayload, FeedbackIn
 
 router = APIRouter(tags=["events"])
@@ -16,47 +19,73 @@ router = APIRouter(tags=["events"])
 
 @router.post("/events", response_model=EventsAccepted)
 def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
-    """Store one event or `{"events": [...]}`; answers once they are durably stored."""
-    events: list[EventIn] = payload.events if isinstance(payload, EventBatch) else [payload]
+    """Store one event or `{"events": [...]}`; answers once they are durably stored.
+
+    An event is `(user_id, event_id)`: re-sending one (a retry) stores it once; re-sending an
+    identity with another payload replaces it (the last write wins).
+    """
+    batch = isinstance(payload, EventBatch)
+    events: list[EventIn] = payload.events if batch else [payload]
     now = datetime.now(UTC)
     rows = [
         {
-            "event_id": event.event_id or uuid.uuid4().hex,
+            "event_id": uuid.uuid4().hex if event.event_id is None else event.event_id,
             "user_id": event.user_id,
             "item_id": event.item_id,
             "event_type": event.event_type,
             "value": event.value,
-            "timestamp": event.timestamp or now,
+            "timestamp": _stored_time(event.timestamp or now),
             "source": "api",
         }
         for event in events
     ]
+    errors = []
+    for index, row in enumerate(rows):
+        problem = event_problem(row, state.settings.quality_epoch, now)
+        if problem:
+            field, why = problem
+            where = ("body", "events", index, field) if batch else ("body", field)
+            errors.append(invalid(where, f"{field} {why}", getattr(events[index], field)))
+    if errors:
+        raise RequestValidationError(errors)
     return _store(state, rows)
 
 
 @router.post("/feedback", response_model=EventsAccepted)
 def post_feedback(feedback: FeedbackIn, state: StateDep, snapshot: SnapshotDep) -> EventsAccepted:
     """Thumbs up or down on a recommended item, stored as a `like` or `dislike` event."""
-    if feedback.item_id not in snapshot.catalogue:
-        raise HTTPException(status_code=404, detail=f"unknown item_id {feedback.item_id!r}")
+    now = datetime.now(UTC)
     row = {
-        "event_id": feedback.event_id or uuid.uuid4().hex,
+        "event_id": uuid.uuid4().hex if feedback.event_id is None else feedback.event_id,
         "user_id": feedback.user_id,
         "item_id": feedback.item_id,
         "event_type": "like" if feedback.feedback == "up" else "dislike",
         "value": None,
-        "timestamp": datetime.now(UTC),
+        "timestamp": _stored_time(now),
         "source": "feedback",
     }
+    problem = event_problem(row, state.settings.quality_epoch, now)
+    if problem:
+        field, why = problem
+        raise RequestValidationError([invalid(("body", field), f"{field} {why}", row[field])])
+    if feedback.item_id not in snapshot.catalogue:
+        raise HTTPException(status_code=404, detail=f"unknown item_id {feedback.item_id!r}")
     return _store(state, [row])
 
 
+def _stored_time(moment: datetime) -> datetime:
+    """The time as the warehouse keeps it (whole milliseconds, UTC), so that the rule judges
+    exactly what is stored."""
+    return UNIX_EPOCH + timedelta(milliseconds=to_millis(moment))
+
+
 def _store(state, rows: list[dict]) -> EventsAccepted:
-    try:
-        accepted = state.store_events(rows)
-    except WarehouseBusyError as error:
-        # Nothing was written; the client may retry (with the same event ids, idempotently).
-        raise HTTPException(
-            status_code=503, detail=str(error), headers={"Retry-After": "1"}
-        ) from error
-    return EventsAccepted(accepted=accepted, event_ids=[row["event_id"] for row in rows])
+    # The same identity twice in one batch: keep the last, as the table would after a merge.
+    unique = {(row["user_id"], row["event_id"]): row for row in rows}
+    stored = state.store_events(list(unique.values()))  # faults: 503 (serving.errors)
+    return EventsAccepted(
+        accepted=len(rows),
+        stored=stored,
+        repeated_in_batch=len(rows) - len(unique),
+        event_ids=[row["event_id"] for row in rows],
+    )

@@ -20,10 +20,12 @@ def live() -> Health:
 
 @router.get("/health/ready", response_model=Health, responses={503: {"model": Health}})
 def ready(state: StateDep):
-    """Ready when a published model is loaded and the warehouse answers."""
+    """Ready when a published model is loaded, the warehouse answers and event writes work."""
     snapshot = state.snapshot
     if snapshot is None:
         detail = "no published model loaded yet"
+    elif not state.writes_work():
+        detail = f"event writes are failing: {state.write_failure}"
     elif not state.warehouse_reachable():
         detail = "the warehouse is not reachable"
     else:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
 
 from recsys.warehouse import tables
-from recsys.warehouse.lock import WarehouseBusyError
 from serving.dependencies import SnapshotDep, StateDep
 from serving.personal import user_history
 from serving.schemas import ActivityItem, GenreShare, Profile
@@ -34,12 +33,8 @@ async def profile(
         history = user_history(state, snapshot, user_id, state.fresh.generation(user_id))
         return activity, history
 
-    try:
-        activity, history = await run_in_threadpool(read)
-    except WarehouseBusyError as error:
-        raise HTTPException(
-            status_code=503, detail=str(error), headers={"Retry-After": "1"}
-        ) from error
+    # A warehouse fault is a 503 with Retry-After (serving.errors): a profile has no fallback.
+    activity, history = await run_in_threadpool(read)
     if not activity["counts"]:
         raise HTTPException(status_code=404, detail=f"no events for user_id {user_id!r}")
     weight_by_genre: Counter[str] = Counter()

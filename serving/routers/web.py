@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from recsys.settings import Settings
@@ -51,9 +51,23 @@ def about(state: StateDep, request: Request) -> About:
 def mount_files(app: FastAPI, settings: Settings) -> None:
     """The page's own files, and the Great Expectations Data Docs site the checks write."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # check_dir=False: the site appears when the first check runs, after the API started.
-    app.mount(
-        DATA_DOCS,
-        StaticFiles(directory=settings.data_docs_site, html=True, check_dir=False),
-        name="data_docs",
-    )
+    app.mount(DATA_DOCS, ReportFiles(directory=settings.data_docs_site), name="data_docs")
+
+
+class ReportFiles(StaticFiles):
+    """A folder that appears later (the Data Docs site, written by the first check run): 404
+    until it exists, instead of StaticFiles' error for a missing directory."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory=directory, html=True, check_dir=False)
+        self.folder = directory
+
+    async def __call__(self, scope, receive, send) -> None:
+        if not self.folder.is_dir():
+            response = JSONResponse(
+                {"detail": "no data quality report yet: it appears after the first pipeline run"},
+                status_code=404,
+            )
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -6,6 +6,7 @@ GROUPS = {"ingest", "features", "models", "exports"}
 EXPECTED_ASSETS = {
     "items",
     "events",
+    "quarantined_events",
     "interactions",
     "interaction_matrix",
     "model_selection",

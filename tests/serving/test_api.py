@@ -104,7 +104,12 @@ def test_posted_events_are_stored_once_even_when_retried(api, published):
     first = api.post("/events", json=event)
     again = api.post("/events", json=event)
     assert first.status_code == again.status_code == 200
-    assert first.json() == {"accepted": 1, "event_ids": ["retry-1"]}
+    assert first.json() == {
+        "accepted": 1,
+        "stored": 1,
+        "repeated_in_batch": 0,
+        "event_ids": ["retry-1"],
+    }
     batch = api.post(
         "/events",
         json={

@@ -10,6 +10,7 @@ import pytest
 
 from recsys.evaluation.evaluate import evaluate, prepare
 from recsys.evaluation.split import temporal_split
+from recsys.ids import unpack_ids
 from recsys.matrix import build_matrix
 from recsys.models.als import ALSParams, ALSRecommender
 from recsys.models.content import ContentRecommender
@@ -156,6 +157,8 @@ def test_artifact_is_plain_arrays_without_pickle(fitted, tmp_path):
     path = model.save(tmp_path / "model.npz")
     with np.load(path, allow_pickle=False) as data:
         assert str(data["family"]) == model.name
-        assert list(data["item_ids"]) == list(matrix.item_ids)
+        # Ids as UTF-8 bytes plus offsets: exact, where fixed-width numpy strings drop NULs.
+        ids = unpack_ids(data["item_ids_utf8"], data["item_ids_offsets"])
+        assert list(ids) == list(matrix.item_ids)
         assert all(data[name].dtype != object for name in data.files)
         assert len(data.files) > 4  # the model's own arrays, not only the id maps

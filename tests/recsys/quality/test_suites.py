@@ -42,11 +42,15 @@ def test_good_events_pass():
     [
         ({"user_id": (3, None)}, "user_id: expect_column_values_to_not_be_null"),
         ({"item_id": (4, "")}, "item_id: expect_column_value_lengths_to_be_between"),
+        ({"user_id": (4, "u0\x00")}, "user_id: expect_column_values_to_not_match_regex"),
+        ({"user_id": (4, "\ud800")}, "user_id: expect_column_values_to_not_match_regex"),
+        ({"event_id": (4, " e4")}, "event_id: expect_column_values_to_not_match_regex"),
         ({"event_type": (5, "teleport")}, "['teleport']"),
         ({"value": (1, 9.0)}, "value: expect_column_values_to_be_between failed for 1 rows"),
+        ({"value": (2, float("inf"))}, "value: expect_column_values_to_be_between failed for 1"),
         ({"value": (3, None)}, "value: expect_column_values_to_not_be_null"),
-        ({"timestamp": (2, NOW + timedelta(days=3))}, "timestamp_s"),
-        ({"timestamp": (2, datetime(1980, 1, 1, tzinfo=UTC))}, "timestamp_s"),
+        ({"timestamp": (2, NOW + timedelta(days=3))}, "ms_after_acceptance"),
+        ({"timestamp": (2, datetime(1980, 1, 1, tzinfo=UTC))}, "timestamp_ms"),
     ],
 )
 def test_bad_events_fail_with_the_reason(changes, reason):
@@ -55,14 +59,19 @@ def test_bad_events_fail_with_the_reason(changes, reason):
     assert reason in report.reason()
 
 
-def test_duplicate_event_ids_above_the_threshold_fail():
-    frame = _events()
-    frame.loc[:4, "event_id"] = "same"
-    assert (
-        "event_id: expect_column_values_to_be_unique"
-        in suites.check_events(frame, EPOCH, NOW, max_duplicate_rate=0.05).reason()
-    )
-    assert suites.check_events(frame, EPOCH, NOW, max_duplicate_rate=0.5).success
+def test_invalid_events_block_only_above_the_tolerated_rate():
+    frame = _events(user_id=(3, "u\x00"), timestamp=(2, datetime(1970, 1, 1, tzinfo=UTC)))
+    assert not suites.check_events(frame, EPOCH, NOW, max_invalid_rate=0.01).success  # 5% each
+    assert suites.check_events(frame, EPOCH, NOW, max_invalid_rate=0.06).success
+    assert not suites.check_events(frame, EPOCH, NOW, max_invalid_rate=0.0).success
+
+
+def test_rows_repeating_content_under_new_ids_above_the_rate_fail():
+    assert suites.check_event_volume(1_000, 5, None, max_duplicate_rate=0.01).success
+    failing = suites.check_event_volume(1_000, 50, None, max_duplicate_rate=0.01)
+    assert "repeated_content_rate" in failing.reason()
+    collapsed = suites.check_event_volume(400, 0, previous_total=1_000)
+    assert "events_total" in collapsed.reason()
 
 
 def _items() -> pd.DataFrame:
@@ -75,10 +84,23 @@ def test_items_pass_and_fail_with_reasons():
     assert suites.check_items(_items()).success
     duplicated = pd.concat([_items(), _items().iloc[:1]])
     assert "item_id: expect_column_values_to_be_unique" in suites.check_items(duplicated).reason()
-    untitled = _items().assign(title=["A", ""])
-    assert "title: expect_column_value_lengths" in suites.check_items(untitled).reason()
-    odd = _items().assign(genres=[["Drama"], ["Vaporwave"]])
-    assert "['Vaporwave']" in suites.check_items(odd).reason()
+    untitled = _items().assign(title=["A", " "])
+    assert "title: expect_column_values_to_match_regex" in suites.check_items(untitled).reason()
+    malformed = _items().assign(genres=[["Drama", "Drama"], [" Comedy", "Sci\x00Fi"]])
+    reason = suites.check_items(malformed).reason()
+    assert "malformed_genres" in reason and "' Comedy'" in reason and "'Drama'" in reason
+
+
+def test_any_taxonomy_is_a_valid_catalogue():
+    """The catalogue defines its own genres: names in any script and spelling pass."""
+    foreign = pd.DataFrame(
+        {
+            "item_id": ["m1", "m2", "m3"],
+            "title": ["Amélie", "千と千尋の神隠し", "Мастер и Маргарита"],
+            "genres": [["Comédie romantique"], ["アニメ", "Fantasía"], ["Драма", "Vaporwave"]],
+        }
+    )
+    assert suites.check_items(foreign).success, suites.check_items(foreign).reason()
 
 
 def _recs() -> pd.DataFrame:
@@ -185,11 +207,9 @@ def test_model_must_be_finite_and_beat_popularity():
     )
 
 
-def test_event_volume_duplicates_and_collapse():
-    assert suites.check_event_volume(1000, 995, previous_total=900).success
-    duplicated = suites.check_event_volume(1000, 900, previous_total=None)
-    assert "duplicate_rate" in duplicated.reason()
-    collapsed = suites.check_event_volume(300, 300, previous_total=1000)
+def test_event_volume_collapse_and_an_empty_log_fail():
+    assert suites.check_event_volume(1000, 0, previous_total=900).success
+    collapsed = suites.check_event_volume(300, 0, previous_total=1000)
     assert "events_total" in collapsed.reason() and "[300]" in collapsed.reason()
     assert "events_total" in suites.check_event_volume(0, 0, previous_total=None).reason()
 

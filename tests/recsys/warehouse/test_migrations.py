@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse import tables
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import MIGRATIONS, apply_migrations, schema_version
@@ -82,7 +83,7 @@ def test_interactions_weigh_events_zero_dislikes_and_skip_unknown_items(warehous
         tables.insert_items(client, catalogue)
         tables.insert_events(client, frame)
         assert tables.events_with_unknown_items(client) == 1
-        assert tables.rebuild_interactions(client, weights) == 3
+        assert tables.rebuild_interactions(client, weights, DEFAULT_EPOCH) == 3
         got = {
             item: (confidence, disliked)
             for item, confidence, disliked in client.query(
@@ -128,6 +129,6 @@ def test_time_decay_halves_an_event_per_half_life_of_age(warehouse: Warehouse):
     with warehouse.session() as client:
         tables.insert_items(client, catalogue)
         tables.insert_events(client, frame)
-        tables.rebuild_interactions(client, {"like": 4.0}, half_life_days=10.0)
+        tables.rebuild_interactions(client, {"like": 4.0}, DEFAULT_EPOCH, half_life_days=10.0)
         got = dict(client.query("SELECT item_id, confidence FROM interactions").result_rows)
     assert got["a"] == pytest.approx(4.0) and got["b"] == pytest.approx(2.0, rel=1e-4)

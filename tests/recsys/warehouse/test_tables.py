@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from recsys.foldin import ItemSide
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
+from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse import tables
 from recsys.warehouse.item_model import read_item_model, write_item_model
 
@@ -50,18 +51,27 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
     with warehouse.session() as client:
         tables.insert_items(client, items)
         tables.insert_events(client, _events(EVENTS))
-        tables.rebuild_interactions(client, DEFAULT_EVENT_WEIGHTS, half_life_days)
+        tables.rebuild_interactions(client, DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH, half_life_days)
         expected = client.query_df(
             "SELECT item_id, confidence, disliked FROM interactions "
             "WHERE user_id = 'u1' ORDER BY item_id"
         )
-        newest = tables.newest_event_time(client)
+        newest = tables.newest_event_time(client, DEFAULT_EPOCH)
         got = tables.user_interactions(
-            client, "u1", DEFAULT_EVENT_WEIGHTS, half_life_days, decay_reference=newest
+            client,
+            "u1",
+            DEFAULT_EVENT_WEIGHTS,
+            DEFAULT_EPOCH,
+            half_life_days,
+            decay_reference=newest,
         ).sort_values("item_id", ignore_index=True)
-        nobody = tables.user_interactions(client, "nobody", DEFAULT_EVENT_WEIGHTS)
-    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
-    assert nobody.empty and list(nobody.columns) == ["item_id", "confidence", "disliked"]
+        nobody = tables.user_interactions(client, "nobody", DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH)
+    pd.testing.assert_frame_equal(got.drop(columns="strongest"), expected, check_dtype=False)
+    assert nobody.empty
+    assert list(nobody.columns) == ["item_id", "confidence", "disliked", "strongest"]
+    # The event that weighed most per item: explanations use its verb.
+    strongest = got.set_index("item_id")["strongest"].to_dict()
+    assert strongest == {"a": "view_complete", "b": "rating", "c": "like"}
     assert got.set_index("item_id")["disliked"].to_dict() == {"a": 0, "b": 0, "c": 1}
     if half_life_days == 0:
         assert got.set_index("item_id")["confidence"]["a"] == pytest.approx(4.0)
