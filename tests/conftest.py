@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,28 +29,59 @@ requires_movielens = pytest.mark.skipif(
 
 
 @contextmanager
-def warehouse_held_elsewhere(url: str, seconds: float) -> Iterator[None]:
-    """Another process holds the embedded warehouse's lock for `seconds` from entry."""
+def warehouse_held_elsewhere(url: str) -> Iterator[Callable[[], None]]:
+    """Another process holds the embedded warehouse's lock from entry until the returned
+    `release()` is called (or the block ends): no timing involved."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time\n"
+            "import sys\n"
             "from recsys.warehouse.connection import Warehouse\n"
             "with Warehouse.from_url(sys.argv[1]).session():\n"
             "    print('holding', flush=True)\n"
-            "    time.sleep(float(sys.argv[2]))\n",
+            "    sys.stdin.readline()\n",
             url,
-            str(seconds),
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+    def release() -> None:
+        if holder.stdin and not holder.stdin.closed:
+            holder.stdin.close()  # the holder's readline returns; it leaves the session
+            holder.wait(timeout=60)
+
     try:
-        assert holder.stdout.readline().strip() == "holding"
-        yield
+        assert holder.stdout.readline().strip() == "holding"  # the lock is held from here
+        yield release
     finally:
-        holder.wait(timeout=60)
+        release()
+
+
+def chromium_or_skip() -> str:
+    """Debian's chromium, for the browser tests. Missing: skip with the reason, except under
+    CI=true, where `.ci/run` installs it and a skip would hide that the tests did not run."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    reason = "needs Debian's chromium package (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true: {reason}; .ci/run installs it", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's) driven by Playwright, for tests that use a page."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 def free_port() -> int:

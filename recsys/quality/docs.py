@@ -35,6 +35,9 @@ LOCAL_COPIES = {
 _REMOTE_LOGO = re.compile(r'https://great-expectations-web-assets\.s3[^"]*logo-long\.png[^"]*')
 _REMOTE_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
 _REMOTE_STYLESHEET = re.compile(r'<link[^>]*\bhref="https?://[^"]*\.css[^"]*"[^>]*/?>', re.I)
+# Subresource-integrity attributes written for the CDN copies: on a file:// page they make
+# Chromium treat the local copies as cross-origin and block them (no bootstrap, no modals).
+_CDN_ATTRIBUTES = re.compile(r'\s(?:integrity|crossorigin)="[^"]*"', re.I)
 
 
 def localise(site: Path) -> int:
@@ -49,6 +52,7 @@ def localise(site: Path) -> int:
         html = _REMOTE_LOGO.sub(f"{root}static/images/logo-long.png", html)
         html = _REMOTE_SCRIPT.sub("", html)
         html = _REMOTE_STYLESHEET.sub("", html)
+        html = _CDN_ATTRIBUTES.sub("", html)
         if html != original:
             page.write_text(html, encoding="utf-8")
             rewritten += 1

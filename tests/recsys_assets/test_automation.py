@@ -127,9 +127,16 @@ def test_a_briefly_busy_warehouse_is_retried_with_backoff(tmp_path, monkeypatch)
     settings = small_settings(tmp_path, lock_timeout_seconds=0.5)
     monkeypatch.setattr(retries, "FIRST_WAIT_SECONDS", 1.0)
     with (
-        warehouse_held_elsewhere(settings.warehouse_url, seconds=2),
+        warehouse_held_elsewhere(settings.warehouse_url) as release,
         dg.instance_for_test() as instance,
     ):
+        backoff = retries.backoff_seconds
+
+        def release_then_wait(retry_number: int) -> float:
+            release()  # the first attempt has failed on the held lock: let the retry succeed
+            return backoff(retry_number)
+
+        monkeypatch.setattr(retries, "backoff_seconds", release_then_wait)
         result = dg.materialize([items], resources=build_resources(settings), instance=instance)
     assert result.success
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]

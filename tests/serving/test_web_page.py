@@ -8,7 +8,6 @@ screen with the keyboard alone; as a brand-new user. Screenshots go to test-arti
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -22,12 +21,7 @@ from recsys.settings import Settings
 from serving.app import create_app
 from tests.conftest import free_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Debian's chromium package (apt-get install chromium)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +39,6 @@ def site(published: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def _open(browser, site: str, **context):
