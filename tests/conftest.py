@@ -84,6 +84,33 @@ def browser():
         launched.close()
 
 
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The API for `settings` on a real uvicorn server in a thread; yields its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from serving.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as s:

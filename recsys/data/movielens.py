@@ -7,11 +7,14 @@ ml-25m streams in bounded memory.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+
+from recsys.validity import MAX_ID_LENGTH
 
 _YEAR_AT_END = re.compile(r"\s*\((\d{4})\)\s*$")
 NO_GENRES = "(no genres listed)"
@@ -58,13 +61,7 @@ class MovieLensFolder:
         for chunk in reader:
             yield pd.DataFrame(
                 {
-                    # One rating per user and movie; the timestamp keeps re-ratings apart.
-                    "event_id": "ml-"
-                    + chunk["userId"]
-                    + "-"
-                    + chunk["movieId"]
-                    + "-"
-                    + chunk["timestamp"].astype(str),
+                    "event_id": _event_ids(chunk),
                     "user_id": chunk["userId"],
                     "item_id": chunk["movieId"],
                     "event_type": "rating",
@@ -85,6 +82,18 @@ class MovieLensFolder:
         counts = counts.sort_values(["movieId", "n", "tag"], ascending=[True, False, True])
         top = counts.groupby("movieId").head(TAGS_PER_ITEM)
         return top.groupby("movieId")["tag"].agg(list).to_dict()
+
+
+def _event_ids(chunk: pd.DataFrame) -> pd.Series:
+    """One rating per user and movie; the timestamp keeps re-ratings apart. Readable where it
+    fits the id rule's length, else a stable digest of the same parts (long user ids)."""
+    ids = "ml-" + chunk["userId"] + "-" + chunk["movieId"] + "-" + chunk["timestamp"].astype(str)
+    long = ids.str.len() > MAX_ID_LENGTH
+    if long.any():
+        ids[long] = ids[long].map(
+            lambda text: "ml-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        )
+    return ids
 
 
 def _split_genres(genres: str) -> list[str]:

@@ -148,7 +148,9 @@ def _outcomes(result) -> list[Outcome]:
         outcomes.append(
             Outcome(
                 expectation=item.expectation_config.type,
-                column=kwargs.get("column"),
+                column=kwargs.get("column")
+                or " vs ".join(kwargs[k] for k in ("column_A", "column_B") if k in kwargs)
+                or None,
                 success=bool(item.success),
                 expected={k: v for k, v in kwargs.items() if k not in ("batch_id",)},
                 observed=details.get("observed_value"),

@@ -163,3 +163,25 @@ def test_a_bug_is_not_retried(tmp_path):
 )
 def test_cursor_round_trip(cursor):
     assert EventCount.from_cursor(cursor).to_cursor() == (cursor or EventCount().to_cursor())
+
+
+def test_without_any_model_the_sensor_requests_a_first_run_once_events_arrive(tmp_path):
+    """A first run that failed (or never ran) is not waited on forever."""
+    settings = small_settings(tmp_path, retrain_threshold=THRESHOLD)
+    settings.dagster_home.mkdir(parents=True)
+    defs = build_definitions(settings)
+    with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
+        with TestClient(create_app(settings)) as api:
+            _post_likes(api, THRESHOLD - 1)
+            waiting = _evaluate(defs, instance, None)
+            assert waiting.run_requests == []
+            assert (
+                f"no model trained yet: {THRESHOLD - 1} events" in waiting.skip_reason.skip_message
+            )
+            _post_likes(api, 1)
+            requested = _evaluate(defs, instance, waiting.cursor)
+        (request,) = requested.run_requests
+        assert request.run_key == "first-model:1"
+        _retrain_run(instance, dg.DagsterRunStatus.FAILURE)  # that first run failed
+        again = _evaluate(defs, instance, requested.cursor)
+        assert again.run_requests[0].run_key == "first-model:1"  # deduplicated by Dagster

@@ -1,5 +1,7 @@
 """Filters, diversity, explanations, catalogue, profiles, feedback, metrics, body limits."""
 
+from collections import Counter
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -105,10 +107,30 @@ def test_explanations_name_the_users_own_items_with_shares(api, catalogue):
         for because in explanation["because"]:
             assert because["title"] == catalogue[because["item_id"]]["title"]
     reasons = {item["explanation"]["reason"] for item in body["items"]}
-    assert any(r.startswith("because you watched ") for r in reasons), reasons
+    assert any(r.startswith("because you ") for r in reasons), reasons
     assert history  # the profile lists recent items
     plain = api.get(f"/recommendations/{user}", params={"k": 5}).json()
     assert "explanation" not in plain["items"][0]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "verb"), [("like", "liked"), ("view_complete", "watched"), ("rating", "rated")]
+)
+def test_an_explanation_uses_the_verb_of_what_the_user_did(api, catalogue, event_type, verb):
+    user = f"verb-{event_type}"
+    # Three items of one genre, so the list that follows is explained by them.
+    genre = Counter(g for item in catalogue.values() for g in item["genres"]).most_common(1)[0][0]
+    items = [i for i, item in catalogue.items() if genre in item["genres"]][:3]
+    value = 5.0 if event_type == "rating" else None
+    events = [{"user_id": user, "item_id": i, "event_type": event_type, "value": value}
+              for i in items]  # fmt: skip
+    assert api.post("/events", json={"events": events}).status_code == 200
+    body = api.get(f"/recommendations/{user}", params={"k": 10, "explain": True}).json()
+    titles = {catalogue[i]["title"] for i in items}
+    reasons = [item["explanation"]["reason"] for item in body["items"]]
+    named = [r for r in reasons if r.startswith("because you ")]
+    assert named and all(r.startswith(f"because you {verb} ") for r in named), reasons
+    assert {r.removeprefix(f"because you {verb} ") for r in named} <= titles
 
 
 def test_trending_by_genre_and_window(api, catalogue):

@@ -8,37 +8,22 @@ screen with the keyboard alone; as a brand-new user. Screenshots go to test-arti
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from recsys.settings import Settings
-from serving.app import create_app
-from tests.conftest import free_port
+from tests.conftest import serving
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def site(published: Settings) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(published), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(published) as url:
+        yield url
 
 
 def _open(browser, site: str, **context):
@@ -155,3 +140,29 @@ def test_a_new_user_starts_on_trending_and_gets_personal_after_a_like(site: str,
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#catalog .card").first).to_contain_text(title.split()[0])
     assert errors == []
+
+
+def test_the_api_docs_render_with_no_network(site: str, browser):
+    """FastAPI's Swagger UI loads its script and styles from a CDN by default: offline that
+    is a blank page. Served by the app itself, /docs lists every operation with no network."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context().new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    elsewhere: list[str] = []
+
+    def only_this_host(route) -> None:
+        if route.request.url.startswith(site):
+            route.continue_()
+        else:  # what a machine without internet gets
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_host)
+    page.goto(f"{site}/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/events" in paths and "/recommendations/{user_id}" in paths
+    assert elsewhere == [] and errors == []
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
