@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recsys.events import EVENT_TYPES, VALUE_RANGES
 
@@ -161,19 +163,14 @@ def invalid_fields(frame: pd.DataFrame, epoch: datetime, accepted_at: datetime) 
         reason[(reason == "") & np.asarray(bad, dtype=bool)] = field
 
     for name in ID_FIELDS:
-        ids = frame[name]
-        is_text = ids.map(lambda v: isinstance(v, str)).astype(bool)
-        text = ids.where(is_text, "")
-        lengths = text.str.len()
-        malformed = text.str.contains(BAD_ID_PATTERN, regex=True)
-        mark(name, ~is_text | (lengths < 1) | (lengths > MAX_ID_LENGTH) | malformed)
+        mark(name, _bad_ids(frame[name]))
     event_type = frame["event_type"].astype(object)
     mark("event_type", ~event_type.isin(EVENT_TYPES))
     value = pd.to_numeric(frame["value"], errors="coerce").astype(np.float64)
     with np.errstate(over="ignore"):
         stored = value.astype(np.float32).astype(np.float64)
-    low = event_type.map(lambda t: VALUE_RANGES.get(t, (np.nan, np.nan))[0]).astype(np.float64)
-    high = event_type.map(lambda t: VALUE_RANGES.get(t, (np.nan, np.nan))[1]).astype(np.float64)
+    low = event_type.map({t: bounds[0] for t, bounds in VALUE_RANGES.items()}).astype(float)
+    high = event_type.map({t: bounds[1] for t, bounds in VALUE_RANGES.items()}).astype(float)
     missing = value.isna()
     out_of_range = ~missing & ~((stored >= low) & (stored <= high))  # inf fails here too
     mark("value", (missing & (event_type == "rating")) | out_of_range)
@@ -181,6 +178,27 @@ def invalid_fields(frame: pd.DataFrame, epoch: datetime, accepted_at: datetime) 
     accepted_ms = to_millis(accepted_at)
     mark("timestamp", (millis < to_millis(epoch)) | (millis > accepted_ms + TOLERANCE_MS))
     return reason
+
+
+def _bad_ids(ids: pd.Series) -> np.ndarray:
+    """Which ids break the id rule. Fast path: a column that is all valid text becomes Arrow
+    strings and is checked with RE2, the pattern ClickHouse uses; anything else (a lone
+    surrogate, a number, a missing id) takes the Python path."""
+    try:
+        text = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError):
+        is_text = ids.map(lambda v: isinstance(v, str)).astype(bool)
+        checked = ids.where(is_text, "")
+        lengths = checked.str.len()
+        malformed = checked.str.contains(BAD_ID_PATTERN, regex=True)
+        bad = ~is_text | (lengths < 1) | (lengths > MAX_ID_LENGTH) | malformed
+        return bad.to_numpy(dtype=bool)
+    lengths = pc.utf8_length(text)
+    bad = pc.or_(
+        pc.or_(pc.less(lengths, 1), pc.greater(lengths, MAX_ID_LENGTH)),
+        pc.match_substring_regex(text, _RE2_BAD_ID),
+    )
+    return pc.fill_null(bad, True).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _millis(timestamps: pd.Series) -> np.ndarray:
