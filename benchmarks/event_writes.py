@@ -26,7 +26,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from benchmarks._util import free_port, percentiles, start_api
-from recsys.warehouse import tables
+from recsys.warehouse import source_tables
 from recsys.warehouse.connection import DATABASE, Warehouse
 from recsys.warehouse.migrations import apply_migrations
 
@@ -52,7 +52,7 @@ def write_batches(url: str, batches: int, tag: str) -> None:
     warehouse = Warehouse.from_url(url)
     for n in range(batches):
         with warehouse.session() as client:
-            tables.insert_events(client, batch_frame(f"{tag}{n}"))
+            source_tables.insert_events(client, batch_frame(f"{tag}{n}"))
     warehouse.close()
 
 
@@ -75,14 +75,14 @@ def main() -> None:
         client.database = DATABASE
         started = time.perf_counter()
         for frame in tqdm(frames, desc="baseline (one open client)"):
-            tables.insert_events(client, frame.assign(event_id=frame["event_id"] + "-raw"))
+            source_tables.insert_events(client, frame.assign(event_id=frame["event_id"] + "-raw"))
         baseline = total / (time.perf_counter() - started)
         client.close()
 
         started = time.perf_counter()
         for frame in tqdm(frames, desc="warehouse sessions"):
             with warehouse.session() as session:
-                tables.insert_events(session, frame)
+                source_tables.insert_events(session, frame)
         sessions = total / (time.perf_counter() - started)
         warehouse.close()
 

@@ -195,7 +195,7 @@ class Settings(BaseSettings):
 
     @property
     def data_docs_site(self) -> Path:
-        return self.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+        return data_docs_site(self.quality_dir)
 
     @property
     def mlflow_artifacts_dir(self) -> Path:
@@ -208,6 +208,11 @@ class Settings(BaseSettings):
     @property
     def datasets_dir(self) -> Path:
         return self.home / "datasets"
+
+
+def data_docs_site(quality_dir: Path) -> Path:
+    """Where Great Expectations builds the Data Docs site of the project at `quality_dir`."""
+    return quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
 @lru_cache(maxsize=1)

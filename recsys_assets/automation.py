@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 import dagster as dg
 import pandas as pd
 
-from recsys.warehouse import tables, versions
+from recsys.warehouse import ingestion, versions
 from recsys_assets.jobs import RETRAIN_TAG, full_pipeline
 from recsys_assets.resources import WarehouseResource
 
@@ -73,7 +73,7 @@ def count_new_events(warehouse: WarehouseResource, previous: EventCount) -> Even
             if previous.baseline == baseline and previous.counted_until
             else EventCount(version, baseline, baseline, 0)
         )
-        new, newest = tables.events_ingested_since(client, pd.Timestamp(count.counted_until))
+        new, newest = ingestion.events_ingested_since(client, pd.Timestamp(count.counted_until))
     if new:
         count.pending += new
         count.counted_until = newest.isoformat()

@@ -103,10 +103,6 @@ class QualityResource(dg.ConfigurableResource):
     def epoch_time(self) -> datetime:
         return datetime.fromisoformat(self.epoch)
 
-    @property
-    def docs_index(self) -> Path:
-        return self.docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-
 
 @dg.resource(
     config_schema={**MLFLOW_CONFIG_SCHEMA, "artifact_location": dg.Field(str, is_required=False)},

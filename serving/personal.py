@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
-from recsys.warehouse import tables
+from recsys.warehouse import user_reads
 from recsys.warehouse.faults import unavailable_reason
 from serving import filters
 from serving.filters import ItemFilter, Scored
@@ -138,7 +138,7 @@ def user_history(
     weights = (spec.event_weights if spec else None) or DEFAULT_EVENT_WEIGHTS
     reference = pd.Timestamp(spec.decay_reference) if spec and spec.decay_reference else None
     with state.warehouse.session(timeout=state.settings.fold_in_timeout_seconds) as client:
-        frame = tables.user_interactions(
+        frame = user_reads.user_interactions(
             client,
             user_id,
             weights,

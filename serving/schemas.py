@@ -13,14 +13,14 @@ from pydantic import (
     Tag,
 )
 
+from recsys.events import EVENT_TYPES
 from recsys.validity import MAX_ID_LENGTH
+from serving.snapshot import ItemInfo
 
 # Ids are checked by the event rule (recsys.validity) in the router, so that the API accepts
 # exactly what training will use; here only a parse bound, far above the rule's limit.
 Id = Annotated[str, Field(max_length=64 * MAX_ID_LENGTH)]
-EventType = Literal[
-    "view_start", "view_complete", "rating", "like", "dislike", "add_to_list", "search"
-]
+EventType = Literal[EVENT_TYPES]  # one vocabulary: recsys.events
 MAX_BATCH = 10_000
 
 
@@ -149,6 +149,16 @@ class Item(BaseModel):
     genres: list[str]
     tags: list[str]
     year: int | None
+
+    @classmethod
+    def of(cls, info: ItemInfo) -> Item:
+        return cls(
+            item_id=info.item_id,
+            title=info.title,
+            genres=list(info.genres),
+            tags=list(info.tags),
+            year=info.year,
+        )
 
 
 class ItemBatch(BaseModel):

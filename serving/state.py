@@ -11,7 +11,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from recsys.settings import Settings
-from recsys.warehouse import tables, versions
+from recsys.warehouse import ingestion, source_tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
@@ -123,7 +123,7 @@ class ServingState:
             return
         # Never before the model's cut-off: events up to it are in the model.
         since = max(self._swept_until - SWEEP_OVERLAP, self.snapshot.events_ingested_until)
-        newest = tables.users_ingested_since(client, since)
+        newest = ingestion.users_ingested_since(client, since)
         self._last_sweep = time.monotonic()
         if newest:
             self.fresh.merge(newest)
@@ -145,7 +145,7 @@ class ServingState:
         frame = pd.DataFrame.from_records(rows, columns=list(rows[0]))
         try:
             with self.warehouse.session() as client:
-                stored = tables.insert_events(client, frame)
+                stored = source_tables.insert_events(client, frame)
         except Exception as error:
             reason = unavailable_reason(error)
             if reason is not None:

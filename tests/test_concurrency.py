@@ -18,7 +18,7 @@ import dagster as dg
 import httpx
 import pandas as pd
 
-from recsys.warehouse import tables
+from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from tests.conftest import free_port, run_full_pipeline, small_settings
 
@@ -46,7 +46,7 @@ def _writer(url: str, writer: int, stop, acked_path: str, errors_path: str) -> N
             )
             try:
                 with warehouse.session() as client:
-                    tables.insert_events(client, frame)
+                    source_tables.insert_events(client, frame)
                 acked.write("\n".join(ids) + "\n")
                 acked.flush()
                 with warehouse.session() as client:

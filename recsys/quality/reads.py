@@ -14,7 +14,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from recsys.validity import ID_FIELDS, decode_id
-from recsys.warehouse.tables import user_sample_threshold
+from recsys.warehouse.interaction_sql import user_sample_threshold
 
 
 @dataclass(frozen=True)

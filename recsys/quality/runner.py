@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from recsys.quality.docs import localise
+from recsys.settings import data_docs_site
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 SAMPLE_SIZE = 5
@@ -133,7 +134,7 @@ def validate(
         )
         run = checkpoint.run(batch_parameters={"dataframe": frame})
         result = next(iter(run.run_results.values()))
-        docs_index = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        docs_index = data_docs_site(docs_root) / "index.html"
         localise(docs_index.parent)
     return Report(
         suite=suite_name, rows=len(frame), outcomes=_outcomes(result), docs_index=docs_index

@@ -11,8 +11,8 @@ from clickhouse_connect.driver.client import Client
 
 from recsys.ids import id_array
 from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.interaction_sql import event_weight_sql
 from recsys.warehouse.quarantine import valid_events_condition
-from recsys.warehouse.tables import event_weight_sql
 
 
 def topk_table(

@@ -7,7 +7,7 @@ import dagster as dg
 
 from recsys.matrix import InteractionMatrix, build_matrix
 from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
-from recsys.warehouse import tables
+from recsys.warehouse import ingestion, interaction_sql
 from recsys_assets.assets.ingest import events, quarantined_events
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
@@ -47,9 +47,9 @@ def interactions(
     if unknown:
         raise dg.Failure(f"event_weights names unknown event types: {sorted(unknown)}")
     with warehouse.get().session() as client:
-        until = tables.latest_ingestion(client) or datetime.now(UTC)
-        newest_event = tables.newest_event_time(client, quality.epoch_time)
-        pairs = tables.rebuild_interactions(
+        until = ingestion.latest_ingestion(client) or datetime.now(UTC)
+        newest_event = interaction_sql.newest_event_time(client, quality.epoch_time)
+        pairs = interaction_sql.rebuild_interactions(
             client, config.event_weights, quality.epoch_time, config.decay_half_life_days
         )
         users, items = client.query(
@@ -87,7 +87,7 @@ def interaction_matrix(
 ) -> dg.Output[MatrixSnapshot]:
     """The sparse user x item confidence matrix with its row and column id maps."""
     with warehouse.get().session() as client:
-        matrix = build_matrix(tables.stream_interactions(client))
+        matrix = build_matrix(interaction_sql.stream_interactions(client))
     users, items = matrix.shape
     context.log.info(f"matrix {users:,} x {items:,}, {matrix.seen.nnz:,} non-zeros")
     return dg.Output(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from recsys.warehouse import quarantine, tables
+from recsys.warehouse import quarantine, source_tables
 from recsys_assets.progress import Progress
 from recsys_assets.resources import DatasetResource, QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
@@ -18,7 +18,7 @@ def items(
     """The catalogue (id, title, genres, tags, year), upserted from the configured dataset."""
     catalogue = dataset.open().items()
     with warehouse.get().session() as client:
-        tables.insert_items(client, catalogue)
+        source_tables.insert_items(client, catalogue)
         total = client.query("SELECT count() FROM items FINAL").result_rows[0][0]
     context.log.info(f"upserted {len(catalogue):,} items; catalogue now holds {total:,}")
     return dg.MaterializeResult(
@@ -42,7 +42,7 @@ def events(
     source = dataset.open()
     store = warehouse.get()
     with store.session() as client:
-        already_loaded = tables.dataset_loaded(client, source.fingerprint)
+        already_loaded = source_tables.dataset_loaded(client, source.fingerprint)
     loaded = refused = 0
     if already_loaded:
         context.log.info(f"{source.fingerprint} is already loaded; keeping the events table")
@@ -50,7 +50,7 @@ def events(
         progress = Progress(context.log.info, "events loaded", unit="events")
         # Each chunk is its own short session: the API can write between chunks. Event ids are
         # deterministic, so re-running an interrupted load stores each event once.
-        loaded, refused = tables.load_event_stream(
+        loaded, refused = source_tables.load_event_stream(
             store, source.events(), quality.epoch_time, on_chunk=progress
         )
         rate = (loaded + refused) / max(progress.elapsed, 1e-9)
@@ -62,10 +62,12 @@ def events(
             )
         with store.session() as client:
             n_items = client.query("SELECT count() FROM items FINAL").result_rows[0][0]
-            tables.record_dataset_load(client, source.fingerprint, source.name, n_items, loaded)
+            source_tables.record_dataset_load(
+                client, source.fingerprint, source.name, n_items, loaded
+            )
     with store.session() as client:
-        counts = tables.event_counts_by_type(client)
-        orphans = tables.events_with_unknown_items(client)
+        counts = source_tables.event_counts_by_type(client)
+        orphans = source_tables.events_with_unknown_items(client)
     total = sum(counts.values())
     if orphans:
         context.log.warning(

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from serving.dependencies import SnapshotDep
-from serving.routers.items import item_out
-from serving.routers.recommendations import item_filter as parse_filter
-from serving.schemas import CatalogPage
+from serving.queries import item_filter as parse_filter
+from serving.schemas import CatalogPage, Item
 
 router = APIRouter(tags=["catalog"])
 
@@ -32,5 +31,5 @@ async def catalog(
     as_written = snapshot.genres.get(next(iter(wanted.genres), ""), "")
     total, page = await run_in_threadpool(snapshot.search, needle, keep, offset, limit, as_written)
     return CatalogPage(
-        total=total, offset=offset, limit=limit, items=[item_out(info) for info in page]
+        total=total, offset=offset, limit=limit, items=[Item.of(info) for info in page]
     )

@@ -11,8 +11,8 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from serving import filters
 from serving.dependencies import SnapshotDep
-from serving.routers.recommendations import Diversity, ExcludeGenres, ExcludeIds, Genres, K
-from serving.routers.recommendations import item_filter as parse_filter
+from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K
+from serving.queries import item_filter as parse_filter
 from serving.schemas import Item, ItemBatch, ScoredItem, SimilarItems
 from serving.snapshot import ItemInfo, Snapshot
 
@@ -20,16 +20,6 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 ItemId = Annotated[str, Path(min_length=1, max_length=256)]
 MAX_IDS = 200
-
-
-def item_out(info: ItemInfo) -> Item:
-    return Item(
-        item_id=info.item_id,
-        title=info.title,
-        genres=list(info.genres),
-        tags=list(info.tags),
-        year=info.year,
-    )
 
 
 def known(snapshot: Snapshot, item_id: str) -> ItemInfo:
@@ -55,7 +45,7 @@ def items(
         )
     found = {i: snapshot.catalogue.get(i) for i in dict.fromkeys(wanted)}
     return ItemBatch(
-        items=[item_out(info) for info in found.values() if info is not None],
+        items=[Item.of(info) for info in found.values() if info is not None],
         missing=[i for i, info in found.items() if info is None],
     )
 
@@ -63,7 +53,7 @@ def items(
 @router.get("/{item_id}", response_model=Item)
 def item(item_id: ItemId, snapshot: SnapshotDep) -> Item:
     """One catalogue item; 404 if the catalogue does not have it."""
-    return item_out(known(snapshot, item_id))
+    return Item.of(known(snapshot, item_id))
 
 
 @router.get("/{item_id}/similar", response_model=SimilarItems, response_model_exclude_none=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
 
-from recsys.warehouse import tables
+from recsys.warehouse import user_reads
 from serving.dependencies import SnapshotDep, StateDep
 from serving.personal import user_history
 from serving.schemas import ActivityItem, GenreShare, Profile
@@ -29,7 +29,7 @@ async def profile(
 
     def read():
         with state.warehouse.session(timeout=state.settings.fold_in_timeout_seconds) as client:
-            activity = tables.user_activity(client, user_id)
+            activity = user_reads.user_activity(client, user_id)
         history = user_history(state, snapshot, user_id, state.fresh.generation(user_id))
         return activity, history
 

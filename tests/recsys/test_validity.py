@@ -217,3 +217,14 @@ def test_the_space_separators_are_unicodes():
 def test_ids_follow_the_rule(user_id, valid):
     event = {"event_id": "e", "user_id": user_id, "item_id": "i", "event_type": "like"}
     assert (event_problem(event, EPOCH, NOW) is None) == valid
+
+
+def test_one_vocabulary_of_event_types():
+    from typing import get_args
+
+    from recsys.events import VALUE_RANGES
+    from recsys.settings import DEFAULT_EVENT_WEIGHTS
+    from serving.schemas import EventType
+
+    assert set(get_args(EventType)) == set(DEFAULT_EVENT_WEIGHTS) == set(VALUE_RANGES)
+    assert set(EVENT_TYPES) == set(DEFAULT_EVENT_WEIGHTS)

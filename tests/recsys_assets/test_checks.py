@@ -8,7 +8,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from recsys.validity import encode_id
-from recsys.warehouse import tables
+from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys_assets.definitions import defs
 from serving.app import create_app
@@ -83,7 +83,7 @@ def test_a_corrupted_batch_blocks_publication_while_the_api_keeps_serving(tmp_pa
             )
             corrupted.loc[corrupted.index % 4 == 3, "user_id"] = "bad\x00"
             with Warehouse.from_url(settings.warehouse_url).session() as client:
-                tables.insert_events(client, corrupted)
+                source_tables.insert_events(client, corrupted)
 
             result = run_full_pipeline(settings, instance, raise_on_error=False)
 

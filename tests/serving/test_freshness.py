@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recsys.settings import Settings
-from recsys.warehouse import tables
+from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from serving.app import create_app
 from tests.conftest import warehouse_held_elsewhere
@@ -25,7 +25,7 @@ def api(settings: Settings):
 @pytest.fixture(scope="module")
 def catalogue(settings: Settings) -> pd.DataFrame:
     with Warehouse.from_url(settings.warehouse_url).session() as client:
-        return tables.catalogue(client).set_index("item_id")
+        return source_tables.catalogue(client).set_index("item_id")
 
 
 def _recs(api, user: str, k: int = 10) -> dict:
@@ -116,7 +116,7 @@ def test_events_from_another_writer_are_found_by_polling(api, settings):
         ]
     )
     with Warehouse.from_url(settings.warehouse_url).session() as client:
-        tables.insert_events(client, frame)
+        source_tables.insert_events(client, frame)
     # The embedded sweep runs every 30 s; a reload runs it now.
     assert api.post("/admin/reload", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     after = _recs(api, user)

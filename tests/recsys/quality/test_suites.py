@@ -8,7 +8,7 @@ import pytest
 
 from recsys.quality import reads, suites
 from recsys.quality.reads import RecommendationTotals
-from recsys.warehouse import tables
+from recsys.warehouse import source_tables
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
@@ -143,7 +143,7 @@ def test_recommendations_pass_and_each_rule_fails_with_its_reason():
 def test_recommendation_reads_derive_the_row_rules_in_the_warehouse(warehouse):
     """The sample's derived columns and the totals, computed by ClickHouse on real tables."""
     with warehouse.session() as client:
-        tables.insert_items(
+        source_tables.insert_items(
             client,
             pd.DataFrame(
                 {

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from recsys.validity import DEFAULT_EPOCH
-from recsys.warehouse import tables
+from recsys.warehouse import interaction_sql, source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import MIGRATIONS, apply_migrations, schema_version
 
@@ -39,10 +39,10 @@ def _event(event_id: str, user: str = "u1", item: str = "i1") -> dict:
 
 def test_a_resent_event_is_stored_once(warehouse: Warehouse):
     with warehouse.session() as client:
-        tables.insert_events(client, pd.DataFrame([_event("e1"), _event("e2")]))
-        tables.insert_events(client, pd.DataFrame([_event("e1")]))
+        source_tables.insert_events(client, pd.DataFrame([_event("e1"), _event("e2")]))
+        source_tables.insert_events(client, pd.DataFrame([_event("e1")]))
         assert client.query("SELECT count() FROM events FINAL").result_rows == [(2,)]
-        assert tables.event_counts_by_type(client) == {"like": 2}
+        assert source_tables.event_counts_by_type(client) == {"like": 2}
 
 
 def test_interactions_weigh_events_zero_dislikes_and_skip_unknown_items(warehouse: Warehouse):
@@ -80,10 +80,10 @@ def test_interactions_weigh_events_zero_dislikes_and_skip_unknown_items(warehous
         }
     )
     with warehouse.session() as client:
-        tables.insert_items(client, catalogue)
-        tables.insert_events(client, frame)
-        assert tables.events_with_unknown_items(client) == 1
-        assert tables.rebuild_interactions(client, weights, DEFAULT_EPOCH) == 3
+        source_tables.insert_items(client, catalogue)
+        source_tables.insert_events(client, frame)
+        assert source_tables.events_with_unknown_items(client) == 1
+        assert interaction_sql.rebuild_interactions(client, weights, DEFAULT_EPOCH) == 3
         got = {
             item: (confidence, disliked)
             for item, confidence, disliked in client.query(
@@ -127,8 +127,10 @@ def test_time_decay_halves_an_event_per_half_life_of_age(warehouse: Warehouse):
         }
     )
     with warehouse.session() as client:
-        tables.insert_items(client, catalogue)
-        tables.insert_events(client, frame)
-        tables.rebuild_interactions(client, {"like": 4.0}, DEFAULT_EPOCH, half_life_days=10.0)
+        source_tables.insert_items(client, catalogue)
+        source_tables.insert_events(client, frame)
+        interaction_sql.rebuild_interactions(
+            client, {"like": 4.0}, DEFAULT_EPOCH, half_life_days=10.0
+        )
         got = dict(client.query("SELECT item_id, confidence FROM interactions").result_rows)
     assert got["a"] == pytest.approx(4.0) and got["b"] == pytest.approx(2.0, rel=1e-4)

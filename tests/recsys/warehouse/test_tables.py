@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from recsys.foldin import ItemSide
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.validity import DEFAULT_EPOCH
-from recsys.warehouse import tables
+from recsys.warehouse import ingestion, interaction_sql, source_tables, user_reads
 from recsys.warehouse.item_model import read_item_model, write_item_model
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -49,15 +49,17 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
         {"item_id": list("abc"), "title": "t", "genres": [[]] * 3, "tags": [[]] * 3, "year": None}
     )
     with warehouse.session() as client:
-        tables.insert_items(client, items)
-        tables.insert_events(client, _events(EVENTS))
-        tables.rebuild_interactions(client, DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH, half_life_days)
+        source_tables.insert_items(client, items)
+        source_tables.insert_events(client, _events(EVENTS))
+        interaction_sql.rebuild_interactions(
+            client, DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH, half_life_days
+        )
         expected = client.query_df(
             "SELECT item_id, confidence, disliked FROM interactions "
             "WHERE user_id = 'u1' ORDER BY item_id"
         )
-        newest = tables.newest_event_time(client, DEFAULT_EPOCH)
-        got = tables.user_interactions(
+        newest = interaction_sql.newest_event_time(client, DEFAULT_EPOCH)
+        got = user_reads.user_interactions(
             client,
             "u1",
             DEFAULT_EVENT_WEIGHTS,
@@ -65,7 +67,9 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
             half_life_days,
             decay_reference=newest,
         ).sort_values("item_id", ignore_index=True)
-        nobody = tables.user_interactions(client, "nobody", DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH)
+        nobody = user_reads.user_interactions(
+            client, "nobody", DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH
+        )
     pd.testing.assert_frame_equal(got.drop(columns="strongest"), expected, check_dtype=False)
     assert nobody.empty
     assert list(nobody.columns) == ["item_id", "confidence", "disliked", "strongest"]
@@ -79,15 +83,15 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
 
 def test_counts_and_users_since_a_time(warehouse):
     with warehouse.session() as client:
-        tables.insert_events(client, _events(EVENTS[:3]))
-        first = tables.latest_ingestion(client)
+        source_tables.insert_events(client, _events(EVENTS[:3]))
+        first = ingestion.latest_ingestion(client)
         time.sleep(0.01)
-        tables.insert_events(
+        source_tables.insert_events(
             client, _events(EVENTS[3:]).assign(event_id=lambda f: f.event_id + "x")
         )
-        count, newest = tables.events_ingested_since(client, first)
-        users = tables.users_ingested_since(client, first)
-        nothing = tables.events_ingested_since(client, newest)
+        count, newest = ingestion.events_ingested_since(client, first)
+        users = ingestion.users_ingested_since(client, first)
+        nothing = ingestion.events_ingested_since(client, newest)
     assert count == 3 and newest > first
     assert set(users) == {"u1", "u2"} and users["u2"] == newest
     assert nothing == (0, None)
@@ -156,9 +160,9 @@ def test_model_selection_reads_a_fixed_sample_of_whole_users(warehouse):
             pairs,
             column_names=["user_id", "item_id", "confidence", "events", "disliked"],
         )
-        everyone, total = tables.interaction_pairs(client)
-        sample, total_again = tables.interaction_pairs(client, max_users=500)
-        again, _ = tables.interaction_pairs(client, max_users=500)
+        everyone, total = interaction_sql.interaction_pairs(client)
+        sample, total_again = interaction_sql.interaction_pairs(client, max_users=500)
+        again, _ = interaction_sql.interaction_pairs(client, max_users=500)
     assert total == total_again == 2000 and len(everyone) == 6000
     users = set(sample["user_id"])
     assert 400 <= len(users) <= 600  # about max_users, picked by hash
