@@ -202,9 +202,11 @@ def _bad_ids(ids: pd.Series) -> np.ndarray:
 
 
 def _millis(timestamps: pd.Series) -> np.ndarray:
-    moments = pd.to_datetime(timestamps, utc=True)
-    since = moments - pd.Timestamp(0, tz="UTC")
-    return (since // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64)
+    """Whole milliseconds since 1970; a missing or unparseable time as the smallest integer,
+    which every bound rejects."""
+    moments = pd.to_datetime(timestamps, utc=True, errors="coerce")
+    since = (moments - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+    return since.fillna(np.iinfo(np.int64).min).to_numpy(dtype=np.int64)
 
 
 def invalid_field_sql(epoch: datetime) -> tuple[str, dict[str, object]]:
@@ -256,6 +258,15 @@ def encode_id(text: str) -> bytes:
     """Text as bytes to store, every character kept: a lone surrogate becomes an (invalid)
     three-byte sequence, never bytes that could read as another, valid character."""
     return text.encode("utf-8", "surrogatepass")
+
+
+def original_bytes(text: str) -> bytes:
+    """The bytes text was decoded from with `surrogateescape` (a loader reading a file, or
+    `decode_id`): what to keep when quarantining it. Other lone surrogates as `encode_id`."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return encode_id(text)
 
 
 # What each field must be, in words: the reason recorded beside a quarantined row.

@@ -38,35 +38,51 @@ class MovieLensFolder:
         return f"movielens:{self.path}:{stat.st_size}:{int(stat.st_mtime)}"
 
     def items(self) -> pd.DataFrame:
-        movies = pd.read_csv(self.path / "movies.csv", dtype={"movieId": str, "title": str})
-        titles = movies["title"].fillna("").str.strip()
+        """The catalogue. A missing id or title stays empty (the items check counts it); bytes
+        that are not UTF-8 read as U+FFFD, so one bad byte cannot stop the load."""
+        movies = pd.read_csv(
+            self.path / "movies.csv",
+            dtype=str,
+            keep_default_na=False,
+            encoding_errors="replace",
+            on_bad_lines="warn",
+        )
+        titles = movies["title"].str.strip()
         years = titles.str.extract(_YEAR_AT_END)[0].astype("Int64")
         tags = self._tags()
         return pd.DataFrame(
             {
                 "item_id": movies["movieId"],
                 "title": titles.str.replace(_YEAR_AT_END, "", regex=True),
-                "genres": movies["genres"].fillna("").map(_split_genres),
+                "genres": movies["genres"].map(_split_genres),
                 "tags": movies["movieId"].map(lambda movie: tags.get(movie, [])),
                 "year": years.astype("UInt16"),
             }
         )
 
     def events(self, chunk_size: int = 1_000_000) -> Iterator[pd.DataFrame]:
+        """Ratings as events. Every field is read as text and numbers are coerced, so a
+        malformed row (stars or time not a number, an id missing, bytes that are not UTF-8)
+        becomes an invalid event that the loader quarantines with its reason, instead of
+        stopping the load; distinct bad bytes stay distinct (surrogate escapes)."""
         reader = pd.read_csv(
             self.path / "ratings.csv",
-            dtype={"userId": str, "movieId": str, "rating": "float32", "timestamp": "int64"},
+            dtype=str,
+            keep_default_na=False,
+            encoding_errors="surrogateescape",
+            on_bad_lines="warn",
             chunksize=chunk_size,
         )
         for chunk in reader:
+            seconds = pd.to_numeric(chunk["timestamp"], errors="coerce")
             yield pd.DataFrame(
                 {
                     "event_id": _event_ids(chunk),
                     "user_id": chunk["userId"],
                     "item_id": chunk["movieId"],
                     "event_type": "rating",
-                    "value": chunk["rating"],
-                    "timestamp": pd.to_datetime(chunk["timestamp"], unit="s", utc=True),
+                    "value": pd.to_numeric(chunk["rating"], errors="coerce").astype("float32"),
+                    "timestamp": pd.to_datetime(seconds, unit="s", utc=True, errors="coerce"),
                     "source": "movielens",
                 }
             )
@@ -75,7 +91,14 @@ class MovieLensFolder:
         path = self.path / "tags.csv"
         if not path.is_file():
             return {}
-        tags = pd.read_csv(path, usecols=["movieId", "tag"], dtype={"movieId": str, "tag": str})
+        tags = pd.read_csv(
+            path,
+            usecols=["movieId", "tag"],
+            dtype=str,
+            keep_default_na=False,
+            encoding_errors="replace",
+            on_bad_lines="warn",
+        )
         tags["tag"] = tags["tag"].fillna("").str.strip().str.lower()
         tags = tags[tags["tag"] != ""]
         counts = tags.groupby(["movieId", "tag"]).size().rename("n").reset_index()
@@ -87,7 +110,7 @@ class MovieLensFolder:
 def _event_ids(chunk: pd.DataFrame) -> pd.Series:
     """One rating per user and movie; the timestamp keeps re-ratings apart. Readable where it
     fits the id rule's length, else a stable digest of the same parts (long user ids)."""
-    ids = "ml-" + chunk["userId"] + "-" + chunk["movieId"] + "-" + chunk["timestamp"].astype(str)
+    ids = "ml-" + chunk["userId"] + "-" + chunk["movieId"] + "-" + chunk["timestamp"]
     long = ids.str.len() > MAX_ID_LENGTH
     if long.any():
         ids[long] = ids[long].map(

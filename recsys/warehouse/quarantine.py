@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from recsys.validity import FIELD_RULES, decode_id, encode_id, invalid_field_sql
+from recsys.validity import FIELD_RULES, decode_id, invalid_field_sql, original_bytes
 
 WRITER = "writer"
 EVENTS = "events"
@@ -78,7 +78,7 @@ def refuse(client: Client, frame: pd.DataFrame, fields: pd.Series, source: str =
 def _raw(value: object) -> bytes:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return b""
-    return encode_id(value if isinstance(value, str) else str(value))
+    return original_bytes(value if isinstance(value, str) else str(value))
 
 
 def counts(client: Client) -> dict[str, dict[str, int]]:

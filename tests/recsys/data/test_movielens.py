@@ -6,6 +6,8 @@ import pytest
 from recsys.data.movielens import MovieLensFolder
 from recsys.data.source import open_dataset
 from recsys.settings import Settings
+from recsys.validity import DEFAULT_EPOCH
+from recsys.warehouse import quarantine, source_tables
 from tests.conftest import MOVIELENS_SMALL, requires_movielens
 
 
@@ -70,3 +72,34 @@ def test_ml_latest_small_loads_in_full():
     assert len(events) == 100_837
     assert events[~known][["user_id", "item_id"]].values.tolist() == [["999", "999999"]]
     assert events[known]["user_id"].nunique() == 610
+
+
+def test_malformed_rows_are_quarantined_not_a_failed_load(tmp_path: Path, warehouse):
+    """A messy export: stars or a time that is not a number, a missing id, a short row, bytes
+    that are not UTF-8, out-of-range stars; a movie without an id or a title."""
+    folder = tmp_path / "messy"
+    folder.mkdir()
+    (folder / "movies.csv").write_bytes(
+        b"movieId,title,genres\n1,Heat (1995),Crime\n2,Am\xe9lie (2001),Romance\n"
+        b",Untitled (2001),Drama\n3,,Comedy\n"
+    )
+    good = [f"{u},{m},4.0,964982703" for u in range(1, 12) for m in (1, 2)]
+    bad = [b"1,2,abc,964982703", b"1,3,4.0,notatime", b"x,,4.0,964982703", b"2,5,4.0",
+           b"3,2,9.5,964982703", b"\xff\xfe,1,4.0,964982703"]  # fmt: skip
+    (folder / "ratings.csv").write_bytes(
+        b"userId,movieId,rating,timestamp\n" + "\n".join(good).encode() + b"\n"
+        + b"\n".join(bad) + b"\n"
+    )  # fmt: skip
+    dataset = MovieLensFolder(folder)
+    items = dataset.items()
+    assert list(items["item_id"]) == ["1", "2", "", "3"] and items["title"][1] == "Am\ufffdlie"
+    stored, refused = source_tables.load_event_stream(warehouse, dataset.events(), DEFAULT_EPOCH)
+    assert (stored, refused) == (len(good), len(bad))
+    with warehouse.session() as client:
+        fields = quarantine.counts(client)["writer"]
+        raw = client.query(
+            "SELECT hex(user_id) FROM quarantined_events FINAL WHERE field = 'event_id'"
+        ).result_rows
+    # The bad bytes reach the derived event id too, which the rule checks first.
+    assert fields == {"value": 2, "timestamp": 2, "item_id": 1, "event_id": 1}
+    assert raw == [("FFFE",)]  # the bytes as they were, not a look-alike
