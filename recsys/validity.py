@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -100,14 +102,27 @@ def value_problem(event_type: str, value: float | None) -> str | None:
         return "is required for a rating (the stars, 0.5 to 5)" if event_type == "rating" else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number"
-    with np.errstate(over="ignore"):  # beyond float32's range: inf, rejected just below
-        stored = float(np.float32(value)) if math.isfinite(value) else value
+    stored = _as_float32(value)
     if not math.isfinite(stored):
         return f"must be a finite number (got {value!r})"
     low, high = VALUE_RANGES[event_type]
     if not low <= stored <= high:
         return f"{value} is outside [{low}, {high}] for event_type {event_type}"
     return None
+
+
+def _as_float32(value: float) -> float:
+    """`value` as Float32 stores it (round to nearest); beyond its range, infinity."""
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except (OverflowError, struct.error):  # NaN packs fine: only magnitudes overflow
+        return math.inf if value > 0 else -math.inf
+
+
+@lru_cache(maxsize=256)
+def _cached_millis(moment: datetime) -> int:
+    """`to_millis` of the epoch and of a batch's acceptance time, computed once."""
+    return to_millis(moment)
 
 
 def to_millis(moment: datetime) -> int:
@@ -119,7 +134,7 @@ def to_millis(moment: datetime) -> int:
 
 def timestamp_problem(timestamp_ms: int, epoch: datetime, accepted_ms: int) -> str | None:
     """Why an event time is not valid, given when the event was accepted, or None."""
-    if timestamp_ms < to_millis(epoch):
+    if timestamp_ms < _cached_millis(epoch):
         return f"is before {epoch.isoformat()} (RECSYS_QUALITY_EPOCH)"
     if timestamp_ms > accepted_ms + TOLERANCE_MS:
         return "is in the future (more than 5 minutes ahead of the server's clock)"
@@ -143,7 +158,7 @@ def event_problem(
     problem = value_problem(event_type, event.get("value"))
     if problem:
         return "value", problem
-    accepted_ms = to_millis(accepted_at or datetime.now(UTC))
+    accepted_ms = _cached_millis(accepted_at) if accepted_at else to_millis(datetime.now(UTC))
     timestamp = event.get("timestamp")
     timestamp_ms = accepted_ms if timestamp is None else to_millis(timestamp)
     problem = timestamp_problem(timestamp_ms, epoch, accepted_ms)
