@@ -132,7 +132,7 @@ def items_are_valid(
     """Catalogue structure in any taxonomy: unique well-formed ids, titles present, genres
     well-formed (the catalogue defines its own genre vocabulary)."""
     with warehouse.get().session() as client:
-        frame = client.query_df("SELECT item_id, title, genres FROM items FINAL")
+        frame = reads.catalogue_for_checks(client)
     report = _suites().check_items(
         frame, max_invalid_rate=quality.max_invalid_rate, docs_root=quality.docs_root
     )

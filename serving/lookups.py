@@ -104,7 +104,7 @@ class WarehouseLookups:
         """Titles containing `needle` (case-insensitive) and of `genre` (as the catalogue writes
         it) if given: (total, page)."""
         where = (
-            "positionCaseInsensitiveUTF8(title, {needle:String}) > 0 "
+            "isValidUTF8(item_id) AND positionCaseInsensitiveUTF8(title, {needle:String}) > 0 "
             "AND ({genre:String} = '' OR has(genres, {genre:String}))"
         )
         total = self._rows(

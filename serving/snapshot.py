@@ -136,10 +136,13 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
         ).result_rows
     }
     trending = load_trending(client, version.model_version)
+    # An id that is not valid UTF-8 would read back as its hex text, which could shadow a real
+    # item; no valid event can name it anyway (the items check reports it).
     catalogue = {
         row[0]: ItemInfo.of(*row)
         for row in client.query(
-            "SELECT item_id, title, genres, tags, year FROM items FINAL"
+            "SELECT item_id, title, genres, tags, year FROM items FINAL "
+            "WHERE isValidUTF8(item_id)"
         ).result_rows
     }
     fold_in = load_fold_in(client, version)

@@ -134,3 +134,20 @@ def event_volume(client: Client) -> EventVolume:
     ).result_rows[0]
     stored = client.query("SELECT count() FROM events").result_rows[0][0]
     return EventVolume(int(total), int(stored), int(repeated))
+
+
+def catalogue_for_checks(client: Client) -> pd.DataFrame:
+    """(item_id, title, genres) as the items check sees them: ids exactly as stored (invalid
+    UTF-8 as lone surrogates, which the id rule rejects, not as the hex text clickhouse-connect
+    would render, which could pass for another id)."""
+    result = client.query(
+        "SELECT item_id, title, genres FROM items FINAL", column_formats={"item_id": "bytes"}
+    )
+    columns = result.result_columns or [[], [], []]
+    return pd.DataFrame(
+        {
+            "item_id": [decode_id(raw) for raw in columns[0]],
+            "title": pd.Series(columns[1], dtype=object),
+            "genres": pd.Series(columns[2], dtype=object),
+        }
+    )

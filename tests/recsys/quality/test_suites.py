@@ -217,3 +217,16 @@ def test_matrix_checks_confidences_size_density_and_ids():
     )
     unknown = suites.check_matrix(np.array([1.0]), 50, 40, 300, ["ghost-1", "ghost-2"])
     assert "unknown_item_ids" in unknown.reason() and "ghost-1" in unknown.reason()
+
+
+def test_an_item_id_of_invalid_bytes_is_not_read_as_hex(warehouse):
+    with warehouse.session() as client:
+        client.insert(
+            "items",
+            [[b"fffe", "Real", ["Drama"], [], None], [b"\xff\xfe", "Bytes", ["Drama"], [], None]],
+            column_names=["item_id", "title", "genres", "tags", "year"],
+        )
+        frame = reads.catalogue_for_checks(client)
+    assert set(frame["item_id"]) == {"fffe", "\udcff\udcfe"}  # two items, not one
+    report = suites.check_items(frame)
+    assert "item_id: expect_column_values_to_not_match_regex" in report.reason()
