@@ -141,8 +141,7 @@ def load_snapshot(client: Client, version: versions.ModelVersion) -> Snapshot:
     catalogue = {
         row[0]: ItemInfo.of(*row)
         for row in client.query(
-            "SELECT item_id, title, genres, tags, year FROM items FINAL "
-            "WHERE isValidUTF8(item_id)"
+            "SELECT item_id, title, genres, tags, year FROM items FINAL WHERE isValidUTF8(item_id)"
         ).result_rows
     }
     fold_in = load_fold_in(client, version)
