@@ -6,7 +6,7 @@ import dagster as dg
 
 from recsys.quality import reads
 from recsys.quality.runner import Report
-from recsys_assets.assets.exports import RecommendationsConfig, user_recommendations
+from recsys_assets.assets.exports import user_recommendations
 from recsys_assets.assets.features import MatrixSnapshot, interaction_matrix
 from recsys_assets.assets.ingest import events, items
 from recsys_assets.assets.models import TrainedModel, candidate_model
@@ -154,9 +154,9 @@ def recommendations_are_publishable(
     """At most K per user, every active user served, nothing seen or disliked, scores falling
     with rank, items in the catalogue, one model version, enough catalogue coverage."""
     version = candidate_model.version.model_version
-    k = RecommendationsConfig().top_k
     if not candidate_model.publish:
         return dg.AssetCheckResult(passed=True, description="nothing to publish: skipped")
+    k = _run_top_k(context)
     with warehouse.get().session() as client:
         totals = reads.recommendation_totals(client, version, k)
         sample = reads.recommendation_sample(client, version, RECOMMENDATIONS_CHECKED_USERS)
@@ -175,6 +175,16 @@ def recommendations_are_publishable(
         users_checked_row_by_row=int(sample["user_id"].nunique()),
         catalogue_coverage=totals.coverage,
     )
+
+
+def _run_top_k(context: dg.AssetCheckExecutionContext) -> int:
+    """The top_k this run's user_recommendations used (its run config or the setting)."""
+    for record in context.instance.fetch_materializations(
+        dg.AssetKey("user_recommendations"), limit=5
+    ).records:
+        if record.run_id == context.run.run_id:
+            return int(record.asset_materialization.metadata["top_k"].value)
+    raise dg.Failure("user_recommendations of this run recorded no top_k")
 
 
 @dg.asset_check(asset=candidate_model, blocking=True)

@@ -18,6 +18,7 @@ from recsys.stores import MLFLOW_EXPERIMENT
 from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
+from recsys_assets.run_config import RunDefaults
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -153,6 +154,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
             epoch=settings.quality_epoch.isoformat(),
             min_coverage=settings.quality_min_coverage,
             max_invalid_rate=settings.quality_max_invalid_rate,
+        ),
+        "defaults": RunDefaults(
+            **{name: getattr(settings, name) for name in RunDefaults.model_fields}
         ),
         "mlflow": mlflow_tracking.configured(
             {

@@ -6,7 +6,7 @@ import numpy as np
 from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
-from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
+from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import exports, versions
 from recsys.warehouse.item_model import write_item_model
 from recsys_assets.assets.ingest import events
@@ -14,13 +14,16 @@ from recsys_assets.assets.models import TrainedModel
 from recsys_assets.progress import Progress
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
+from recsys_assets.run_config import RunDefaults, SettingsDefaults
 
 GROUP = "exports"
 REGISTERED_MODEL = "recsys"
 
 
-class RecommendationsConfig(dg.Config):
-    top_k: int = get_settings().top_k
+class RecommendationsConfig(SettingsDefaults):
+    from_settings = {"top_k": "top_k"}
+
+    top_k: int | None = None  # empty: RECSYS_TOP_K
     # Users are split into this many buckets by a hash of their id; each bucket is computed and
     # written on its own (see recsys.generation).
     buckets: int = 16
@@ -35,8 +38,10 @@ class SimilarItemsConfig(dg.Config):
     min_users_for_collaborative: int = 5
 
 
-class TrendingConfig(dg.Config):
-    half_life_days: float = get_settings().trending_half_life_days
+class TrendingConfig(SettingsDefaults):
+    from_settings = {"half_life_days": "trending_half_life_days"}
+
+    half_life_days: float | None = None  # empty: RECSYS_TRENDING_HALF_LIFE_DAYS
     limit: int = 1000  # per window: enough to fill filtered lists (a genre, a top-up)
 
 
@@ -56,10 +61,12 @@ def user_recommendations(
     config: RecommendationsConfig,
     candidate_model: TrainedModel,
     warehouse: WarehouseResource,
+    defaults: RunDefaults,
 ) -> dg.MaterializeResult:
     """Top-K items per user, already-seen and disliked items removed, tagged with the version."""
     if not candidate_model.publish:
         return _skipped(candidate_model)
+    config = config.resolved(defaults)  # its top_k is recorded: the check reads it
     version = candidate_model.version.model_version
     model = candidate_model.model
     matrix = model.train
@@ -211,10 +218,12 @@ def trending_items(
     candidate_model: TrainedModel,
     warehouse: WarehouseResource,
     quality: QualityResource,
+    defaults: RunDefaults,
 ) -> dg.MaterializeResult:
     """Time-decayed popularity (half-life in days) up to the newest event: the fallback list."""
     if not candidate_model.publish:
         return _skipped(candidate_model)
+    config = config.resolved(defaults)
     version = candidate_model.version.model_version
     with warehouse.get().session() as client:
         rows = exports.write_trending(

@@ -6,19 +6,23 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from recsys.matrix import InteractionMatrix, build_matrix
-from recsys.settings import DEFAULT_EVENT_WEIGHTS, get_settings
+from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import ingestion, interaction_sql
 from recsys_assets.assets.ingest import events, quarantined_events
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
+from recsys_assets.run_config import RunDefaults, SettingsDefaults
 
 GROUP = "features"
 
 
-class InteractionsConfig(dg.Config):
+class InteractionsConfig(SettingsDefaults):
+    from_settings = {"decay_half_life_days": "decay_half_life_days"}
+
     event_weights: dict[str, float] = dict(DEFAULT_EVENT_WEIGHTS)
     # 0 turns time decay off; else an event's weight halves every this many days of age.
-    decay_half_life_days: float = get_settings().decay_half_life_days
+    # Empty: RECSYS_DECAY_HALF_LIFE_DAYS.
+    decay_half_life_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,11 @@ def interactions(
     config: InteractionsConfig,
     warehouse: WarehouseResource,
     quality: QualityResource,
+    defaults: RunDefaults,
 ) -> dg.Output[InteractionsSnapshot]:
     """One confidence per (user, item) from valid events: weights summed in ClickHouse;
     dislikes zero a pair."""
+    config = config.resolved(defaults)
     unknown = set(config.event_weights) - set(DEFAULT_EVENT_WEIGHTS)
     if unknown:
         raise dg.Failure(f"event_weights names unknown event types: {sorted(unknown)}")
@@ -64,7 +70,12 @@ def interactions(
             decay_half_life_days=config.decay_half_life_days,
             newest_event=newest_event,
         ),
-        metadata={"pairs": pairs, "users": int(users), "items": int(items)},
+        metadata={
+            "pairs": pairs,
+            "users": int(users),
+            "items": int(items),
+            "run_config_from_settings": dg.MetadataValue.json(config.used()),
+        },
     )
 
 

@@ -22,12 +22,12 @@ from recsys.selection import (
     challenger_decision,
     select,
 )
-from recsys.settings import get_settings
 from recsys.warehouse import interaction_sql, source_tables, versions
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
 from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
+from recsys_assets.run_config import SettingsDefaults
 
 GROUP = "models"
 REPORTED = (
@@ -45,22 +45,33 @@ REPORTED = (
 )
 
 
-class SelectionRunConfig(dg.Config):
+class SelectionRunConfig(SettingsDefaults):
     """The search budget (trials per family; 0 leaves a family out), the evaluation split, and
     how many users (a fixed sample by id hash) tuning and evaluation read at most (0: all)."""
+
+    from_settings = {
+        name: name
+        for name in (
+            "ease_max_items",
+            "min_improve",
+            "collab_weight",
+            "min_interactions_for_collab",
+        )
+    }
 
     als_trials: int = 12
     item_knn_trials: int = 8
     ease_trials: int = 5
     content_trials: int = 1
     hybrid_trials: int = 4
-    ease_max_items: int = get_settings().ease_max_items
+    ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
     holdout_fraction: float = 0.2
     split_mode: str = "per_user"
     rating_threshold: float = 4.0
-    min_improve: float = get_settings().min_improve
-    collab_weight: float = get_settings().collab_weight
-    min_interactions_for_collab: int = get_settings().min_interactions_for_collab
+    # Empty: RECSYS_MIN_IMPROVE, RECSYS_COLLAB_WEIGHT, RECSYS_MIN_INTERACTIONS_FOR_COLLAB.
+    min_improve: float | None = None
+    collab_weight: float | None = None
+    min_interactions_for_collab: int | None = None
     seed: int = 42
     max_users: int = 50_000
 
@@ -96,7 +107,9 @@ class ModelChoice:
 
 
 @dg.asset(
-    group_name=GROUP, kinds={"python", "mlflow"}, required_resource_keys={"mlflow", "warehouse"}
+    group_name=GROUP,
+    kinds={"python", "mlflow"},
+    required_resource_keys={"mlflow", "warehouse", "defaults"},
 )
 @retry_when_unavailable
 def model_selection(
@@ -105,6 +118,7 @@ def model_selection(
     interactions: InteractionsSnapshot,
 ) -> dg.Output[ModelChoice]:
     """Tune every model family on a temporal validation split; champion by NDCG@10."""
+    config = config.resolved(context.resources.defaults)
     mlflow = context.resources.mlflow
     with context.resources.warehouse.get().session() as client:
         pairs, all_users = interaction_sql.interaction_pairs(client, config.max_users)
@@ -157,6 +171,7 @@ def model_selection(
             "popularity_ndcg_at_10": float(selection.baseline_test["ndcg_at_10"]),
             "users_evaluated": sampled_users,
             "users_total": all_users,
+            "run_config_from_settings": dg.MetadataValue.json(config.used()),
         },
     )
 

@@ -12,7 +12,7 @@ from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys_assets.definitions import defs
 from serving.app import create_app
-from tests.conftest import run_full_pipeline, small_settings
+from tests.conftest import SMALL_BUDGET, run_full_pipeline, small_settings
 
 
 def test_checks_are_registered_blocking_and_run_by_the_full_pipeline_job():
@@ -155,3 +155,30 @@ def test_a_few_bad_rows_and_a_retried_batch_never_stop_a_retrain(tmp_path: Path)
             ).result_rows
         assert trained == 0
         assert ("event_id", encode_id("bad-utf8-").hex().upper() + "FF") in listed
+
+
+def test_a_run_is_checked_against_its_own_config_and_defaults_resolve_at_run_time(
+    tmp_path: Path,
+):
+    """top_k from the run config (80) wins over the setting (7); fields left empty take the
+    settings given to this deployment, not those of the process that imported the code."""
+    settings = small_settings(tmp_path, top_k=7, decay_half_life_days=30.0)
+    run_config = {
+        "ops": {
+            **SMALL_BUDGET["ops"],
+            "user_recommendations": {"config": {"top_k": 80}},
+        }
+    }
+    with dg.instance_for_test() as instance:
+        result = run_full_pipeline(settings, instance, run_config=run_config)
+    assert result.success
+    assert _evaluation(result, "recommendations_are_publishable").passed
+    recs = result.asset_materializations_for_node("user_recommendations")[0].metadata
+    assert recs["top_k"].value == 80
+    used = result.asset_materializations_for_node("interactions")[0].metadata
+    assert used["run_config_from_settings"].value == {"decay_half_life_days": 30.0}
+    with Warehouse.from_url(settings.warehouse_url).session() as client:
+        longest = client.query(
+            "SELECT max(c) FROM (SELECT count() AS c FROM user_recommendations GROUP BY user_id)"
+        ).result_rows[0][0]
+    assert 7 < longest <= 80
