@@ -40,13 +40,7 @@ class MovieLensFolder:
     def items(self) -> pd.DataFrame:
         """The catalogue. A missing id or title stays empty (the items check counts it); bytes
         that are not UTF-8 read as U+FFFD, so one bad byte cannot stop the load."""
-        movies = pd.read_csv(
-            self.path / "movies.csv",
-            dtype=str,
-            keep_default_na=False,
-            encoding_errors="replace",
-            on_bad_lines="warn",
-        )
+        movies = _read_text(self.path / "movies.csv", encoding_errors="replace")
         titles = movies["title"].str.strip()
         years = titles.str.extract(_YEAR_AT_END)[0].astype("Int64")
         tags = self._tags()
@@ -65,13 +59,8 @@ class MovieLensFolder:
         malformed row (stars or time not a number, an id missing, bytes that are not UTF-8)
         becomes an invalid event that the loader quarantines with its reason, instead of
         stopping the load; distinct bad bytes stay distinct (surrogate escapes)."""
-        reader = pd.read_csv(
-            self.path / "ratings.csv",
-            dtype=str,
-            keep_default_na=False,
-            encoding_errors="surrogateescape",
-            on_bad_lines="warn",
-            chunksize=chunk_size,
+        reader = _read_text(
+            self.path / "ratings.csv", encoding_errors="surrogateescape", chunksize=chunk_size
         )
         for chunk in reader:
             seconds = pd.to_numeric(chunk["timestamp"], errors="coerce")
@@ -91,20 +80,27 @@ class MovieLensFolder:
         path = self.path / "tags.csv"
         if not path.is_file():
             return {}
-        tags = pd.read_csv(
-            path,
-            usecols=["movieId", "tag"],
-            dtype=str,
-            keep_default_na=False,
-            encoding_errors="replace",
-            on_bad_lines="warn",
-        )
+        tags = _read_text(path, encoding_errors="replace", usecols=["movieId", "tag"])
         tags["tag"] = tags["tag"].fillna("").str.strip().str.lower()
         tags = tags[tags["tag"] != ""]
         counts = tags.groupby(["movieId", "tag"]).size().rename("n").reset_index()
         counts = counts.sort_values(["movieId", "n", "tag"], ascending=[True, False, True])
         top = counts.groupby("movieId").head(TAGS_PER_ITEM)
         return top.groupby("movieId")["tag"].agg(list).to_dict()
+
+
+def _read_text(path: Path, encoding_errors: str, **options):
+    """A CSV with every field as text ('' when empty): what a field means is decided after
+    reading, so one malformed value cannot stop a load. A row with too many fields is warned
+    about and skipped; missing fields read as empty."""
+    return pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        encoding_errors=encoding_errors,
+        on_bad_lines="warn",
+        **options,
+    )
 
 
 def _event_ids(chunk: pd.DataFrame) -> pd.Series:
