@@ -20,6 +20,8 @@ from datetime import datetime
 
 import numpy as np
 
+from serving.caches import LruCache
+
 # Events accepted this close to the cut-off may or may not be in the model: keep them fresh.
 CUTOFF_MARGIN_SECONDS = 60.0
 
@@ -190,21 +192,13 @@ class UserCache:
     (model version and the user's event generation)."""
 
     def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self._entries: OrderedDict[str, tuple[Hashable, object]] = OrderedDict()
-        self._guard = threading.Lock()
+        self._cache = LruCache(capacity)
 
     def get(self, user_id: str, key: Hashable):
-        with self._guard:
-            entry = self._entries.get(user_id)
-            if entry is None or entry[0] != key:
-                return None
-            self._entries.move_to_end(user_id)
-            return entry[1]
+        entry = self._cache.get(user_id, None)
+        if entry is None or entry[0] != key:
+            return None
+        return entry[1]
 
     def put(self, user_id: str, key: Hashable, value: object) -> None:
-        with self._guard:
-            self._entries[user_id] = (key, value)
-            self._entries.move_to_end(user_id)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+        self._cache.put(user_id, (key, value))

@@ -9,14 +9,11 @@ contend for a lock; the default (`memory`) loads the whole version at publicatio
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 
 from recsys.warehouse.connection import Warehouse
+from serving.caches import MISSING, LruCache
 from serving.snapshot import ItemInfo, ScoredItem
-
-_MISSING = object()
 
 
 class CachedLookup(Mapping):
@@ -24,21 +21,13 @@ class CachedLookup(Mapping):
 
     def __init__(self, fetch: Callable[[str], object | None], capacity: int) -> None:
         self._fetch = fetch
-        self._capacity = capacity
-        self._entries: OrderedDict[str, object] = OrderedDict()
-        self._guard = threading.Lock()
+        self._cache = LruCache(capacity)
 
     def get(self, key: str, default=None):
-        with self._guard:
-            value = self._entries.get(key, _MISSING)
-            if value is not _MISSING:
-                self._entries.move_to_end(key)
-        if value is _MISSING:
-            value = self._fetch(key)  # None is cached too: unknown ids are asked about again
-            with self._guard:
-                self._entries[key] = value
-                while len(self._entries) > self._capacity:
-                    self._entries.popitem(last=False)
+        value = self._cache.get(key)
+        if value is MISSING:
+            value = self._fetch(key)  # None is cached too: unknown ids are not asked again
+            self._cache.put(key, value)
         return default if value is None else value
 
     def __getitem__(self, key: str):
@@ -54,8 +43,7 @@ class CachedLookup(Mapping):
         raise TypeError("a warehouse lookup cannot list its keys")
 
     def __len__(self) -> int:
-        with self._guard:
-            return len(self._entries)
+        return len(self._cache)
 
 
 class WarehouseLookups:

@@ -260,7 +260,6 @@ def published_model(
     candidate = candidate_model.version
     store = context.resources.warehouse.get()
     if not candidate_model.publish:
-        mlflow.end_run()
         with store.session() as client:
             serving = versions.published(client)
         context.log.warning(candidate.decision)
@@ -312,5 +311,4 @@ def _register(mlflow, version: versions.ModelVersion) -> str:
         tags={"model_version": version.model_version, "algorithm": version.algorithm},
     )
     client.set_registered_model_alias(REGISTERED_MODEL, "champion", registered.version)
-    mlflow.end_run()
-    return str(registered.version)
+    return str(registered.version)  # the MLflow run ends with the Dagster run (resources.py)
