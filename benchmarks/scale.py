@@ -37,13 +37,7 @@ from benchmarks._util import ROOT, recsys_env
 
 EVENTS_PER_USER = 10
 # Fixed and modest: a few ALS trials and one item-kNN trial, tuned on a bounded user sample.
-BUDGET = {
-    "als_trials": 2,
-    "item_knn_trials": 1,
-    "ease_trials": 0,
-    "content_trials": 0,
-    "hybrid_trials": 0,
-}
+BUDGET = {"budget": {"als": 2, "item_knn": 1}}
 
 
 class PeakMemory:

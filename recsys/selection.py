@@ -22,28 +22,43 @@ import pandas as pd
 
 from recsys.evaluation.evaluate import EvaluationData, evaluate, prepare
 from recsys.evaluation.split import SplitConfig, temporal_split
-from recsys.models.als import ALSParams, ALSRecommender
+from recsys.models import families
 from recsys.models.base import Recommender
-from recsys.models.content import ContentRecommender
-from recsys.models.ease import CatalogueTooLargeError, EASERecommender
-from recsys.models.hybrid import HybridRecommender
-from recsys.models.knn import ItemKNNRecommender
+from recsys.models.ease import CatalogueTooLargeError
+from recsys.models.families import FAMILIES, BuildOptions
 from recsys.models.popularity import PopularityRecommender
 
 log = logging.getLogger(__name__)
 
 OBJECTIVE = "ndcg_at_10"
-DEFAULT_BUDGET = {"als": 12, "item_knn": 8, "ease": 5, "content_tfidf": 1, "hybrid": 4}
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    budget: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BUDGET))
+    """Trials per family name (see `recsys.models.families`; a family left out or at 0 is not
+    searched), the split, the limits models are built with, and the search's seed."""
+
+    budget: dict[str, int] = field(default_factory=families.default_budget)
     split: SplitConfig = SplitConfig()
     ease_max_items: int = 15_000
-    collab_weight: float = 0.7
-    min_interactions_for_collab: int = 5
+    collab_weight: float = families.DEFAULT_COLLAB_WEIGHT
+    min_interactions_for_collab: int = families.DEFAULT_MIN_INTERACTIONS_FOR_COLLAB
     seed: int = 42
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.budget) - set(families.BY_NAME))
+        if unknown:
+            raise ValueError(
+                f"budget names unknown model families {unknown}; known: {list(families.BY_NAME)}"
+            )
+
+    def options(self, items: pd.DataFrame) -> BuildOptions:
+        return BuildOptions(
+            items=items,
+            ease_max_items=self.ease_max_items,
+            collab_weight=self.collab_weight,
+            min_interactions_for_collab=self.min_interactions_for_collab,
+        )
 
 
 @dataclass
@@ -76,69 +91,22 @@ class Selection:
 
 
 def build_model(
-    family: str,
-    params: dict[str, Any],
-    items: pd.DataFrame,
-    config: SelectionConfig,
-    families: dict[str, FamilyResult] | None = None,
+    family: str, params: dict[str, Any], items: pd.DataFrame, config: SelectionConfig
 ) -> Recommender:
-    """A fresh model of `family` with `params` (a hybrid uses the best collaborative family)."""
-    if family == "als":
-        weighting = params.get("weighting", "none")
-        als = {k: v for k, v in params.items() if k != "weighting"}
-        return ALSRecommender(ALSParams(**als), weighting=weighting)
-    if family == "ease":
-        return EASERecommender(max_items=config.ease_max_items, **params)
-    if family == "item_knn":
-        return ItemKNNRecommender(**params)
-    if family == "content_tfidf":
-        return ContentRecommender(items)
-    if family == "popularity":
-        return PopularityRecommender()
-    if family == "hybrid":
-        collab_family = params["collaborative"]
-        collab_params = {
-            k.removeprefix("collaborative."): v
-            for k, v in params.items()
-            if k.startswith("collaborative.")
-        }
-        return HybridRecommender(
-            build_model(collab_family, collab_params, items, config),
-            ContentRecommender(items),
-            collab_weight=params["collab_weight"],
-            min_interactions=params["min_interactions"],
-        )
-    raise ValueError(f"unknown model family {family!r}")
+    """A fresh model of `family` with `params`, built with this selection's limits."""
+    return families.build(family, params, config.options(items))
 
 
-def _suggest(family: str, trial: optuna.Trial, collaborative: FamilyResult | None) -> dict:
-    if family == "als":
-        return {
-            "factors": trial.suggest_int("factors", 16, 128, log=True),
-            "regularization": trial.suggest_float("regularization", 1e-3, 1.0, log=True),
-            "iterations": trial.suggest_int("iterations", 8, 30),
-            "alpha": trial.suggest_float("alpha", 0.5, 40.0, log=True),
-            "weighting": trial.suggest_categorical("weighting", ["none", "bm25", "tfidf"]),
+def _suggest(family: families.Family, trial: optuna.Trial, base: FamilyResult | None) -> dict:
+    params = family.search(trial) if family.search else {}
+    if family.composite:  # built on the best collaborative family found
+        assert base is not None and base.best is not None
+        params = {
+            "collaborative": base.family,
+            **{f"collaborative.{k}": v for k, v in base.best.params.items()},
+            **params,
         }
-    if family == "ease":
-        return {
-            "l2": trial.suggest_float("l2", 20.0, 3000.0, log=True),
-            "binary": trial.suggest_categorical("binary", [True, False]),
-        }
-    if family == "item_knn":
-        return {
-            "neighbours": trial.suggest_int("neighbours", 10, 400, log=True),
-            "similarity": trial.suggest_categorical("similarity", ["cosine", "bm25"]),
-        }
-    if family == "hybrid":
-        assert collaborative is not None and collaborative.best is not None
-        return {
-            "collaborative": collaborative.family,
-            **{f"collaborative.{k}": v for k, v in collaborative.best.params.items()},
-            "collab_weight": trial.suggest_float("collab_weight", 0.5, 0.98),
-            "min_interactions": trial.suggest_int("min_interactions", 1, 10),
-        }
-    return {}
+    return params
 
 
 def select(
@@ -160,26 +128,27 @@ def select(
 
     baseline_validation = _score(PopularityRecommender(), validation_data)
     baseline_test = _score(PopularityRecommender(), test_data)
-    families: dict[str, FamilyResult] = {}
-    order = [
-        f for f in ("als", "item_knn", "ease", "content_tfidf", "hybrid") if f in config.budget
-    ]
-    for family in order:
-        trials = config.budget[family]
-        collaborative = _best_collaborative(families)
-        if family == "hybrid" and collaborative is None:
-            families[family] = FamilyResult(family, None, skipped="no collaborative model to blend")
+    results: dict[str, FamilyResult] = {}
+    for family in FAMILIES:
+        trials = config.budget.get(family.name, 0)
+        if trials <= 0:
             continue
-        families[family] = _tune_family(
-            family, trials, validation_data, items, config, collaborative, on_trial
+        base = _best_collaborative(results)
+        if family.composite and base is None:
+            results[family.name] = FamilyResult(
+                family.name, None, skipped="no collaborative model to build on"
+            )
+            continue
+        results[family.name] = _tune_family(
+            family, trials, validation_data, items, config, base, on_trial
         )
 
-    for result in families.values():
+    for result in results.values():
         if result.best is None:
             continue
         model = build_model(result.family, result.best.params, items, config)
         result.test_metrics = _score(model, test_data)
-    scored = {f: r for f, r in families.items() if r.best is not None}
+    scored = {f: r for f, r in results.items() if r.best is not None}
     if not scored:
         raise ValueError("no model family could be trained on this data")
     champion = max(scored, key=lambda f: scored[f].best.metrics[OBJECTIVE])
@@ -189,7 +158,7 @@ def select(
             incumbent_test = _score(build_model(*incumbent, items, config), test_data)
         except (ValueError, TypeError, KeyError) as error:  # e.g. a family renamed since
             log.warning("could not re-evaluate the published model %s: %s", incumbent, error)
-    return Selection(families, baseline_validation, baseline_test, champion, incumbent_test)
+    return Selection(results, baseline_validation, baseline_test, champion, incumbent_test)
 
 
 def challenger_decision(
@@ -214,7 +183,7 @@ def challenger_decision(
 
 
 def _tune_family(
-    family: str,
+    family: families.Family,
     n_trials: int,
     data: EvaluationData,
     items: pd.DataFrame,
@@ -226,10 +195,10 @@ def _tune_family(
 
     def objective(optuna_trial: optuna.Trial) -> float:
         params = _suggest(family, optuna_trial, collaborative)
-        model = build_model(family, params, items, config)
+        model = build_model(family.name, params, items, config)
         started = time.perf_counter()
         metrics = _score(model, data, full=False)
-        trial = Trial(family, params, metrics, time.perf_counter() - started)
+        trial = Trial(family.name, params, metrics, time.perf_counter() - started)
         results.append(trial)
         if on_trial:
             on_trial(trial)
@@ -239,41 +208,23 @@ def _tune_family(
     study = optuna.create_study(
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed)
     )
-    # The first trial is the configured default, so tuning can only match or improve on it.
-    defaults = _defaults(family, config)
-    if defaults:
-        study.enqueue_trial(defaults)
+    # The first trial is the family's starting point, so tuning can only match or improve on it.
+    start = family.start(config.options(items))
+    if start:
+        study.enqueue_trial(start)
     try:
-        study.optimize(objective, n_trials=max(1, n_trials) if family != "content_tfidf" else 1)
+        study.optimize(objective, n_trials=max(1, n_trials) if family.search else 1)
     except CatalogueTooLargeError as error:
-        log.info("skipping %s: %s", family, error)
-        return FamilyResult(family, None, skipped=str(error))
+        log.info("skipping %s: %s", family.name, error)
+        return FamilyResult(family.name, None, skipped=str(error))
     finite = [t for t in results if math.isfinite(t.metrics[OBJECTIVE])]
     best = max(finite, key=lambda t: t.metrics[OBJECTIVE]) if finite else None
-    return FamilyResult(family, best)
+    return FamilyResult(family.name, best)
 
 
-def _defaults(family: str, config: SelectionConfig) -> dict[str, Any]:
-    return {
-        "als": {
-            "factors": 64,
-            "regularization": 0.05,
-            "iterations": 15,
-            "alpha": 1.0,
-            "weighting": "none",
-        },
-        "ease": {"l2": 500.0, "binary": True},
-        "item_knn": {"neighbours": 50, "similarity": "cosine"},
-        "hybrid": {
-            "collab_weight": config.collab_weight,
-            "min_interactions": config.min_interactions_for_collab,
-        },
-    }.get(family, {})
-
-
-def _best_collaborative(families: dict[str, FamilyResult]) -> FamilyResult | None:
+def _best_collaborative(results: dict[str, FamilyResult]) -> FamilyResult | None:
     candidates = [
-        r for f, r in families.items() if f in ("als", "item_knn", "ease") and r.best is not None
+        r for f, r in results.items() if families.family(f).collaborative and r.best is not None
     ]
     return max(candidates, key=lambda r: r.best.metrics[OBJECTIVE], default=None)
 

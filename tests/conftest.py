@@ -141,7 +141,9 @@ def small_settings(home: Path, **overrides: object) -> Settings:
 SMALL_BUDGET = {
     "ops": {
         "model_selection": {
-            "config": {"als_trials": 2, "item_knn_trials": 2, "ease_trials": 1, "hybrid_trials": 1}
+            "config": {
+                "budget": {"als": 2, "item_knn": 2, "ease": 1, "content_tfidf": 1, "hybrid": 1}
+            }
         }
     }
 }

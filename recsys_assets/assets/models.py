@@ -13,6 +13,7 @@ from recsys.matrix import InteractionMatrix
 from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
+from recsys.models.families import default_budget
 from recsys.selection import (
     OBJECTIVE,
     Selection,
@@ -59,11 +60,8 @@ class SelectionRunConfig(SettingsDefaults):
         )
     }
 
-    als_trials: int = 12
-    item_knn_trials: int = 8
-    ease_trials: int = 5
-    content_trials: int = 1
-    hybrid_trials: int = 4
+    # Trials per model family (recsys.models.families); a family left out is not searched.
+    budget: dict[str, int] = default_budget()
     ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
     holdout_fraction: float = 0.2
     split_mode: str = "per_user"
@@ -76,15 +74,16 @@ class SelectionRunConfig(SettingsDefaults):
     max_users: int = 50_000
 
     def to_selection_config(self) -> SelectionConfig:
-        budget = {
-            "als": self.als_trials,
-            "item_knn": self.item_knn_trials,
-            "ease": self.ease_trials,
-            "content_tfidf": self.content_trials,
-            "hybrid": self.hybrid_trials,
-        }
+        """The search this run asked for; a family name the registry does not know is a
+        failure that lists the known ones."""
+        try:
+            return self._selection_config()
+        except ValueError as error:
+            raise dg.Failure(f"model_selection config: {error}") from error
+
+    def _selection_config(self) -> SelectionConfig:
         return SelectionConfig(
-            budget={family: n for family, n in budget.items() if n > 0},
+            budget={family: n for family, n in self.budget.items() if n > 0},
             split=SplitConfig(
                 holdout_fraction=self.holdout_fraction,
                 mode=self.split_mode,  # type: ignore[arg-type]
@@ -100,6 +99,7 @@ class SelectionRunConfig(SettingsDefaults):
 @dataclass
 class ModelChoice:
     selection: Selection
+    config: SelectionConfig  # what the search used: the refit builds the champion the same way
     min_improve: float
     # How request-time fold-in blends in content for users with few interactions.
     collab_weight: float
@@ -119,6 +119,7 @@ def model_selection(
 ) -> dg.Output[ModelChoice]:
     """Tune every model family on a temporal validation split; champion by NDCG@10."""
     config = config.resolved(context.resources.defaults)
+    selection_config = config.to_selection_config()
     mlflow = context.resources.mlflow
     with context.resources.warehouse.get().session() as client:
         pairs, all_users = interaction_sql.interaction_pairs(client, config.max_users)
@@ -146,7 +147,7 @@ def model_selection(
     selection = select(
         pairs,
         items,
-        config.to_selection_config(),
+        selection_config,
         on_trial=log_trial,
         incumbent=(incumbent.algorithm, incumbent.params) if incumbent else None,
     )
@@ -155,6 +156,7 @@ def model_selection(
     return dg.Output(
         ModelChoice(
             selection=selection,
+            config=selection_config,
             min_improve=config.min_improve,
             collab_weight=config.collab_weight,
             min_interactions_for_collab=config.min_interactions_for_collab,
@@ -252,7 +254,7 @@ def candidate_model(
     champion = selection.champion_result
     with context.resources.warehouse.get().session() as client:
         items = source_tables.catalogue(client)
-    model = build_model(champion.family, champion.best.params, items, SelectionConfig())
+    model = build_model(champion.family, champion.best.params, items, model_selection.config)
     # The holdout chose the model; serving uses all data. ALS reports each sweep: at millions
     # of users this is the run's longest step.
     if isinstance(model, ALSRecommender):

@@ -209,11 +209,7 @@ def test_a_worse_challenger_is_not_published_and_says_why(home: Settings):
         "ops": {
             "model_selection": {
                 "config": {
-                    "als_trials": 0,
-                    "item_knn_trials": 0,
-                    "ease_trials": 0,
-                    "hybrid_trials": 0,
-                    "content_trials": 1,
+                    "budget": {"content_tfidf": 1},
                     "min_improve": 0.0,
                 }
             }
