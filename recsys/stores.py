@@ -69,11 +69,16 @@ def last_failure(dagster_home: Path, job: str = "full_pipeline") -> str | None:
             runs[0].run_id,
             of_type={dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE},
         ).records
-    reasons = []
+    steps, run = [], []
     for record in records:
         event = record.event_log_entry.dagster_event
         error = getattr(event.event_specific_data, "error", None) if event else None
+        while error is not None and error.cause is not None:  # Dagster wraps the real error
+            error = error.cause
         message = (error.message if error else record.event_log_entry.user_message).strip()
-        where = f"step {event.step_key}" if event and event.step_key else "run"
-        reasons.append(f"{where}: {message.splitlines()[0] if message else 'failed'}")
-    return "; ".join(dict.fromkeys(reasons)) or f"run {runs[0].run_id[:8]} failed"
+        line = message.splitlines()[0] if message else "failed"
+        if event and event.step_key:
+            steps.append(f"step {event.step_key}: {line}")
+        else:
+            run.append(f"run: {line}")
+    return "; ".join(dict.fromkeys(steps or run)) or f"run {runs[0].run_id[:8]} failed"
