@@ -4,7 +4,8 @@ pandas' string hashing (`pd.unique`, `pd.factorize`, `pd.util.hash_array`) stops
 character and numpy's fixed-width strings (`astype(str)`) drop trailing NULs, so "u0" and
 "u0\\x00" would fold into one id. Everything that codes, stores or exports ids goes through
 here instead: Python dicts and `pd.Index` lookups (which compare whole objects), Arrow arrays
-built from the objects, and UTF-8 bytes with offsets in `.npz` files.
+built from the objects, and UTF-8 bytes with offsets in `.npz` files. Ids read from or
+written to ClickHouse as bytes go through `decode_id` / `encode_id` / `original_bytes`.
 """
 
 from __future__ import annotations
@@ -65,3 +66,25 @@ def unpack_ids(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         ],
         dtype=object,
     )
+
+
+def decode_id(raw: bytes) -> str:
+    """Stored id bytes as text, exactly: invalid UTF-8 bytes become lone surrogates (U+DC80 to
+    U+DCFF), which the rule rejects, instead of clickhouse-connect's default hex rendering
+    (which could equal another, valid id)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_id(text: str) -> bytes:
+    """Text as bytes to store, every character kept: a lone surrogate becomes an (invalid)
+    three-byte sequence, never bytes that could read as another, valid character."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def original_bytes(text: str) -> bytes:
+    """The bytes text was decoded from with `surrogateescape` (a loader reading a file, or
+    `decode_id`): what to keep when quarantining it. Other lone surrogates as `encode_id`."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return encode_id(text)

@@ -45,7 +45,7 @@ UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
 
 # C0 controls, DEL and C1 controls; surrogates only exist in Python strings (a lone "\ud800"
-# in JSON), never in valid UTF-8, and are how invalid bytes read back (see `decode_id`).
+# in JSON), never in valid UTF-8, and are how invalid bytes read back (see `recsys.ids.decode_id`).
 CONTROL_RANGES: tuple[tuple[int, int], ...] = ((0x00, 0x1F), (0x7F, 0x9F))
 SURROGATES = (0xD800, 0xDFFF)
 # Unicode's space separators (category Zs; a test checks this against unicodedata).
@@ -184,12 +184,11 @@ def invalid_fields(frame: pd.DataFrame, epoch: datetime, accepted_at: datetime) 
     value = pd.to_numeric(frame["value"], errors="coerce").astype(np.float64)
     with np.errstate(over="ignore"):
         stored = value.astype(np.float32).astype(np.float64)
-    low = event_type.map({t: bounds[0] for t, bounds in VALUE_RANGES.items()}).astype(float)
-    high = event_type.map({t: bounds[1] for t, bounds in VALUE_RANGES.items()}).astype(float)
+    low, high = value_bounds(event_type)
     missing = value.isna()
     out_of_range = ~missing & ~((stored >= low) & (stored <= high))  # inf fails here too
     mark("value", (missing & (event_type == "rating")) | out_of_range)
-    millis = _millis(frame["timestamp"])
+    millis = millis_of(frame["timestamp"])
     accepted_ms = to_millis(accepted_at)
     mark("timestamp", (millis < to_millis(epoch)) | (millis > accepted_ms + TOLERANCE_MS))
     return reason
@@ -216,9 +215,16 @@ def _bad_ids(ids: pd.Series) -> np.ndarray:
     return pc.fill_null(bad, True).to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _millis(timestamps: pd.Series) -> np.ndarray:
-    """Whole milliseconds since 1970; a missing or unparseable time as the smallest integer,
-    which every bound rejects."""
+def value_bounds(event_types: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each row's allowed (low, high) value for its event type; NaN for an unknown type."""
+    low = event_types.map({t: bounds[0] for t, bounds in VALUE_RANGES.items()})
+    high = event_types.map({t: bounds[1] for t, bounds in VALUE_RANGES.items()})
+    return low.astype(float), high.astype(float)
+
+
+def millis_of(timestamps: pd.Series) -> np.ndarray:
+    """Whole milliseconds since 1970, floored as DateTime64(3) stores them; a missing or
+    unparseable time as the smallest integer, which every bound rejects."""
     moments = pd.to_datetime(timestamps, utc=True, errors="coerce")
     since = (moments - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
     return since.fillna(np.iinfo(np.int64).min).to_numpy(dtype=np.int64)
@@ -260,28 +266,6 @@ def invalid_field_sql(epoch: datetime) -> tuple[str, dict[str, object]]:
         "epoch_ms": to_millis(epoch),
         "tolerance_ms": TOLERANCE_MS,
     }
-
-
-def decode_id(raw: bytes) -> str:
-    """Stored id bytes as text, exactly: invalid UTF-8 bytes become lone surrogates (U+DC80 to
-    U+DCFF), which the rule rejects, instead of clickhouse-connect's default hex rendering
-    (which could equal another, valid id)."""
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def encode_id(text: str) -> bytes:
-    """Text as bytes to store, every character kept: a lone surrogate becomes an (invalid)
-    three-byte sequence, never bytes that could read as another, valid character."""
-    return text.encode("utf-8", "surrogatepass")
-
-
-def original_bytes(text: str) -> bytes:
-    """The bytes text was decoded from with `surrogateescape` (a loader reading a file, or
-    `decode_id`): what to keep when quarantining it. Other lone surrogates as `encode_id`."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return encode_id(text)
 
 
 # What each field must be, in words: the reason recorded beside a quarantined row.

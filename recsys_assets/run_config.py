@@ -1,4 +1,5 @@
-"""Run config whose defaults come from settings, resolved when a run starts.
+"""Every asset's run config (what the Dagster launchpad can set per run), and how fields
+that default to a setting are resolved when a run starts.
 
 A field left empty (None) takes the deployment's setting (`RunDefaults`, built from
 `recsys.settings.Settings` with the other resources) when the step runs, not when the code
@@ -11,6 +12,11 @@ from __future__ import annotations
 from typing import ClassVar, Self
 
 import dagster as dg
+
+from recsys.evaluation.split import SplitConfig
+from recsys.models.families import default_budget
+from recsys.selection import SelectionConfig
+from recsys.settings import DEFAULT_EVENT_WEIGHTS
 
 
 class RunDefaults(dg.ConfigurableResource):
@@ -44,3 +50,87 @@ class SettingsDefaults(dg.Config):
     def used(self) -> dict[str, object]:
         """The resolved values of the settings-backed fields, for the run's metadata."""
         return {field: getattr(self, field) for field in self.from_settings}
+
+
+class InteractionsConfig(SettingsDefaults):
+    from_settings = {"decay_half_life_days": "decay_half_life_days"}
+
+    event_weights: dict[str, float] = dict(DEFAULT_EVENT_WEIGHTS)
+    # 0 turns time decay off; else an event's weight halves every this many days of age.
+    # Empty: RECSYS_DECAY_HALF_LIFE_DAYS.
+    decay_half_life_days: float | None = None
+
+
+class SelectionRunConfig(SettingsDefaults):
+    """The search budget (trials per family; 0 leaves a family out), the evaluation split, and
+    how many users (a fixed sample by id hash) tuning and evaluation read at most (0: all)."""
+
+    from_settings = {
+        name: name
+        for name in (
+            "ease_max_items",
+            "min_improve",
+            "collab_weight",
+            "min_interactions_for_collab",
+        )
+    }
+
+    # Trials per model family (recsys.models.families); a family left out is not searched.
+    budget: dict[str, int] = default_budget()
+    ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
+    holdout_fraction: float = 0.2
+    split_mode: str = "per_user"
+    rating_threshold: float = 4.0
+    # Empty: RECSYS_MIN_IMPROVE, RECSYS_COLLAB_WEIGHT, RECSYS_MIN_INTERACTIONS_FOR_COLLAB.
+    min_improve: float | None = None
+    collab_weight: float | None = None
+    min_interactions_for_collab: int | None = None
+    seed: int = 42
+    max_users: int = 50_000
+
+    def to_selection_config(self) -> SelectionConfig:
+        """The search this run asked for; a family name the registry does not know is a
+        failure that lists the known ones."""
+        try:
+            return self._selection_config()
+        except ValueError as error:
+            raise dg.Failure(f"model_selection config: {error}") from error
+
+    def _selection_config(self) -> SelectionConfig:
+        return SelectionConfig(
+            budget={family: n for family, n in self.budget.items() if n > 0},
+            split=SplitConfig(
+                holdout_fraction=self.holdout_fraction,
+                mode=self.split_mode,  # type: ignore[arg-type]
+                rating_threshold=self.rating_threshold,
+            ),
+            ease_max_items=self.ease_max_items,
+            collab_weight=self.collab_weight,
+            min_interactions_for_collab=self.min_interactions_for_collab,
+            seed=self.seed,
+        )
+
+
+class RecommendationsConfig(SettingsDefaults):
+    from_settings = {"top_k": "top_k"}
+
+    top_k: int | None = None  # empty: RECSYS_TOP_K
+    # Users are split into this many buckets by a hash of their id; each bucket is computed and
+    # written on its own (see recsys.generation).
+    buckets: int = 16
+    # Processes computing buckets at once. implicit already uses every core for ALS, so one is
+    # right on a small machine; more pays off for models scored in numpy, or with more cores.
+    workers: int = 1
+
+
+class SimilarItemsConfig(dg.Config):
+    top_k: int = 20
+    # Items with fewer positive users than this take their neighbours from content similarity.
+    min_users_for_collaborative: int = 5
+
+
+class TrendingConfig(SettingsDefaults):
+    from_settings = {"half_life_days": "trending_half_life_days"}
+
+    half_life_days: float | None = None  # empty: RECSYS_TRENDING_HALF_LIFE_DAYS
+    limit: int = 1000  # per window: enough to fill filtered lists (a genre, a top-up)

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from recsys.ids import encode_id
 from recsys.settings import Settings
-from recsys.validity import encode_id
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
 from serving.app import create_app

@@ -14,7 +14,7 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 
-from recsys.events import EVENT_TYPES, VALUE_RANGES
+from recsys.events import EVENT_TYPES
 from recsys.quality.reads import RecommendationTotals
 from recsys.quality.runner import Report, validate
 from recsys.validity import (
@@ -23,7 +23,9 @@ from recsys.validity import (
     MAX_ID_LENGTH,
     TOLERANCE_MS,
     id_problem,
+    millis_of,
     to_millis,
+    value_bounds,
 )
 
 E = gx.expectations
@@ -49,12 +51,13 @@ def check_events(
     # carry no value. So each row gets its type's bounds, and a missing value stands in as
     # the lower bound (allowed) except for ratings, where it stays missing (not allowed).
     value = pd.to_numeric(events["value"], errors="coerce").astype(float)
-    low = events["event_type"].map(lambda t: VALUE_RANGES.get(t, (np.nan,) * 2)[0]).astype(float)
-    high = events["event_type"].map(lambda t: VALUE_RANGES.get(t, (np.nan,) * 2)[1]).astype(float)
+    low, high = value_bounds(events["event_type"].astype(object))
+    if not isinstance(accepted, pd.Series):
+        accepted = pd.Series(accepted, index=events.index)
     frame = events.assign(
         **{name: events[name].map(_checkable) for name in ID_FIELDS},
-        timestamp_ms=_millis(events["timestamp"]),
-        ms_after_acceptance=lambda f: f["timestamp_ms"] - _millis(accepted, len(events)),
+        timestamp_ms=millis_of(events["timestamp"]),
+        ms_after_acceptance=lambda f: f["timestamp_ms"] - millis_of(accepted),
         value_low=low,
         value_high=high,
         value_or_default=value.where(value.notna() | (events["event_type"] == "rating"), low),
@@ -91,24 +94,10 @@ def check_events(
 def _checkable(value: object) -> object:
     """GX hashes frames as UTF-8, which a lone surrogate (how invalid bytes read back) cannot
     be: each becomes DEL, as invalid under the rule as the surrogate was."""
-    if isinstance(value, str):
-        return (
-            value.encode("utf-8", "surrogatepass")
-            .decode("utf-8", "surrogatepass")
-            .translate(_SURROGATES_TO_DEL)
-        )
-    return value
+    return value.translate(_SURROGATES_TO_DEL) if isinstance(value, str) else value
 
 
 _SURROGATES_TO_DEL = {code: 0x7F for code in range(0xD800, 0xE000)}
-
-
-def _millis(timestamps, n: int | None = None) -> np.ndarray:
-    """Whole milliseconds since 1970, floored as DateTime64(3) stores them."""
-    if n is not None and not isinstance(timestamps, pd.Series):
-        return np.full(n, to_millis(timestamps), dtype=np.int64)
-    since = pd.to_datetime(timestamps, utc=True) - pd.Timestamp(0, tz="UTC")
-    return (since // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64)
 
 
 def check_event_volume(

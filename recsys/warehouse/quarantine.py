@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from recsys.validity import FIELD_RULES, decode_id, invalid_field_sql, original_bytes
+from recsys.ids import decode_id, original_bytes
+from recsys.validity import FIELD_RULES, invalid_field_sql
 
 WRITER = "writer"
 EVENTS = "events"

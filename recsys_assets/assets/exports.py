@@ -14,35 +14,15 @@ from recsys_assets.assets.models import TrainedModel
 from recsys_assets.progress import Progress
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
-from recsys_assets.run_config import RunDefaults, SettingsDefaults
+from recsys_assets.run_config import (
+    RecommendationsConfig,
+    RunDefaults,
+    SimilarItemsConfig,
+    TrendingConfig,
+)
 
 GROUP = "exports"
 REGISTERED_MODEL = "recsys"
-
-
-class RecommendationsConfig(SettingsDefaults):
-    from_settings = {"top_k": "top_k"}
-
-    top_k: int | None = None  # empty: RECSYS_TOP_K
-    # Users are split into this many buckets by a hash of their id; each bucket is computed and
-    # written on its own (see recsys.generation).
-    buckets: int = 16
-    # Processes computing buckets at once. implicit already uses every core for ALS, so one is
-    # right on a small machine; more pays off for models scored in numpy, or with more cores.
-    workers: int = 1
-
-
-class SimilarItemsConfig(dg.Config):
-    top_k: int = 20
-    # Items with fewer positive users than this take their neighbours from content similarity.
-    min_users_for_collaborative: int = 5
-
-
-class TrendingConfig(SettingsDefaults):
-    from_settings = {"half_life_days": "trending_half_life_days"}
-
-    half_life_days: float | None = None  # empty: RECSYS_TRENDING_HALF_LIFE_DAYS
-    limit: int = 1000  # per window: enough to fill filtered lists (a genre, a top-up)
 
 
 def _skipped(candidate: TrainedModel) -> dg.MaterializeResult:

@@ -11,18 +11,9 @@ from recsys.warehouse import ingestion, interaction_sql
 from recsys_assets.assets.ingest import events, quarantined_events
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
-from recsys_assets.run_config import RunDefaults, SettingsDefaults
+from recsys_assets.run_config import InteractionsConfig, RunDefaults
 
 GROUP = "features"
-
-
-class InteractionsConfig(SettingsDefaults):
-    from_settings = {"decay_half_life_days": "decay_half_life_days"}
-
-    event_weights: dict[str, float] = dict(DEFAULT_EVENT_WEIGHTS)
-    # 0 turns time decay off; else an event's weight halves every this many days of age.
-    # Empty: RECSYS_DECAY_HALF_LIFE_DAYS.
-    decay_half_life_days: float | None = None
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from recsys.evaluation.split import SplitConfig
 from recsys.foldin import FoldInSpec
 from recsys.matrix import InteractionMatrix
 from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
-from recsys.models.families import default_budget
 from recsys.selection import (
     OBJECTIVE,
     Selection,
@@ -28,7 +26,7 @@ from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
 from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
-from recsys_assets.run_config import SettingsDefaults
+from recsys_assets.run_config import SelectionRunConfig
 
 GROUP = "models"
 REPORTED = (
@@ -44,56 +42,6 @@ REPORTED = (
     "cold_ndcg_at_10",
     "warm_ndcg_at_10",
 )
-
-
-class SelectionRunConfig(SettingsDefaults):
-    """The search budget (trials per family; 0 leaves a family out), the evaluation split, and
-    how many users (a fixed sample by id hash) tuning and evaluation read at most (0: all)."""
-
-    from_settings = {
-        name: name
-        for name in (
-            "ease_max_items",
-            "min_improve",
-            "collab_weight",
-            "min_interactions_for_collab",
-        )
-    }
-
-    # Trials per model family (recsys.models.families); a family left out is not searched.
-    budget: dict[str, int] = default_budget()
-    ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
-    holdout_fraction: float = 0.2
-    split_mode: str = "per_user"
-    rating_threshold: float = 4.0
-    # Empty: RECSYS_MIN_IMPROVE, RECSYS_COLLAB_WEIGHT, RECSYS_MIN_INTERACTIONS_FOR_COLLAB.
-    min_improve: float | None = None
-    collab_weight: float | None = None
-    min_interactions_for_collab: int | None = None
-    seed: int = 42
-    max_users: int = 50_000
-
-    def to_selection_config(self) -> SelectionConfig:
-        """The search this run asked for; a family name the registry does not know is a
-        failure that lists the known ones."""
-        try:
-            return self._selection_config()
-        except ValueError as error:
-            raise dg.Failure(f"model_selection config: {error}") from error
-
-    def _selection_config(self) -> SelectionConfig:
-        return SelectionConfig(
-            budget={family: n for family, n in self.budget.items() if n > 0},
-            split=SplitConfig(
-                holdout_fraction=self.holdout_fraction,
-                mode=self.split_mode,  # type: ignore[arg-type]
-                rating_threshold=self.rating_threshold,
-            ),
-            ease_max_items=self.ease_max_items,
-            collab_weight=self.collab_weight,
-            min_interactions_for_collab=self.min_interactions_for_collab,
-            seed=self.seed,
-        )
 
 
 @dataclass

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from recsys.events import EVENT_TYPES
+from recsys.ids import encode_id
 from recsys.quality import reads, suites
 from recsys.validity import (
     DEFAULT_EPOCH,
@@ -21,7 +22,6 @@ from recsys.validity import (
     SPACE_SEPARATORS,
     TOLERANCE_MS,
     UNIX_EPOCH,
-    encode_id,
     event_problem,
     invalid_field_sql,
     invalid_fields,

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from recsys.validity import encode_id
+from recsys.ids import encode_id
 from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys_assets.definitions import defs
