@@ -53,7 +53,6 @@ class FreshUsers:
         self._users: OrderedDict[str, _Fresh] = OrderedDict()
         self._overflow = BloomFilter(capacity)
         self._overflow_newest = 0.0
-        self.evicted = 0
         self._generations = 0
         self._guard = threading.Lock()
 
@@ -104,6 +103,7 @@ class FreshUsers:
                 del self._users[user_id]
             if self._overflow_newest < limit:
                 self._overflow.clear()
+                self._overflow_newest = 0.0
 
     @property
     def overflowed(self) -> int:
@@ -126,7 +126,6 @@ class FreshUsers:
             evicted, old = self._users.popitem(last=False)
             self._overflow.add(evicted)
             self._overflow_newest = max(self._overflow_newest, old.newest)
-            self.evicted += 1
         return fresh
 
 

@@ -39,15 +39,7 @@ def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
         }
         for event in events
     ]
-    errors = []
-    for index, row in enumerate(rows):
-        problem = event_problem(row, state.settings.quality_epoch, now)
-        if problem:
-            field, why = problem
-            where = ("body", "events", index, field) if batch else ("body", field)
-            errors.append(invalid(where, f"{field} {why}", getattr(events[index], field)))
-    if errors:
-        raise RequestValidationError(errors)
+    _refuse_invalid(rows, state, now, batch)
     return _store(state, rows)
 
 
@@ -64,13 +56,24 @@ def post_feedback(feedback: FeedbackIn, state: StateDep, snapshot: SnapshotDep) 
         "timestamp": _stored_time(now),
         "source": "feedback",
     }
-    problem = event_problem(row, state.settings.quality_epoch, now)
-    if problem:
-        field, why = problem
-        raise RequestValidationError([invalid(("body", field), f"{field} {why}", row[field])])
+    _refuse_invalid([row], state, now, batch=False)
     if feedback.item_id not in snapshot.catalogue:
         raise HTTPException(status_code=404, detail=f"unknown item_id {feedback.item_id!r}")
     return _store(state, [row])
+
+
+def _refuse_invalid(rows: list[dict], state, now: datetime, batch: bool) -> None:
+    """A 422 naming every invalid field (and, in a batch, the event's index); nothing is
+    stored unless every event is valid."""
+    errors = []
+    for index, row in enumerate(rows):
+        problem = event_problem(row, state.settings.quality_epoch, now)
+        if problem:
+            field, why = problem
+            where = ("body", "events", index, field) if batch else ("body", field)
+            errors.append(invalid(where, f"{field} {why}", row[field]))
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def _stored_time(moment: datetime) -> datetime:
