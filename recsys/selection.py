@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.evaluation.evaluate import EvaluationData, evaluate, prepare
 from recsys.evaluation.split import SplitConfig, temporal_split
 from recsys.models import families
@@ -41,8 +42,8 @@ class SelectionConfig:
     budget: dict[str, int] = field(default_factory=families.default_budget)
     split: SplitConfig = SplitConfig()
     ease_max_items: int = 15_000
-    collab_weight: float = families.DEFAULT_COLLAB_WEIGHT
-    min_interactions_for_collab: int = families.DEFAULT_MIN_INTERACTIONS_FOR_COLLAB
+    collab_weight: float = DEFAULT_COLLAB_WEIGHT
+    min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS
     seed: int = 42
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.validity import DEFAULT_EPOCH
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
@@ -49,9 +50,6 @@ class Settings(BaseSettings):
     synthetic_seed: int = 42
 
     top_k: int = Field(default=50, ge=1, le=1000, description="Recommendations exported per user.")
-    als_factors: int = Field(default=64, ge=1)
-    als_iterations: int = Field(default=15, ge=1)
-    als_regularization: float = Field(default=0.05, ge=0)
     trending_half_life_days: float = Field(default=7.0, gt=0)
     decay_half_life_days: float = Field(
         default=0.0, ge=0, description="Time decay of interaction weights (0: off)."
@@ -62,8 +60,8 @@ class Settings(BaseSettings):
     min_improve: float = Field(
         default=0.0, ge=0, description="NDCG@10 a challenger must gain over the published model."
     )
-    collab_weight: float = Field(default=0.7, ge=0, le=1)
-    min_interactions_for_collab: int = Field(default=5, ge=0)
+    collab_weight: float = Field(default=DEFAULT_COLLAB_WEIGHT, ge=0, le=1)
+    min_interactions_for_collab: int = Field(default=DEFAULT_MIN_INTERACTIONS, ge=0)
 
     lock_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest wait for the embedded warehouse's lock."

@@ -153,12 +153,10 @@ class ALSRecommender(Recommender):
 
     def fold_in_parts(self) -> FoldInParts:
         return FoldInParts(
-            spec={
-                "collaborative": "factors",
-                "regularization": self.als_params.regularization,
-                "alpha": self.als_params.alpha,
-                "weighting": self.weighting,
-            },
+            kind="factors",
+            regularization=self.als_params.regularization,
+            alpha=self.als_params.alpha,
+            weighting=self.weighting,
             factors=self.model.item_factors,
             length_norm=(
                 bm25_length_norm(self.train.confidence) if self.weighting == "bm25" else None

@@ -133,16 +133,6 @@ def cosine_neighbours(
     return dot_topk(unit, unit[item_cols], min(k, len(vectors) - 1), itself)
 
 
-def minmax_rows(scores: np.ndarray) -> np.ndarray:
-    """Scale each row to [0, 1] over its finite entries, so different models' scores can mix."""
-    finite = np.isfinite(scores)
-    low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
-    high = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
-    span = np.where(high > low, high - low, 1.0)
-    scaled = (scores - np.where(np.isfinite(low), low, 0.0)) / span
-    return np.where(finite, scaled, scores).astype(np.float32)
-
-
 def sparse_arrays(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
     """A CSR matrix as four plain arrays, for `.npz` artifacts."""
     csr = sp.csr_matrix(matrix)

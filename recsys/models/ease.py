@@ -71,7 +71,8 @@ class EASERecommender(Recommender):
 
     def fold_in_parts(self) -> FoldInParts:
         return FoldInParts(
-            spec={"collaborative": "item_item", "binary": self.binary},
+            kind="item_item",
+            binary=self.binary,
             item_weights=self.strongest_weights(),
         )
 

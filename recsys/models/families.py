@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.models.als import ALSParams, ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
@@ -22,10 +23,6 @@ from recsys.models.ease import EASERecommender
 from recsys.models.hybrid import HybridRecommender
 from recsys.models.knn import ItemKNNRecommender
 from recsys.models.popularity import PopularityRecommender
-
-# How request-time blends start before any search (and what the hybrid's search starts from).
-DEFAULT_COLLAB_WEIGHT = 0.7
-DEFAULT_MIN_INTERACTIONS_FOR_COLLAB = 5
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class BuildOptions:
     items: pd.DataFrame = field(repr=False)
     ease_max_items: int = 15_000
     collab_weight: float = DEFAULT_COLLAB_WEIGHT
-    min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS_FOR_COLLAB
+    min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 final = collab_weight * collaborative + (1 - collab_weight) * content, both scaled per user to
 [0, 1], for users with at least `min_interactions`; content alone below that (trending covers
-users with nothing at all, at serving time).
+users with nothing at all, at serving time). Fold-in mixes the same way (`recsys.blend`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS, Blend, blend_rows
 from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender, minmax_rows
+from recsys.models.base import Recommender
 
 
 class HybridRecommender(Recommender):
@@ -23,15 +24,20 @@ class HybridRecommender(Recommender):
         self,
         collaborative: Recommender,
         content: Recommender,
-        collab_weight: float = 0.7,
-        min_interactions: int = 5,
+        collab_weight: float = DEFAULT_COLLAB_WEIGHT,
+        min_interactions: int = DEFAULT_MIN_INTERACTIONS,
     ) -> None:
-        if not 0 <= collab_weight <= 1:
-            raise ValueError(f"collab_weight must be in [0, 1], got {collab_weight}")
+        self.blend = Blend(collab_weight, min_interactions, content_only_below=True)
         self.collaborative = collaborative
         self.content = content
-        self.collab_weight = collab_weight
-        self.min_interactions = min_interactions
+
+    @property
+    def collab_weight(self) -> float:
+        return self.blend.collab_weight
+
+    @property
+    def min_interactions(self) -> int:
+        return self.blend.min_interactions
 
     def params(self) -> dict:
         return {
@@ -49,11 +55,10 @@ class HybridRecommender(Recommender):
         return self
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
-        content = minmax_rows(self.content.scores(user_rows))
-        collaborative = minmax_rows(self.collaborative.scores(user_rows))
-        blended = self.collab_weight * collaborative + (1 - self.collab_weight) * content
-        enough = (self.history[user_rows] >= self.min_interactions)[:, None]
-        return np.where(enough, blended, content).astype(np.float32)
+        share = self.blend.collaborative_share(self.history[user_rows])
+        content = self.content.scores(user_rows)
+        collaborative = self.collaborative.scores(user_rows)
+        return blend_rows(collaborative, content, share)
 
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         return self.collaborative.item_similarity_rows(item_cols)
@@ -62,13 +67,4 @@ class HybridRecommender(Recommender):
         return {**self.collaborative.artifact_arrays(), **self.content.artifact_arrays()}
 
     def fold_in_parts(self) -> FoldInParts:
-        parts = self.collaborative.fold_in_parts()
-        return replace(
-            parts,
-            spec={
-                **parts.spec,
-                "collab_weight": self.collab_weight,
-                "min_interactions": self.min_interactions,
-                "content_only_below": True,
-            },
-        )
+        return replace(self.collaborative.fold_in_parts(), blend=self.blend)

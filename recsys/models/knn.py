@@ -50,4 +50,4 @@ class ItemKNNRecommender(Recommender):
         return sparse_arrays("similarity", self.item_similarity)
 
     def fold_in_parts(self) -> FoldInParts:
-        return FoldInParts(spec={"collaborative": "item_item"}, item_weights=self.item_similarity)
+        return FoldInParts(kind="item_item", item_weights=self.item_similarity)

@@ -176,13 +176,12 @@ def item_model(
     )
     progress = Progress(context.log.info, "item_model", total=len(side.item_ids), unit="items")
     rows = write_item_model(store, version, side, on_block=progress)
-    spec = candidate_model.version.fold_in
-    context.log.info(f"item side of {version}: {rows:,} items, fold-in {spec['collaborative']}")
+    context.log.info(f"item side of {version}: {rows:,} items, fold-in {parts.kind}")
     return dg.MaterializeResult(
         metadata={
             "model_version": version,
             "rows": rows,
-            "fold_in": spec["collaborative"],
+            "fold_in": parts.kind,
             "factors": 0 if parts.factors is None else int(parts.factors.shape[1]),
             "item_weights": 0 if parts.item_weights is None else int(parts.item_weights.nnz),
             "content_terms": int(side.content.shape[1]),

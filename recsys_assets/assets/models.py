@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from recsys.blend import Blend
 from recsys.foldin import FoldInSpec
 from recsys.matrix import InteractionMatrix
 from recsys.models.als import ALSRecommender
@@ -249,14 +250,11 @@ def fold_in_spec(
     model: Recommender, choice: ModelChoice, signal: InteractionsSnapshot
 ) -> FoldInSpec:
     """How the API scores users at request time with this model (see `recsys.foldin`)."""
-    return FoldInSpec(
-        algorithm=model.name,
-        **{
-            "collab_weight": choice.collab_weight,
-            "min_interactions": choice.min_interactions_for_collab,
-            **model.fold_in_parts().spec,  # a hybrid's own blend settings win
-        },
-        event_weights=signal.event_weights,
+    return FoldInSpec.of(
+        model.name,
+        model.fold_in_parts(),
+        Blend(choice.collab_weight, choice.min_interactions_for_collab),
+        signal.event_weights,
         decay_half_life_days=signal.decay_half_life_days,
         decay_reference=signal.newest_event.isoformat() if signal.newest_event else "",
     )

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from recsys.blend import Blend
 from recsys.foldin import FoldInModel, FoldInSpec, ItemSide
 from recsys.matrix import InteractionMatrix
 from recsys.models.als import ALSParams, ALSRecommender, weight_confidence
@@ -77,7 +78,7 @@ MODELS = {
 
 def fold_in_for(model, matrix: InteractionMatrix) -> FoldInModel:
     parts = model.fold_in_parts()
-    spec = FoldInSpec(algorithm=model.name, **parts.spec)
+    spec = FoldInSpec.of(model.name, parts, Blend(), event_weights={})
     items = ItemSide(
         item_ids=matrix.item_ids,
         content=item_vectors(ITEMS, matrix.item_ids),
@@ -119,17 +120,17 @@ def test_als_user_factors_solve_the_same_system_as_implicit(weighting, matrix):
 
     params = ALSParams(factors=8, regularization=0.1, iterations=10, alpha=2.0)
     model = ALSRecommender(params, weighting=weighting).fit(matrix)
-    fold_in = fold_in_for(model, matrix)
+    scorer = fold_in_for(model, matrix).collaborative  # the factor scorer
     weighted = weight_confidence(matrix, weighting).confidence
     reference = AlternatingLeastSquares(factors=8, regularization=0.1, alpha=2.0, random_state=0)
     reference.item_factors = model.model.item_factors
     for user in (0, 5, 17):
         columns, confidences = user_row(matrix, user)
         np.testing.assert_allclose(
-            fold_in._weighted(columns, confidences), weighted[user].data, rtol=1e-5
+            scorer.weighted(columns, confidences), weighted[user].data, rtol=1e-5
         )
         expected = reference.recalculate_user(user, weighted[user])
-        got = fold_in.user_factors(columns, confidences)
+        got = scorer.user_factors(columns, confidences)
         np.testing.assert_allclose(got, np.ravel(expected), rtol=1e-3, atol=1e-4)
 
 
@@ -171,12 +172,9 @@ def test_contributions_split_each_score_over_the_history_exactly(name, matrix):
     fold_in = fold_in_for(MODELS[name]().fit(matrix), matrix)
     columns, confidences = user_row(matrix, 9)
     targets = np.array([0, 5, 50])
-    if name == "als":
-        raw = fold_in._factor_parts(columns, confidences, targets)
-    elif name == "content_tfidf":
-        raw = fold_in._content_parts(columns, confidences, targets)
-    else:
-        raw = fold_in._item_item_parts(columns, confidences, targets)
+    # The model's own side: content for content_tfidf, the collaborative scorer otherwise.
+    scorer = fold_in.content if name == "content_tfidf" else fold_in.collaborative
+    raw = scorer.parts(columns, confidences.astype(np.float64), targets)
     # The parts add up to the score the model gives each target.
     np.testing.assert_allclose(
         raw.sum(axis=1), fold_in.scores(columns, confidences)[targets], rtol=1e-3, atol=1e-5
