@@ -120,7 +120,7 @@ def select(
     """Tune each family on a validation split, score the winners on the test split.
 
     `incumbent` (family, params) of the published model is refitted and scored on the same test
-    split, so that a challenger is compared with it on equal terms.
+    split, so that the retrained model is compared with it on equal terms.
     """
     outer = temporal_split(pairs, config.split)
     test_data = prepare(outer, items)
@@ -162,16 +162,18 @@ def select(
     return Selection(results, baseline_validation, baseline_test, champion, incumbent_test)
 
 
-def challenger_decision(
-    challenger: dict[str, float],
-    incumbent: dict[str, float] | None,
+def offline_replacement_decision(
+    retrained: dict[str, float],
+    published: dict[str, float] | None,
     min_improve: float,
     metric: str = OBJECTIVE,
 ) -> tuple[bool, str]:
-    """Publish the challenger? Only if it beats the incumbent by `min_improve` (or none exists)."""
-    if incumbent is None:
+    """Should the retrained model replace the published one? Only if, on the same offline test
+    split, it beats it by `min_improve` (or nothing is published). Offline evidence only: online
+    experiments between served versions are a different decision."""
+    if published is None:
         return True, "published as the first model (there was no earlier model to compare with)"
-    new, old = challenger[metric], incumbent[metric]
+    new, old = retrained[metric], published[metric]
     if new >= old + min_improve:
         return True, (
             f"published: {metric} {new:.4f} beats the previous model's {old:.4f} "

@@ -58,7 +58,9 @@ class Settings(BaseSettings):
         default=15_000, ge=1, description="EASE's dense inverse is skipped above this many items."
     )
     min_improve: float = Field(
-        default=0.0, ge=0, description="NDCG@10 a challenger must gain over the published model."
+        default=0.0,
+        ge=0,
+        description="NDCG@10 a retrained model must gain over the published one (offline).",
     )
     collab_weight: float = Field(default=DEFAULT_COLLAB_WEIGHT, ge=0, le=1)
     min_interactions_for_collab: int = Field(default=DEFAULT_MIN_INTERACTIONS, ge=0)

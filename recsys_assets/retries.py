@@ -6,6 +6,7 @@ that fails after all retries publishes nothing, so the API keeps serving the pre
 """
 
 import functools
+import inspect
 
 import dagster as dg
 
@@ -22,22 +23,43 @@ def backoff_seconds(retry_number: int) -> float:
 
 def retry_when_unavailable(compute):
     """Wrap an asset or check body: transient warehouse errors become a retry with backoff."""
+    if inspect.isgeneratorfunction(compute):  # an asset that may not produce its output
+
+        @functools.wraps(compute)
+        def generator_wrapper(context, *args, **kwargs):
+            try:
+                yield from compute(context, *args, **kwargs)
+            except Exception as error:
+                retry = _retry_for(context, error)
+                if retry is None:  # a bug or bad data: fail now, with its own message
+                    raise
+                raise retry from error
+
+        return generator_wrapper
 
     @functools.wraps(compute)
     def wrapper(context, *args, **kwargs):
         try:
             return compute(context, *args, **kwargs)
         except Exception as error:
-            reason = unavailable_reason(error)
-            if reason is None:  # a bug or bad data: fail now, with its own message
+            retry = _retry_for(context, error)
+            if retry is None:
                 raise
-            attempt = context.retry_number
-            wait = backoff_seconds(attempt)
-            if attempt < MAX_RETRIES:
-                context.log.warning(
-                    f"warehouse unavailable ({reason}: {error}); retry {attempt + 1} of "
-                    f"{MAX_RETRIES} in {wait:.0f} s"
-                )
-            raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=wait) from error
+            raise retry from error
 
     return wrapper
+
+
+def _retry_for(context, error: Exception) -> dg.RetryRequested | None:
+    """A retry with backoff if `error` says the warehouse was unavailable, else None."""
+    reason = unavailable_reason(error)
+    if reason is None:
+        return None
+    attempt = context.retry_number
+    wait = backoff_seconds(attempt)
+    if attempt < MAX_RETRIES:
+        context.log.warning(
+            f"warehouse unavailable ({reason}: {error}); retry {attempt + 1} of "
+            f"{MAX_RETRIES} in {wait:.0f} s"
+        )
+    return dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=wait)

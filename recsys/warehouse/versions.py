@@ -106,7 +106,7 @@ def newest_trained(client: Client) -> ModelVersion | None:
     """The version trained on the newest data, whatever became of it (published or not).
 
     Events after its cut-off are what no training run has seen yet: the retrain sensor counts
-    from here, so a challenger that lost does not trigger the same retrain again and again.
+    from here, so a retrained model that lost does not trigger the same retrain again and again.
     """
     rows = client.query(
         f"""

@@ -6,7 +6,6 @@ import numpy as np
 from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
-from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import exports, versions
 from recsys.warehouse.item_model import write_item_model
 from recsys_assets.assets.ingest import events
@@ -25,15 +24,6 @@ GROUP = "exports"
 REGISTERED_MODEL = "recsys"
 
 
-def _skipped(candidate: TrainedModel) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata={
-            "model_version": candidate.version.model_version,
-            "skipped": candidate.version.decision,
-        }
-    )
-
-
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
 @retry_when_unavailable
 def user_recommendations(
@@ -44,8 +34,6 @@ def user_recommendations(
     defaults: RunDefaults,
 ) -> dg.MaterializeResult:
     """Top-K items per user, already-seen and disliked items removed, tagged with the version."""
-    if not candidate_model.publish:
-        return _skipped(candidate_model)
     config = config.resolved(defaults)  # its top_k is recorded: the check reads it
     version = candidate_model.version.model_version
     model = candidate_model.model
@@ -97,8 +85,6 @@ def similar_items(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Each item's nearest items: collaborative where enough users had it, else content."""
-    if not candidate_model.publish:
-        return _skipped(candidate_model)
     version = candidate_model.version.model_version
     model = candidate_model.model
     content = content_model
@@ -161,8 +147,6 @@ def item_model(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """The model's item side (factors or item-item weights, content vectors) for fold-in."""
-    if not candidate_model.publish:
-        return _skipped(candidate_model)
     version = candidate_model.version.model_version
     model = candidate_model.model
     store = warehouse.get()
@@ -200,15 +184,13 @@ def trending_items(
     defaults: RunDefaults,
 ) -> dg.MaterializeResult:
     """Time-decayed popularity (half-life in days) up to the newest event: the fallback list."""
-    if not candidate_model.publish:
-        return _skipped(candidate_model)
     config = config.resolved(defaults)
     version = candidate_model.version.model_version
     with warehouse.get().session() as client:
         rows = exports.write_trending(
             client,
             version,
-            DEFAULT_EVENT_WEIGHTS,
+            candidate_model.event_weights,  # as `interactions` weighted them this run
             config.half_life_days,
             quality.epoch_time,
             config.limit,
@@ -234,21 +216,10 @@ def trending_items(
 def published_model(
     context: dg.AssetExecutionContext, candidate_model: TrainedModel
 ) -> dg.MaterializeResult:
-    """Switch readers to this version in one insert (if it won), register it, prune old ones."""
+    """Switch readers to this version in one insert, register it, prune old ones."""
     mlflow = context.resources.mlflow
     candidate = candidate_model.version
     store = context.resources.warehouse.get()
-    if not candidate_model.publish:
-        with store.session() as client:
-            serving = versions.published(client)
-        context.log.warning(candidate.decision)
-        return dg.MaterializeResult(
-            metadata={
-                "model_version": serving.model_version if serving else "",
-                "published": False,
-                "decision": candidate.decision,
-            }
-        )
     with store.session() as client:
         counts = exports.row_counts(client, candidate.model_version)
         missing = [table for table, rows in counts.items() if rows == 0]

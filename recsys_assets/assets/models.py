@@ -19,7 +19,7 @@ from recsys.selection import (
     SelectionConfig,
     Trial,
     build_model,
-    challenger_decision,
+    offline_replacement_decision,
     select,
 )
 from recsys.warehouse import interaction_sql, source_tables, versions
@@ -186,19 +186,25 @@ def content_model(
 class TrainedModel:
     version: versions.ModelVersion
     model: Recommender
-    publish: bool
+    event_weights: dict[str, float]  # the weights `interactions` used in this run
 
 
+# The publish gate, said once: a retrained model that does not beat the published one is
+# recorded (model_versions, MLflow, an observation with the reason) but not produced, so Dagster
+# skips every export, check and the publication downstream of it and the run still succeeds.
 @dg.asset(
-    group_name=GROUP, kinds={"python", "mlflow"}, required_resource_keys={"mlflow", "warehouse"}
+    group_name=GROUP,
+    kinds={"python", "mlflow"},
+    required_resource_keys={"mlflow", "warehouse"},
+    output_required=False,
 )
 @retry_when_unavailable
 def candidate_model(
     context: dg.AssetExecutionContext,
     model_selection: ModelChoice,
     interaction_matrix: MatrixSnapshot,
-) -> dg.Output[TrainedModel]:
-    """The champion refitted on all data, and whether it beats the published model."""
+):
+    """The champion refitted on all data, produced only if it should replace the published one."""
     selection = model_selection.selection
     champion = selection.champion_result
     with context.resources.warehouse.get().session() as client:
@@ -212,7 +218,7 @@ def candidate_model(
         model.fit(interaction_matrix.matrix, on_iteration=progress)
     else:
         model.fit(interaction_matrix.matrix)
-    publish, reason = challenger_decision(
+    publish, reason = offline_replacement_decision(
         champion.test_metrics, selection.incumbent_test, model_selection.min_improve
     )
     users, n_items = interaction_matrix.matrix.shape
@@ -233,17 +239,20 @@ def candidate_model(
     version.mlflow_run_id = _track(context.resources.mlflow, version, model)
     with context.resources.warehouse.get().session() as client:
         versions.record(client, version)
-    (context.log.info if publish else context.log.warning)(reason)
-    return dg.Output(
-        TrainedModel(version=version, model=model, publish=publish),
-        metadata={
-            "model_version": version.model_version,
-            "algorithm": version.algorithm,
-            "publish": publish,
-            "decision": reason,
-            "mlflow_run_id": version.mlflow_run_id,
-        },
-    )
+    metadata = {
+        "model_version": version.model_version,
+        "algorithm": version.algorithm,
+        "publish": publish,
+        "decision": reason,
+        "mlflow_run_id": version.mlflow_run_id,
+    }
+    if not publish:
+        context.log.warning(reason)
+        context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata=metadata))
+        return
+    context.log.info(reason)
+    weights = interaction_matrix.interactions.event_weights
+    yield dg.Output(TrainedModel(version, model, event_weights=weights), metadata=metadata)
 
 
 def fold_in_spec(

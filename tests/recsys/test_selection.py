@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from recsys.data.synthetic import SyntheticConfig, SyntheticWorld
-from recsys.selection import OBJECTIVE, SelectionConfig, challenger_decision, select
+from recsys.selection import OBJECTIVE, SelectionConfig, offline_replacement_decision, select
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +105,8 @@ def test_the_published_config_is_rescored_on_the_same_split(world):
         (0.08, 0.10, 0.0, False),
     ],
 )
-def test_challenger_decision(new, old, min_improve, publish):
+def test_offline_replacement_decision(new, old, min_improve, publish):
     incumbent = None if old is None else {OBJECTIVE: old}
-    decided, reason = challenger_decision({OBJECTIVE: new}, incumbent, min_improve)
+    decided, reason = offline_replacement_decision({OBJECTIVE: new}, incumbent, min_improve)
     assert decided is publish
     assert ("kept the published model" in reason) is (not publish)

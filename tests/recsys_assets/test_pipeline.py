@@ -217,12 +217,18 @@ def test_a_worse_challenger_is_not_published_and_says_why(home: Settings):
     }
     before, result = _publish_then_run_again(home, run_config=weak_only)
     assert result.success
-    published = result.asset_materializations_for_node("published_model")[0].metadata
-    assert published["published"].value is False
-    assert "kept the published model" in published["decision"].value
-    assert published["model_version"].value == before
-    skipped = result.asset_materializations_for_node("user_recommendations")[0].metadata
-    assert "kept the published model" in skipped["skipped"].value
+    # Nothing downstream of the rejected model ran: no export, no publication.
+    for node in ("candidate_model", "user_recommendations", "trending_items", "published_model"):
+        assert result.asset_materializations_for_node(node) == []
+    # The reason is on the candidate's observation (and in model_versions below).
+    observed = [
+        event.asset_observation_data.asset_observation
+        for event in result.all_events
+        if event.event_type_value == "ASSET_OBSERVATION"
+    ]
+    [decision] = [o.metadata for o in observed if o.asset_key.path == ["candidate_model"]]
+    assert decision["publish"].value is False
+    assert "kept the published model" in decision["decision"].value
     with _warehouse(home).session() as client:
         assert versions.published(client).model_version == before
         statuses = client.query(
