@@ -6,6 +6,7 @@ import dagster as dg
 
 from recsys.quality import reads
 from recsys.quality.runner import Report
+from recsys.warehouse import item_reads
 from recsys_assets.assets.exports import user_recommendations
 from recsys_assets.assets.features import MatrixSnapshot, interaction_matrix
 from recsys_assets.assets.ingest import events, items
@@ -110,7 +111,7 @@ def matrix_is_trainable(
     """No negative confidences, enough users, items and density, every item in the catalogue."""
     matrix = interaction_matrix.matrix
     with warehouse.get().session() as client:
-        catalogue = set(client.query("SELECT item_id FROM items FINAL").result_columns[0])
+        catalogue = item_reads.item_ids(client)
     unknown = [item for item in matrix.item_ids if item not in catalogue]
     users, n_items = matrix.shape
     report = _suites().check_matrix(

@@ -1,12 +1,16 @@
-"""The API's one cache type: least-recently-used, bounded, thread-safe."""
+"""The API's one cache type, least-recently-used, bounded and thread-safe, and what is built on it:
+a read-through mapping over warehouse lookups and a per-user cache keyed by version and stamp."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterator, Mapping
 
 MISSING = object()
+# Warehouse settings of a read-through lookup: one thread per primary-key read (the reads are
+# tiny and the API has many at once).
+POINT_READ = {"max_threads": 1}
 
 
 class LruCache:
@@ -35,3 +39,50 @@ class LruCache:
     def __len__(self) -> int:
         with self._guard:
             return len(self._entries)
+
+
+class ReadThrough(Mapping):
+    """A read-only mapping whose values are fetched on first use and kept (LRU)."""
+
+    def __init__(self, fetch: Callable[[str], object | None], capacity: int) -> None:
+        self._fetch = fetch
+        self._cache = LruCache(capacity)
+
+    def get(self, key: str, default=None):
+        value = self._cache.get(key)
+        if value is MISSING:
+            value = self._fetch(key)  # None is cached too: unknown ids are not asked again
+            self._cache.put(key, value)
+        return default if value is None else value
+
+    def __getitem__(self, key: str):
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a warehouse lookup cannot list its keys")
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
+class UserCache:
+    """Least-recently-used values per user, valid only for the key they were stored with
+    (model version and the user's event stamp)."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._cache = LruCache(capacity)
+
+    def get(self, user_id: str, key: Hashable):
+        entry = self._cache.get(user_id, None)
+        if entry is None or entry[0] != key:
+            return None
+        return entry[1]
+
+    def put(self, user_id: str, key: Hashable, value: object) -> None:
+        self._cache.put(user_id, (key, value))

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from serving.catalogue import Catalogue
 from serving.snapshot import Snapshot
 from serving.state import ServingState
 
@@ -28,6 +29,13 @@ def published_snapshot(state: ServingState) -> Snapshot:
     return snapshot
 
 
+def served_catalogue(state: ServingState) -> Catalogue:
+    catalogue = state.catalogue
+    if catalogue is None:
+        raise HTTPException(status_code=503, detail="the catalogue is not loaded yet")
+    return catalogue
+
+
 async def get_state(request: Request) -> ServingState:
     return serving_state(request)
 
@@ -36,5 +44,10 @@ async def get_snapshot(state: Annotated[ServingState, Depends(get_state)]) -> Sn
     return published_snapshot(state)
 
 
+async def get_catalogue(state: Annotated[ServingState, Depends(get_state)]) -> Catalogue:
+    return served_catalogue(state)
+
+
 StateDep = Annotated[ServingState, Depends(get_state)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]

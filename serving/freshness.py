@@ -1,9 +1,9 @@
-"""Which users acted after the published model's data cut-off, and their fold-in results.
+"""Which users acted after the published model's data cut-off.
 
 The published recommendations were computed before these users' newest events existed: such a
-user is scored at request time (`serving.personal`). Users enter here when this process accepts
+user is scored at request time (`serving.scoring`). Users enter here when this process accepts
 their events, or when polling the warehouse finds events other writers stored. Each user carries
-a generation that changes with every new event, so a cached fold-in result is reused only while
+a stamp that changes with every new event, so a cached fold-in result is reused only while
 nothing new arrived for that user.
 """
 
@@ -14,13 +14,9 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import numpy as np
-
-from serving.caches import LruCache
 
 # Events accepted this close to the cut-off may or may not be in the model: keep them fresh.
 CUTOFF_MARGIN_SECONDS = 60.0
@@ -32,7 +28,7 @@ ITEMS_PER_USER = 1_000
 
 @dataclass
 class _Fresh:
-    generation: int = 0
+    stamp: int = 0
     newest: float = 0.0  # epoch seconds of the newest event known for the user
     items: dict[str, float] = field(default_factory=dict)  # items accepted by this process
 
@@ -44,7 +40,7 @@ class FreshUsers:
     forward in time, so an evicted user would never be found again: the filter keeps them
     "fresh" (scored by fold-in, never served a stale precomputed list). Its false positives
     cost a user who is not fresh one extra fold-in read. Users in the filter have no stable
-    generation, so their fold-in is not cached. The filter is emptied when a new model's cut-off
+    stamp, so their fold-in is not cached. The filter is emptied when a new model's cut-off
     passes the newest event it may hold.
     """
 
@@ -53,7 +49,7 @@ class FreshUsers:
         self._users: OrderedDict[str, _Fresh] = OrderedDict()
         self._overflow = BloomFilter(capacity)
         self._overflow_newest = 0.0
-        self._generations = 0
+        self._stamps = 0
         self._guard = threading.Lock()
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -79,15 +75,15 @@ class FreshUsers:
                     changed += 1
         return changed
 
-    def generation(self, user_id: str) -> int | None:
+    def stamp(self, user_id: str) -> int | None:
         """Changes whenever a new event for the user is known; None if the user is not fresh."""
         fresh = self._users.get(user_id)  # a dict read is atomic: the hot path takes no lock
         if fresh is not None:
-            return fresh.generation
+            return fresh.stamp
         if self._overflow.count and user_id in self._overflow:
-            with self._guard:  # maybe fresh, since when unknown: a generation nothing cached
-                self._generations += 1
-                return self._generations
+            with self._guard:  # maybe fresh, since when unknown: a stamp nothing cached
+                self._stamps += 1
+                return self._stamps
         return None
 
     def items_of(self, user_id: str) -> frozenset[str]:
@@ -119,8 +115,8 @@ class FreshUsers:
             fresh = self._users[user_id] = _Fresh()
         else:
             self._users.move_to_end(user_id)
-        self._generations += 1
-        fresh.generation = self._generations
+        self._stamps += 1
+        fresh.stamp = self._stamps
         fresh.newest = max(fresh.newest, moment)
         while len(self._users) > self.capacity:
             evicted, old = self._users.popitem(last=False)
@@ -155,49 +151,3 @@ class BloomFilter:
     def clear(self) -> None:
         self._array = bytearray(len(self._array))
         self.count = 0
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """A scored list: where it came from, item ids best first, and their scores."""
-
-    source: str  # "fold_in" or "trending"
-    item_ids: np.ndarray
-    scores: np.ndarray
-
-
-@dataclass(frozen=True)
-class History:
-    """A user's items with their confidence (0 where disliked), from all their events."""
-
-    item_ids: np.ndarray
-    confidences: np.ndarray
-    disliked: np.ndarray
-    strongest: np.ndarray | None = None  # per item, the event type that weighed most
-
-    def verb_of(self, item_id: str) -> str | None:
-        if self.strongest is None:
-            return None
-        found = np.flatnonzero(self.item_ids == item_id)
-        return str(self.strongest[found[0]]) if len(found) else None
-
-    @property
-    def seen(self) -> frozenset[str]:
-        return frozenset(str(i) for i in self.item_ids)
-
-
-class UserCache:
-    """Least-recently-used values per user, valid only for the key they were stored with
-    (model version and the user's event generation)."""
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self._cache = LruCache(capacity)
-
-    def get(self, user_id: str, key: Hashable):
-        entry = self._cache.get(user_id, None)
-        if entry is None or entry[0] != key:
-            return None
-        return entry[1]
-
-    def put(self, user_id: str, key: Hashable, value: object) -> None:
-        self._cache.put(user_id, (key, value))

@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from recsys.validity import MAX_ID_LENGTH
-from serving import personal
+from serving import path_choice
+from serving.catalogue import Catalogue
 from serving.filters import ItemFilter
-from serving.snapshot import Snapshot
 
 MAX_GENRES = 30  # genres named in one filter
 MAX_GENRE_LENGTH = 64
@@ -26,7 +26,7 @@ ItemIdText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LE
 
 NO_FILTER = ItemFilter()
 
-K = Annotated[int, Query(ge=1, le=personal.MAX_K, description="How many items to return")]
+K = Annotated[int, Query(ge=1, le=path_choice.MAX_K, description="How many items to return")]
 UserId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Genres = Annotated[
     list[Annotated[str, Query(min_length=1, max_length=MAX_GENRE_LENGTH)]] | None,
@@ -56,7 +56,7 @@ Window = Annotated[
 
 
 def item_filter(
-    snapshot: Snapshot,
+    catalogue: Catalogue,
     genres: list[str] | None,
     exclude_genres: list[str] | None,
     exclude_ids: list[str] | None,
@@ -67,9 +67,9 @@ def item_filter(
 
     def genre_set(values: list[str] | None, name: str) -> frozenset[str]:
         wanted = {g.strip().lower() for v in values or () for g in v.split(",") if g.strip()}
-        unknown = sorted(wanted - snapshot.genres.keys())
+        unknown = sorted(wanted - catalogue.genres.keys())
         if unknown:
-            known = sorted(snapshot.genres.values())
+            known = sorted(catalogue.genres.values())
             raise HTTPException(
                 status_code=422,
                 detail=[
@@ -92,7 +92,7 @@ def item_filter(
 class ListQuery(BaseModel):
     """The query parameters of a recommendation list, parsed and validated in one pass."""
 
-    k: int = Field(default=10, ge=1, le=personal.MAX_K, description="How many items to return")
+    k: int = Field(default=10, ge=1, le=path_choice.MAX_K, description="How many items to return")
     genres: list[GenreName] = Field(
         default=[],
         max_length=MAX_GENRES,
@@ -136,11 +136,11 @@ LIST_FIELDS = {
 
 
 PLAIN_OPTIONS = {
-    f"k={k}".encode(): personal.ListOptions(k=k) for k in range(1, personal.MAX_K + 1)
-} | {b"": personal.ListOptions()}
+    f"k={k}".encode(): path_choice.ListOptions(k=k) for k in range(1, path_choice.MAX_K + 1)
+} | {b"": path_choice.ListOptions()}
 
 
-def plain_options(query_string: bytes) -> personal.ListOptions | None:
+def plain_options(query_string: bytes) -> path_choice.ListOptions | None:
     """The options of the most common requests (`?k=N` or nothing), found without parsing."""
     return PLAIN_OPTIONS.get(query_string)
 

@@ -15,7 +15,7 @@ from pydantic import (
 
 from recsys.events import EVENT_TYPES
 from recsys.validity import MAX_ID_LENGTH
-from serving.snapshot import ItemInfo
+from serving.catalogue import ItemInfo
 
 # Ids are checked by the event rule (recsys.validity) in the router, so that the API accepts
 # exactly what training will use; here only a parse bound, far above the rule's limit.

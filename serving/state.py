@@ -1,4 +1,4 @@
-"""What the API holds: the warehouse handle, the published snapshot and the fresh users."""
+"""What the API holds: the warehouse handle, the served snapshot, the catalogue, fresh users."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from recsys.warehouse import ingestion, source_tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
-from serving.freshness import FreshUsers, UserCache
-from serving.lookups import WarehouseLookups
+from serving.caches import UserCache
+from serving.catalogue import Catalogue, load_catalogue
+from serving.freshness import FreshUsers
 from serving.metrics import ApiMetrics
-from serving.snapshot import Snapshot, load_lookup_snapshot, load_snapshot
+from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ SWEEP_OVERLAP = pd.Timedelta(seconds=5)
 
 
 class ServingState:
-    """Owns the in-memory snapshot and swaps it, whole, when a new version is published."""
+    """Owns the served snapshot and swaps it, whole, when a new version is published; holds the
+    catalogue beside it (reloaded at each publication)."""
 
     def __init__(self, settings: Settings, warehouse: Warehouse | None = None) -> None:
         self.settings = settings
@@ -42,6 +44,7 @@ class ServingState:
             linger=settings.warehouse_linger_seconds,
         )
         self.snapshot: Snapshot | None = None
+        self.catalogue: Catalogue | None = None
         self.fresh = FreshUsers(settings.api_fresh_users_max)
         self.fold_ins = UserCache(settings.api_user_cache_size)  # fold-in rankings
         # users' histories read for fold-in, filters, explanations
@@ -92,11 +95,9 @@ class ServingState:
                 self.snapshot is None or current.model_version != self.snapshot.model_version
             ):
                 started = time.perf_counter()
-                if self.settings.serving_reads == "warehouse":
-                    lookups = WarehouseLookups(self.warehouse, current.model_version)
-                    self._swap(load_lookup_snapshot(client, current, lookups))
-                else:
-                    self._swap(load_snapshot(client, current))
+                reads = self.settings.serving_reads
+                self.catalogue = load_catalogue(self.warehouse, reads)
+                self._swap(load_snapshot(self.warehouse, current, reads))
                 log.info(
                     "serving %s (%s reads, fold-in %s) loaded in %.2f s",
                     current.model_version,

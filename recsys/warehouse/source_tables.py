@@ -95,7 +95,3 @@ def events_with_unknown_items(client: Client) -> int:
             "SELECT count() FROM events WHERE item_id NOT IN (SELECT item_id FROM items)"
         ).result_rows[0][0]
     )
-
-
-def catalogue(client: Client) -> pd.DataFrame:
-    return client.query_df("SELECT item_id, title, genres, tags, year FROM items FINAL")

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from recsys.warehouse import quarantine, source_tables
+from recsys.warehouse import item_reads, quarantine, source_tables
 from recsys_assets.progress import Progress
 from recsys_assets.resources import DatasetResource, QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
@@ -19,7 +19,7 @@ def items(
     catalogue = dataset.open().items()
     with warehouse.get().session() as client:
         source_tables.insert_items(client, catalogue)
-        total = client.query("SELECT count() FROM items FINAL").result_rows[0][0]
+        total = item_reads.item_count(client)
     context.log.info(f"upserted {len(catalogue):,} items; catalogue now holds {total:,}")
     return dg.MaterializeResult(
         metadata={
@@ -61,7 +61,7 @@ def events(
                 "quarantined_events (origin 'writer'), with the field and the reason"
             )
         with store.session() as client:
-            n_items = client.query("SELECT count() FROM items FINAL").result_rows[0][0]
+            n_items = item_reads.item_count(client)
             source_tables.record_dataset_load(
                 client, source.fingerprint, source.name, n_items, loaded
             )

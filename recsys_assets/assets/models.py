@@ -22,7 +22,7 @@ from recsys.selection import (
     offline_replacement_decision,
     select,
 )
-from recsys.warehouse import interaction_sql, source_tables, versions
+from recsys.warehouse import interaction_sql, item_reads, versions
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
 from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
@@ -72,7 +72,7 @@ def model_selection(
     mlflow = context.resources.mlflow
     with context.resources.warehouse.get().session() as client:
         pairs, all_users = interaction_sql.interaction_pairs(client, config.max_users)
-        items = source_tables.catalogue(client)
+        items = item_reads.frame(client)
         incumbent = versions.published(client)
     if pairs.empty:
         raise dg.Failure("no interactions to train on: the events table holds no usable events")
@@ -169,7 +169,7 @@ def content_model(
     too few users had, and the content side of request-time fold-in."""
     item_ids = interaction_matrix.matrix.item_ids
     with warehouse.get().session() as client:
-        catalogue = source_tables.catalogue(client)
+        catalogue = item_reads.frame(client)
     # Only the item order matters here: no need to carry (and store) the user rows.
     items_only = InteractionMatrix.empty(item_ids)
     content = ContentRecommender(catalogue).fit(items_only)
@@ -208,7 +208,7 @@ def candidate_model(
     selection = model_selection.selection
     champion = selection.champion_result
     with context.resources.warehouse.get().session() as client:
-        items = source_tables.catalogue(client)
+        items = item_reads.frame(client)
     model = build_model(champion.family, champion.best.params, items, model_selection.config)
     # The holdout chose the model; serving uses all data. ALS reports each sweep: at millions
     # of users this is the run's longest step.

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from serving.dependencies import SnapshotDep
+from serving.dependencies import CatalogueDep
 from serving.queries import item_filter as parse_filter
 from serving.schemas import CatalogPage, Item
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["catalog"])
 
 @router.get("/catalog", response_model=CatalogPage)
 async def catalog(
-    snapshot: SnapshotDep,
+    catalogue: CatalogueDep,
     q: Annotated[
         str | None, Query(max_length=200, description="Case-insensitive title substring")
     ] = None,
@@ -26,10 +26,9 @@ async def catalog(
 ) -> CatalogPage:
     """Items whose title contains `q` and (optionally) of `genre`, sorted by title."""
     needle = (q or "").strip().lower()
-    wanted = parse_filter(snapshot, [genre] if genre else None, None, None)
-    keep = lambda item_id: wanted.allows(item_id, snapshot.genres_of)  # noqa: E731
-    as_written = snapshot.genres.get(next(iter(wanted.genres), ""), "")
-    total, page = await run_in_threadpool(snapshot.search, needle, keep, offset, limit, as_written)
+    wanted = parse_filter(catalogue, [genre] if genre else None, None, None)
+    as_written = catalogue.genres.get(next(iter(wanted.genres), ""), "")
+    total, page = await run_in_threadpool(catalogue.search, needle, as_written, offset, limit)
     return CatalogPage(
         total=total, offset=offset, limit=limit, items=[Item.of(info) for info in page]
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.exceptions import RequestValidationError
 
 from recsys.validity import UNIX_EPOCH, event_problem, to_millis
-from serving.dependencies import SnapshotDep, StateDep
+from serving.dependencies import CatalogueDep, StateDep
 from serving.errors import invalid
 from serving.schemas import EventBatch, EventIn, EventsAccepted, EventsPayload, FeedbackIn
 
@@ -44,7 +44,7 @@ def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
 
 
 @router.post("/feedback", response_model=EventsAccepted)
-def post_feedback(feedback: FeedbackIn, state: StateDep, snapshot: SnapshotDep) -> EventsAccepted:
+def post_feedback(feedback: FeedbackIn, state: StateDep, catalogue: CatalogueDep) -> EventsAccepted:
     """Thumbs up or down on a recommended item, stored as a `like` or `dislike` event."""
     now = datetime.now(UTC)
     row = {
@@ -57,7 +57,7 @@ def post_feedback(feedback: FeedbackIn, state: StateDep, snapshot: SnapshotDep) 
         "source": "feedback",
     }
     _refuse_invalid([row], state, now, batch=False)
-    if feedback.item_id not in snapshot.catalogue:
+    if feedback.item_id not in catalogue:
         raise HTTPException(status_code=404, detail=f"unknown item_id {feedback.item_id!r}")
     return _store(state, [row])
 

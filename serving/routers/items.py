@@ -10,11 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from serving import filters
-from serving.dependencies import SnapshotDep
+from serving.catalogue import Catalogue, ItemInfo
+from serving.dependencies import CatalogueDep, SnapshotDep
 from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K
 from serving.queries import item_filter as parse_filter
 from serving.schemas import Item, ItemBatch, ScoredItem, SimilarItems
-from serving.snapshot import ItemInfo, Snapshot
+from serving.scoring import content_similarity
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -22,8 +23,8 @@ ItemId = Annotated[str, Path(min_length=1, max_length=256)]
 MAX_IDS = 200
 
 
-def known(snapshot: Snapshot, item_id: str) -> ItemInfo:
-    info = snapshot.catalogue.get(item_id)
+def known(catalogue: Catalogue, item_id: str) -> ItemInfo:
+    info = catalogue.get(item_id)
     if info is None:
         raise HTTPException(status_code=404, detail=f"unknown item_id {item_id!r}")
     return info
@@ -31,7 +32,7 @@ def known(snapshot: Snapshot, item_id: str) -> ItemInfo:
 
 @router.get("", response_model=ItemBatch)
 def items(
-    snapshot: SnapshotDep,
+    catalogue: CatalogueDep,
     ids: Annotated[
         list[Annotated[str, Query(min_length=1, max_length=256)]],
         Query(min_length=1, max_length=200, description="Item ids (repeat or comma-separate)"),
@@ -43,7 +44,7 @@ def items(
         raise HTTPException(
             status_code=422, detail=f"at most {MAX_IDS} ids per request, got {len(wanted)}"
         )
-    found = {i: snapshot.catalogue.get(i) for i in dict.fromkeys(wanted)}
+    found = {i: catalogue.get(i) for i in dict.fromkeys(wanted)}
     return ItemBatch(
         items=[Item.of(info) for info in found.values() if info is not None],
         missing=[i for i, info in found.items() if info is None],
@@ -51,15 +52,16 @@ def items(
 
 
 @router.get("/{item_id}", response_model=Item)
-def item(item_id: ItemId, snapshot: SnapshotDep) -> Item:
+def item(item_id: ItemId, catalogue: CatalogueDep) -> Item:
     """One catalogue item; 404 if the catalogue does not have it."""
-    return Item.of(known(snapshot, item_id))
+    return Item.of(known(catalogue, item_id))
 
 
 @router.get("/{item_id}/similar", response_model=SimilarItems, response_model_exclude_none=True)
 def similar(
     item_id: ItemId,
     snapshot: SnapshotDep,
+    catalogue: CatalogueDep,
     k: K = 10,
     genres: Genres = None,
     exclude_genres: ExcludeGenres = None,
@@ -71,16 +73,16 @@ def similar(
     Filters and diversity as for recommendations; trending tops the list up when filters leave
     fewer than k.
     """
-    known(snapshot, item_id)
-    wanted = parse_filter(snapshot, genres, exclude_genres, exclude_ids)
-    source, neighbours = snapshot.similar.get(item_id, (snapshot.algorithm, []))
+    known(catalogue, item_id)
+    wanted = parse_filter(catalogue, genres, exclude_genres, exclude_ids)
+    source, neighbours = snapshot.reads.similar(item_id) or (snapshot.algorithm, [])
     itself = frozenset((item_id,))
     candidates = filters.keep(
-        ((i, s, source) for i, s in neighbours), wanted, snapshot.genres_of, itself
+        ((i, s, source) for i, s in neighbours), wanted, catalogue.genres_of, itself
     )
-    chosen = filters.mmr(candidates, k, diversity, snapshot.similarity)
+    chosen = filters.mmr(candidates, k, diversity, content_similarity(snapshot, catalogue))
     trending = ((i, s, "trending") for i, s in snapshot.trending)
-    items = filters.top_up(chosen, k, trending, wanted, snapshot.genres_of, itself)
+    items = filters.top_up(chosen, k, trending, wanted, catalogue.genres_of, itself)
     return SimilarItems(
         item_id=item_id,
         model_version=snapshot.model_version,

@@ -6,8 +6,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
-from serving import filters, personal
-from serving.dependencies import SnapshotDep, published_snapshot, serving_state
+from serving import filters, path_choice
+from serving.dependencies import (
+    CatalogueDep,
+    SnapshotDep,
+    published_snapshot,
+    served_catalogue,
+    serving_state,
+)
 from serving.queries import (
     LIST_FIELDS,
     Genres,
@@ -45,18 +51,21 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
     options = plain_options(request.scope["query_string"])
     if options is None:
         query = parse_query(request, ListQuery, LIST_FIELDS)
-        options = personal.ListOptions(
+        options = path_choice.ListOptions(
             k=query.k,
             item_filter=item_filter(
-                snapshot, query.genres, query.exclude_genres, query.exclude_ids
+                served_catalogue(state), query.genres, query.exclude_genres, query.exclude_ids
             ),
             diversity=query.diversity,
             explain=query.explain,
         )
-    if personal.served_from_memory(state, snapshot, user_id, options):  # no thread hop
-        served = personal.recommend(state, snapshot, user_id, options)
+    catalogue = served_catalogue(state)
+    if path_choice.served_from_memory(state, snapshot, user_id, options):  # no thread hop
+        served = path_choice.recommend(state, snapshot, catalogue, user_id, options)
     else:  # reads the warehouse
-        served = await run_in_threadpool(personal.recommend, state, snapshot, user_id, options)
+        served = await run_in_threadpool(
+            path_choice.recommend, state, snapshot, catalogue, user_id, options
+        )
     state.metrics.served(served.source)
     # Built as JSON directly: a pydantic model per item, validated again on the way out, would
     # cost more than finding the recommendations. The fuzz test checks every response against
@@ -77,14 +86,15 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
 @router.get("/trending", response_model=Trending, response_model_exclude_none=True)
 def trending(
     snapshot: SnapshotDep,
+    catalogue: CatalogueDep,
     k: K = 10,
     genres: Genres = None,
     window: Window = "decayed",
 ) -> Trending:
     """The most popular items lately, optionally of some genres."""
-    wanted = item_filter(snapshot, genres, None, None)
+    wanted = item_filter(catalogue, genres, None, None)
     ranked = ((i, s, "trending") for i, s in snapshot.trending_by_window.get(window, []))
-    items = filters.keep(ranked, wanted, snapshot.genres_of)[:k]
+    items = filters.keep(ranked, wanted, catalogue.genres_of)[:k]
     return Trending(
         model_version=snapshot.model_version,
         window=window,

@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
 
-from recsys.warehouse import user_reads
-from serving.dependencies import SnapshotDep, StateDep
-from serving.personal import user_history
+from serving.dependencies import CatalogueDep, SnapshotDep, StateDep
+from serving.history import user_activity
 from serving.schemas import ActivityItem, GenreShare, Profile
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -22,24 +21,19 @@ TOP_GENRES = 5
 async def profile(
     user_id: Annotated[str, Path(min_length=1, max_length=256)],
     snapshot: SnapshotDep,
+    catalogue: CatalogueDep,
     state: StateDep,
 ) -> Profile:
     """Interaction counts by type, first and last activity, recent items, top genres (shares
     of the user's positive signal). 404 for a user with no events."""
 
-    def read():
-        with state.warehouse.session(timeout=state.settings.fold_in_timeout_seconds) as client:
-            activity = user_reads.user_activity(client, user_id)
-        history = user_history(state, snapshot, user_id, state.fresh.generation(user_id))
-        return activity, history
-
     # A warehouse fault is a 503 with Retry-After (serving.errors): a profile has no fallback.
-    activity, history = await run_in_threadpool(read)
+    activity, history = await run_in_threadpool(user_activity, state, snapshot, user_id)
     if not activity["counts"]:
         raise HTTPException(status_code=404, detail=f"no events for user_id {user_id!r}")
     weight_by_genre: Counter[str] = Counter()
     for item_id, confidence in zip(history.item_ids, history.confidences, strict=True):
-        info = snapshot.catalogue.get(item_id)
+        info = catalogue.get(item_id)
         if info is None or confidence <= 0 or not info.genres:
             continue
         for genre in info.genres:  # an item's signal is split over its genres
@@ -53,7 +47,7 @@ async def profile(
         recent=[
             ActivityItem(
                 item_id=item_id,
-                title=snapshot.catalogue[item_id].title if item_id in snapshot.catalogue else None,
+                title=info.title if (info := catalogue.get(item_id)) else None,
                 event_type=event_type,
                 value=value,
                 timestamp=timestamp,

@@ -6,7 +6,6 @@ works offline on the embedded default. It talks to the same REST endpoints as an
 
 from __future__ import annotations
 
-from itertools import islice
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -35,8 +34,8 @@ def about(state: StateDep, request: Request) -> About:
     settings: Settings = state.settings
     snapshot = state.snapshot
     examples: list[str] = []
-    if snapshot is not None and snapshot.in_memory:
-        examples = list(islice(snapshot.recommendations, EXAMPLE_USERS))
+    if snapshot is not None:
+        examples = snapshot.reads.example_users(EXAMPLE_USERS)
     has_docs = (settings.data_docs_site / "index.html").is_file()
     return About(
         model_version=snapshot.model_version if snapshot else None,
@@ -44,7 +43,7 @@ def about(state: StateDep, request: Request) -> About:
         mlflow_url=settings.mlflow_ui,
         data_docs_url=f"{DATA_DOCS}/index.html" if has_docs else None,
         example_users=examples,
-        genres=sorted(snapshot.genres.values()) if snapshot else [],
+        genres=sorted(state.catalogue.genres.values()) if state.catalogue else [],
     )
 
 

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from recsys.settings import Settings
 from serving.app import create_app
-from serving.freshness import ITEMS_PER_USER, BloomFilter, FreshUsers, UserCache
+from serving.caches import UserCache
+from serving.freshness import ITEMS_PER_USER, BloomFilter, FreshUsers
 
 
 def test_past_the_cap_users_stay_fresh_through_the_filter():
@@ -18,9 +19,9 @@ def test_past_the_cap_users_stay_fresh_through_the_filter():
     fresh.add((f"user-{n}", "i1") for n in range(1_000))
     assert len(fresh) == 100 and fresh.overflowed == 900
     # No user who has newer events is ever reported as not fresh (no stale list).
-    assert all(fresh.generation(f"user-{n}") is not None for n in range(1_000))
-    # An evicted user has no stable generation: nothing cached for them is ever reused.
-    assert fresh.generation("user-0") != fresh.generation("user-0")
+    assert all(fresh.stamp(f"user-{n}") is not None for n in range(1_000))
+    # An evicted user has no stable stamp: nothing cached for them is ever reused.
+    assert fresh.stamp("user-0") != fresh.stamp("user-0")
     # The newest stay exact, with their items.
     assert fresh.items_of("user-999") == {"i1"} and fresh.items_of("user-0") == frozenset()
 
@@ -39,9 +40,9 @@ def test_a_new_model_empties_the_filter_once_it_covers_every_evicted_event():
     fresh.merge({f"u{n}": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n) for n in range(5)})
     assert fresh.overflowed == 3
     fresh.forget_before(datetime(2026, 1, 1, 1, tzinfo=UTC))  # older than some evicted events
-    assert fresh.overflowed == 3 and fresh.generation("u0") is not None
+    assert fresh.overflowed == 3 and fresh.stamp("u0") is not None
     fresh.forget_before(datetime(2026, 1, 2, tzinfo=UTC))  # the model has all of them
-    assert fresh.overflowed == 0 and len(fresh) == 0 and fresh.generation("u0") is None
+    assert fresh.overflowed == 0 and len(fresh) == 0 and fresh.stamp("u0") is None
 
 
 def test_items_remembered_per_user_are_capped():

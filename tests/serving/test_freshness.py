@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recsys.settings import Settings
-from recsys.warehouse import source_tables
+from recsys.warehouse import item_reads, source_tables
 from recsys.warehouse.connection import Warehouse
 from serving.app import create_app
 from tests.conftest import warehouse_held_elsewhere
@@ -25,7 +25,7 @@ def api(settings: Settings):
 @pytest.fixture(scope="module")
 def catalogue(settings: Settings) -> pd.DataFrame:
     with Warehouse.from_url(settings.warehouse_url).session() as client:
-        return source_tables.catalogue(client).set_index("item_id")
+        return item_reads.frame(client).set_index("item_id")
 
 
 def _recs(api, user: str, k: int = 10) -> dict:

@@ -1,0 +1,1 @@
+"""ClickHouse: the schema, source tables, derived tables, published versions, faults."""

@@ -1,0 +1,83 @@
+"""Scoring a user now: their whole current history against the served version's item side.
+
+For users with events newer than the published model (or new users with some). The ranking
+is cached until the user's next event or the next version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from serving.catalogue import Catalogue
+from serving.history import History
+from serving.snapshot import Snapshot
+from serving.state import ServingState
+
+POOL = 300  # candidates a fold-in keeps: room for filters and diversity to choose from
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A scored list: where it came from, item ids best first, and their scores."""
+
+    source: str  # "fold_in" or "trending"
+    item_ids: np.ndarray
+    scores: np.ndarray
+
+
+def fold_in(
+    state: ServingState, snapshot: Snapshot, user_id: str, history: History, stamp: int
+) -> Ranked:
+    """Score the user's whole current history against the published item side (cached)."""
+    cached = state.fold_ins.get(user_id, (snapshot.model_version, stamp))
+    if cached is not None:
+        return cached
+    model = snapshot.fold_in
+    assert model is not None
+    columns, known = model.columns(history.item_ids)
+    scores = model.scores(columns, history.confidences[known])
+    if scores is None:  # nothing positive the model knows: trending minus what they touched
+        seen = history.seen
+        kept = [(i, s) for i, s in snapshot.trending if i not in seen][:POOL]
+        ranked = Ranked(
+            "trending",
+            np.array([i for i, _ in kept], dtype=object),
+            np.array([s for _, s in kept], dtype=np.float32),
+        )
+    else:
+        scores[columns] = -np.inf  # seen and disliked items never come back
+        best = _top(scores, POOL)
+        ranked = Ranked("fold_in", model.items.item_ids[best], scores[best])
+    state.fold_ins.put(user_id, (snapshot.model_version, stamp), ranked)
+    return ranked
+
+
+def content_similarity(
+    snapshot: Snapshot, catalogue: Catalogue
+) -> Callable[[list[str]], np.ndarray]:
+    """Pairwise similarity in [0, 1] for diversity: TF-IDF cosine of the served version's
+    content vectors, genre overlap (Jaccard) where an item has none."""
+
+    def similarity(item_ids: list[str]) -> np.ndarray:
+        model = snapshot.fold_in
+        if model is not None:
+            columns = [model.column_of.get(i, -1) for i in item_ids]
+            if all(c >= 0 for c in columns):
+                vectors = model.items.content[columns]
+                return np.clip((vectors @ vectors.T).toarray(), 0.0, 1.0)
+        sets = [catalogue.genres_of(i) for i in item_ids]
+        return np.array([[len(a & b) / len(a | b) if a | b else 0.0 for b in sets] for a in sets])
+
+    return similarity
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k best finite scores, best first."""
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
