@@ -1,4 +1,9 @@
-"""Shared fixtures: real embedded warehouses in temp folders and one published pipeline run."""
+"""Shared fixtures: real embedded warehouses in temp folders, one published pipeline run, and
+the API over it.
+
+`published` is read-only: a module that writes (posts events, publishes again) takes
+`writable_home`, its own copy, so no module sees another's events. The one `api` client serves
+`api_settings`, which a module overrides to serve another home."""
 
 from __future__ import annotations
 
@@ -184,3 +189,47 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         result = run_full_pipeline(settings, instance)
         assert result.success
     yield settings
+
+
+def copy_home(settings: Settings, destination: Path) -> Settings:
+    """Settings of a copy of `settings`' home: its warehouse (published versions, events) and
+    Data Docs; fresh Dagster and MLflow stores. For tests that write into a published home."""
+    Warehouse.from_url(settings.warehouse_url).close()  # no engine of ours holds the files
+    destination.mkdir(parents=True)
+    for name in ("warehouse", "warehouse.published", "quality"):
+        source = settings.home / name
+        if source.is_dir():
+            # The engine's metadata links to its store by relative symlinks: keep them links.
+            shutil.copytree(source, destination / name, symlinks=True)
+        elif source.exists():
+            shutil.copy2(source, destination / name)
+    copied = settings.model_copy(update={"home": destination})
+    copied.dagster_home.mkdir(parents=True, exist_ok=True)
+    return copied
+
+
+@pytest.fixture(scope="module")
+def writable_home(published: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """This module's own copy of the published home."""
+    return copy_home(published, tmp_path_factory.mktemp("writable") / "home")
+
+
+# What every API test module serves with: a known admin token and a short fold-in wait (the
+# busy-warehouse fallback).
+API_OVERRIDES = {"admin_token": "s3cret", "fold_in_timeout_seconds": 0.5}
+
+
+@pytest.fixture(scope="module")
+def api_settings(writable_home: Settings) -> Settings:
+    return writable_home.model_copy(update=API_OVERRIDES)
+
+
+@pytest.fixture(scope="module")
+def api(api_settings: Settings):
+    """The FastAPI app through its lifespan; a server error is a 500 response, not a raise."""
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
+        yield client

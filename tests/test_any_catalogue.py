@@ -13,13 +13,11 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
 from recsys.ids import encode_id
 from recsys.settings import Settings
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
-from serving.app import create_app
 from tests.conftest import run_full_pipeline, serving, small_settings
 
 GENRES = ["Krimi", "Dokumentarfilm", "日本映画", "Ciencia ficción", "Комедия", "Drama romántico"]
@@ -85,9 +83,8 @@ def home(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def api(home):
-    with TestClient(create_app(home)) as client:
-        yield client
+def api_settings(home: Settings) -> Settings:
+    return home
 
 
 def test_every_id_is_its_own_user_and_item_in_the_exports(home):

@@ -8,11 +8,12 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from recsys.ids import encode_id
+from recsys.settings import Settings
 from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys_assets.definitions import defs
 from serving.app import create_app
-from tests.conftest import SMALL_BUDGET, run_full_pipeline, small_settings
+from tests.conftest import SMALL_BUDGET, copy_home, run_full_pipeline, small_settings
 
 
 def test_checks_are_registered_blocking_and_run_by_the_full_pipeline_job():
@@ -60,57 +61,58 @@ def _evaluation(result, name: str):
     )
 
 
-def test_a_corrupted_batch_blocks_publication_while_the_api_keeps_serving(tmp_path: Path):
-    settings = small_settings(tmp_path)
-    with dg.instance_for_test() as instance:
-        assert run_full_pipeline(settings, instance).success
-        with TestClient(create_app(settings)) as api:
-            before = api.get("/model").json()["model_version"]
-            now = datetime.now(UTC)
-            # A bulk import gone wrong: 2,000 rows (about 8% of the log), far over the 1%
-            # the checks tolerate.
-            n = 2_000
-            corrupted = pd.DataFrame(
-                {
-                    "event_id": [f"bad-{i}" for i in range(n)],
-                    "user_id": [f"u{i % 50}" for i in range(n)],
-                    "item_id": [f"i{i % 40}" for i in range(n)],
-                    "event_type": ["teleport", "rating", "like", "like"] * (n // 4),
-                    "value": [None, 99.0, None, None] * (n // 4),
-                    "timestamp": [now, now, now + timedelta(days=30), now] * (n // 4),
-                    "source": "bulk-import",
-                }
-            )
-            corrupted.loc[corrupted.index % 4 == 3, "user_id"] = "bad\x00"
-            with Warehouse.from_url(settings.warehouse_url).session() as client:
-                source_tables.insert_events(client, corrupted)
+def test_a_corrupted_batch_blocks_publication_while_the_api_keeps_serving(
+    published: Settings, tmp_path: Path
+):
+    settings = copy_home(published, tmp_path / "home")  # published once already
+    with dg.instance_for_test() as instance, TestClient(create_app(settings)) as api:
+        before = api.get("/model").json()["model_version"]
+        now = datetime.now(UTC)
+        # A bulk import gone wrong: 2,000 rows (about 8% of the log), far over the 1%
+        # the checks tolerate.
+        n = 2_000
+        corrupted = pd.DataFrame(
+            {
+                "event_id": [f"bad-{i}" for i in range(n)],
+                "user_id": [f"u{i % 50}" for i in range(n)],
+                "item_id": [f"i{i % 40}" for i in range(n)],
+                "event_type": ["teleport", "rating", "like", "like"] * (n // 4),
+                "value": [None, 99.0, None, None] * (n // 4),
+                "timestamp": [now, now, now + timedelta(days=30), now] * (n // 4),
+                "source": "bulk-import",
+            }
+        )
+        corrupted.loc[corrupted.index % 4 == 3, "user_id"] = "bad\x00"
+        with Warehouse.from_url(settings.warehouse_url).session() as client:
+            source_tables.insert_events(client, corrupted)
 
-            result = run_full_pipeline(settings, instance, raise_on_error=False)
+        result = run_full_pipeline(settings, instance, raise_on_error=False)
 
-            assert not result.success
-            evaluation = _evaluation(result, "events_are_valid")
-            assert not evaluation.passed
-            assert "'teleport'" in evaluation.description
-            assert "ms_after_acceptance" in evaluation.description
-            assert "value" in evaluation.description and "user_id" in evaluation.description
-            assert "expectations" in evaluation.metadata
-            assert not result.asset_materializations_for_node("published_model")
-            # The failing validation is published to the Data Docs site the check links to.
-            docs = Path(evaluation.metadata["data_docs"].value.removeprefix("file://"))
-            assert docs == settings.home / "quality/gx/uncommitted/data_docs/local_site/index.html"
-            assert docs.is_file() and "events" in docs.read_text()
-            pages = list((docs.parent / "validations" / "events").rglob("*.html"))
-            assert len(pages) == 2  # the clean run's validation and the corrupted one
-            assert api.get("/model").json()["model_version"] == before
-            assert api.get("/recommendations/u1").status_code == 200
+        assert not result.success
+        evaluation = _evaluation(result, "events_are_valid")
+        assert not evaluation.passed
+        assert "'teleport'" in evaluation.description
+        assert "ms_after_acceptance" in evaluation.description
+        assert "value" in evaluation.description and "user_id" in evaluation.description
+        assert "expectations" in evaluation.metadata
+        assert not result.asset_materializations_for_node("published_model")
+        # The failing validation is published to the Data Docs site the check links to.
+        docs = Path(evaluation.metadata["data_docs"].value.removeprefix("file://"))
+        assert docs == settings.home / "quality/gx/uncommitted/data_docs/local_site/index.html"
+        assert docs.is_file() and "events" in docs.read_text()
+        pages = list((docs.parent / "validations" / "events").rglob("*.html"))
+        assert len(pages) == 2  # the clean run's validation and the corrupted one
+        assert api.get("/model").json()["model_version"] == before
+        assert api.get("/recommendations/u1").status_code == 200
 
 
-def test_a_few_bad_rows_and_a_retried_batch_never_stop_a_retrain(tmp_path: Path):
+def test_a_few_bad_rows_and_a_retried_batch_never_stop_a_retrain(
+    published: Settings, tmp_path: Path
+):
     """What used to block every later run: a 1970 event, ids differing by a trailing NUL,
     a batch posted twice. Now the bad rows are quarantined and the run publishes."""
-    settings = small_settings(tmp_path)
+    settings = copy_home(published, tmp_path / "home")  # published once already
     with dg.instance_for_test() as instance:
-        assert run_full_pipeline(settings, instance).success
         now = datetime.now(UTC)
         _direct_insert(
             settings,

@@ -9,7 +9,7 @@ import pytest
 from recsys.settings import Settings
 from recsys.warehouse import versions
 from recsys.warehouse.connection import Warehouse
-from tests.conftest import SMALL_BUDGET, run_full_pipeline, small_settings
+from tests.conftest import SMALL_BUDGET, copy_home, run_full_pipeline, small_settings
 
 
 def _warehouse(settings: Settings) -> Warehouse:
@@ -158,19 +158,24 @@ def test_rerun_publishes_a_new_version_without_reloading_the_dataset(home: Setti
     assert kept == sorted([first_version, second_version])  # retention keeps the last three
 
 
+@pytest.fixture
+def copied(published: Settings, tmp_path: Path) -> Settings:
+    """A copy of the published home: these tests run the pipeline again into it."""
+    return copy_home(published, tmp_path / "home")
+
+
 def _publish_then_run_again(home: Settings, **materialize_args) -> tuple[str, object]:
-    """Publish once, then run again with `materialize_args`; (first version, second result)."""
+    """Run again on a published home with `materialize_args`; (version before, the result)."""
+    with _warehouse(home).session() as client:
+        before = versions.published(client).model_version
     with dg.instance_for_test() as instance:
-        assert run_full_pipeline(home, instance).success
-        with _warehouse(home).session() as client:
-            before = versions.published(client).model_version
         result = run_full_pipeline(home, instance, raise_on_error=False, **materialize_args)
     return before, result
 
 
-def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Settings):
+def test_a_failed_run_says_why_and_leaves_the_published_version_serving(copied: Settings):
     before, result = _publish_then_run_again(
-        home,
+        copied,
         run_config={
             "ops": {
                 **SMALL_BUDGET["ops"],
@@ -181,14 +186,14 @@ def test_a_failed_run_says_why_and_leaves_the_published_version_serving(home: Se
     assert not result.success
     failure = result.failure_data_for_node("interactions")
     assert "unknown event types: ['teleport']" in failure.error.message
-    with _warehouse(home).session() as client:
+    with _warehouse(copied).session() as client:
         assert versions.published(client).model_version == before
 
 
-def test_a_model_without_its_exports_is_not_published(home: Settings):
+def test_a_model_without_its_exports_is_not_published(copied: Settings):
     # Retrain and try to publish, skipping the export steps.
     before, result = _publish_then_run_again(
-        home,
+        copied,
         selection=[
             "interactions",
             "interaction_matrix",
@@ -200,11 +205,11 @@ def test_a_model_without_its_exports_is_not_published(home: Settings):
     assert not result.success
     message = result.failure_data_for_node("published_model").error.message
     assert "no rows in user_recommendations, similar_items, trending_items" in message
-    with _warehouse(home).session() as client:
+    with _warehouse(copied).session() as client:
         assert versions.published(client).model_version == before
 
 
-def test_a_worse_challenger_is_not_published_and_says_why(home: Settings):
+def test_a_worse_challenger_is_not_published_and_says_why(copied: Settings):
     weak_only = {
         "ops": {
             "model_selection": {
@@ -215,7 +220,7 @@ def test_a_worse_challenger_is_not_published_and_says_why(home: Settings):
             }
         }
     }
-    before, result = _publish_then_run_again(home, run_config=weak_only)
+    before, result = _publish_then_run_again(copied, run_config=weak_only)
     assert result.success
     # Nothing downstream of the rejected model ran: no export, no publication.
     for node in ("candidate_model", "user_recommendations", "trending_items", "published_model"):
@@ -229,7 +234,7 @@ def test_a_worse_challenger_is_not_published_and_says_why(home: Settings):
     [decision] = [o.metadata for o in observed if o.asset_key.path == ["candidate_model"]]
     assert decision["publish"].value is False
     assert "kept the published model" in decision["decision"].value
-    with _warehouse(home).session() as client:
+    with _warehouse(copied).session() as client:
         assert versions.published(client).model_version == before
         statuses = client.query(
             "SELECT status, count() FROM model_versions FINAL GROUP BY status ORDER BY status"

@@ -69,14 +69,9 @@ class WrappedWarehouse(Warehouse):
 
 
 @pytest.fixture(scope="module")
-def app_settings(published: Settings) -> Settings:
-    return published.model_copy(update={"lock_timeout_seconds": 0.5})
-
-
-@pytest.fixture(scope="module")
-def api(app_settings):
-    with TestClient(create_app(app_settings), raise_server_exceptions=False) as client:
-        yield client
+def api_settings(writable_home: Settings) -> Settings:
+    """Short lock waits: a held warehouse turns into an answer quickly."""
+    return writable_home.model_copy(update={"lock_timeout_seconds": 0.5})
 
 
 @contextmanager
@@ -108,20 +103,20 @@ def _writes_fail_then_recover(api, fault, expected: str) -> None:
     assert _like(api, "fault-user").status_code == 200
 
 
-def test_a_read_only_warehouse(api, app_settings):
-    fault = warehouse_swapped(api, WrappedWarehouse(app_settings.warehouse_url, ReadOnlyClient))
+def test_a_read_only_warehouse(api, api_settings):
+    fault = warehouse_swapped(api, WrappedWarehouse(api_settings.warehouse_url, ReadOnlyClient))
     _writes_fail_then_recover(api, fault, "read-only")
 
 
-def test_a_full_disk(api, app_settings):
-    fault = warehouse_swapped(api, WrappedWarehouse(app_settings.warehouse_url, FullDiskClient))
+def test_a_full_disk(api, api_settings):
+    fault = warehouse_swapped(api, WrappedWarehouse(api_settings.warehouse_url, FullDiskClient))
     _writes_fail_then_recover(api, fault, "not enough disk space")
 
 
-def test_a_lock_held_by_another_process(api, app_settings):
+def test_a_lock_held_by_another_process(api, api_settings):
     user = "locked-out-user"
     assert _like(api, user).status_code == 200  # fresh: the next read would fold in
-    with warehouse_held_elsewhere(app_settings.warehouse_url):
+    with warehouse_held_elsewhere(api_settings.warehouse_url):
         refused = _like(api, user)
         assert refused.status_code == 503 and refused.headers["Retry-After"]
         assert "busy" in refused.json()["detail"]

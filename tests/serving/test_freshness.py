@@ -12,19 +12,8 @@ from tests.conftest import warehouse_held_elsewhere
 
 
 @pytest.fixture(scope="module")
-def settings(published: Settings) -> Settings:
-    return published.model_copy(update={"admin_token": "s3cret", "fold_in_timeout_seconds": 0.5})
-
-
-@pytest.fixture(scope="module")
-def api(settings: Settings):
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def catalogue(settings: Settings) -> pd.DataFrame:
-    with Warehouse.from_url(settings.warehouse_url).session() as client:
+def items_frame(api_settings: Settings) -> pd.DataFrame:
+    with Warehouse.from_url(api_settings.warehouse_url).session() as client:
         return item_reads.frame(client).set_index("item_id")
 
 
@@ -73,17 +62,17 @@ def test_a_view_complete_and_a_dislike_leave_the_list_and_change_it(api):
     assert len(after["items"]) == 10
 
 
-def test_a_brand_new_user_is_personal_after_a_few_likes(api, catalogue):
+def test_a_brand_new_user_is_personal_after_a_few_likes(api, items_frame):
     user = "brand-new-fan"
     assert _recs(api, user)["source"] == "trending"
-    genre = catalogue["genres"].explode().value_counts().index[0]
-    liked = [i for i, g in catalogue["genres"].items() if list(g) == [genre]][:6]
+    genre = items_frame["genres"].explode().value_counts().index[0]
+    liked = [i for i, g in items_frame["genres"].items() if list(g) == [genre]][:6]
     _post(api, *({"user_id": user, "item_id": i, "event_type": "like"} for i in liked))
     body = _recs(api, user)
     assert body["source"] == "fold_in"
     assert not set(_ids(body)) & set(liked)
-    share = sum(genre in catalogue.loc[i, "genres"] for i in _ids(body)) / len(body["items"])
-    assert share >= 0.6, (genre, [list(catalogue.loc[i, "genres"]) for i in _ids(body)])
+    share = sum(genre in items_frame.loc[i, "genres"] for i in _ids(body)) / len(body["items"])
+    assert share >= 0.6, (genre, [list(items_frame.loc[i, "genres"]) for i in _ids(body)])
 
 
 def test_only_unknown_items_or_dislikes_fall_back_to_trending_without_them(api):
@@ -99,7 +88,7 @@ def test_only_unknown_items_or_dislikes_fall_back_to_trending_without_them(api):
     assert _ids(body) == trending[1:5]
 
 
-def test_events_from_another_writer_are_found_by_polling(api, settings):
+def test_events_from_another_writer_are_found_by_polling(api, api_settings):
     user = "u13"
     before = _recs(api, user)
     frame = pd.DataFrame(
@@ -115,7 +104,7 @@ def test_events_from_another_writer_are_found_by_polling(api, settings):
             }
         ]
     )
-    with Warehouse.from_url(settings.warehouse_url).session() as client:
+    with Warehouse.from_url(api_settings.warehouse_url).session() as client:
         source_tables.insert_events(client, frame)
     # The embedded sweep runs every 30 s; a reload runs it now.
     assert api.post("/admin/reload", headers={"Authorization": "Bearer s3cret"}).status_code == 200
@@ -123,8 +112,8 @@ def test_events_from_another_writer_are_found_by_polling(api, settings):
     assert after["source"] == "fold_in" and _ids(before)[0] not in _ids(after)
 
 
-def test_admin_reload_is_disabled_without_a_configured_token(published):
-    with TestClient(create_app(published)) as client:
+def test_admin_reload_is_disabled_without_a_configured_token(writable_home):
+    with TestClient(create_app(writable_home)) as client:
         response = client.post("/admin/reload", headers={"Authorization": "Bearer anything"})
     assert response.status_code == 403 and "RECSYS_ADMIN_TOKEN" in response.json()["detail"]
 
@@ -137,11 +126,11 @@ def test_admin_reload_needs_the_token(api):
     assert ok["reloaded"] is False and ok["model_version"]
 
 
-def test_a_busy_warehouse_serves_the_published_list_without_the_touched_items(api, settings):
+def test_a_busy_warehouse_serves_the_published_list_without_the_touched_items(api, api_settings):
     user = "u14"
     before = _ids(_recs(api, user))
     _post(api, {"user_id": user, "item_id": before[0], "event_type": "view_complete"})
-    with warehouse_held_elsewhere(settings.warehouse_url):
+    with warehouse_held_elsewhere(api_settings.warehouse_url):
         body = _recs(api, user)
     # The lock is held until the block ends: the request could only give up and fall back.
     assert body["source"] == "precomputed"

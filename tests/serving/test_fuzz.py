@@ -18,8 +18,8 @@ CASES_PER_OPERATION = 40
 
 
 @pytest.fixture(scope="module")
-def app(published):
-    app = create_app(published.model_copy(update={"admin_token": "fuzz-token"}))
+def app(writable_home):
+    app = create_app(writable_home.model_copy(update={"admin_token": "fuzz-token"}))
     with TestClient(app):  # runs the lifespan: the published snapshot is loaded
         yield app
 

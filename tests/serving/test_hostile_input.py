@@ -19,13 +19,6 @@ from tests.conftest import small_settings
 GOOD = {"user_id": "hostile-user", "item_id": "i1", "event_type": "like"}
 
 
-@pytest.fixture(scope="module")
-def api(published: Settings):
-    app = create_app(published.model_copy(update={"admin_token": "s3cret"}))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
-
-
 def _stored(settings: Settings) -> int:
     with Warehouse.from_url(settings.warehouse_url).session() as client:
         return client.query("SELECT count() FROM events").result_rows[0][0]
@@ -70,12 +63,14 @@ def _event(**fields) -> str:
         (json.dumps({"events": [GOOD, {**GOOD, "user_id": "bad\x00"}]}), "user_id"),
     ],
 )
-def test_hostile_events_are_422_naming_the_field_and_nothing_is_stored(api, published, body, field):
-    before = _stored(published)
+def test_hostile_events_are_422_naming_the_field_and_nothing_is_stored(
+    api, api_settings, body, field
+):
+    before = _stored(api_settings)
     response = _raw(api, body)
     assert response.status_code == 422, response.text
     assert field in response.text
-    assert _stored(published) == before
+    assert _stored(api_settings) == before
 
 
 def test_a_batch_names_the_index_of_each_bad_event(api):
@@ -118,13 +113,13 @@ def test_data_docs_are_404_until_a_report_exists(tmp_path: Path):
         assert api.get("/about").json()["data_docs_url"] is None
 
 
-def test_a_retried_batch_is_stored_once_and_repeats_within_a_batch_say_so(api, published):
+def test_a_retried_batch_is_stored_once_and_repeats_within_a_batch_say_so(api, api_settings):
     batch = [{**GOOD, "user_id": "retry-user", "event_id": f"r{n}", "item_id": f"i{n % 50}"}
              for n in range(2_000)]  # fmt: skip
     first = api.post("/events", json={"events": batch}).json()
     again = api.post("/events", json={"events": batch}).json()
     assert first["stored"] == again["stored"] == 2_000 and first["repeated_in_batch"] == 0
-    with Warehouse.from_url(published.warehouse_url).session() as client:
+    with Warehouse.from_url(api_settings.warehouse_url).session() as client:
         final = client.query("SELECT count() FROM events FINAL WHERE user_id = 'retry-user'")
     assert final.result_rows[0][0] == 2_000
 
@@ -133,7 +128,7 @@ def test_a_retried_batch_is_stored_once_and_repeats_within_a_batch_say_so(api, p
     body = api.post("/events", json={"events": [same, {**same, "event_type": "dislike"}]}).json()
     assert (body["accepted"], body["stored"], body["repeated_in_batch"]) == (2, 1, 1)
     api.post("/events", json={**same, "event_type": "add_to_list"})
-    with Warehouse.from_url(published.warehouse_url).session() as client:
+    with Warehouse.from_url(api_settings.warehouse_url).session() as client:
         kept = client.query(
             "SELECT toString(event_type) FROM events FINAL WHERE user_id = 'resend-user'"
         ).result_rows

@@ -21,8 +21,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def site(published: Settings) -> Iterator[str]:
-    with serving(published) as url:
+def site(writable_home: Settings) -> Iterator[str]:
+    with serving(writable_home) as url:
         yield url
 
 
@@ -166,3 +166,23 @@ def test_the_api_docs_render_with_no_network(site: str, browser):
     assert "/events" in paths and "/recommendations/{user_id}" in paths
     assert elsewhere == [] and errors == []
     page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+
+
+def test_about_links_the_rest_of_the_system_and_serves_the_page(api, api_settings):
+    about = api.get("/about").json()
+    assert about["dagster_url"] == f"http://127.0.0.1:{api_settings.dagster_port}"
+    assert about["mlflow_url"] == f"http://127.0.0.1:{api_settings.mlflow_port}"
+    assert len(about["example_users"]) == 12
+    assert api.get(f"/recommendations/{about['example_users'][0]}").json()["source"] != "trending"
+    assert "Drama" in about["genres"]
+    # The Data Docs site the checks wrote, served by the API itself.
+    assert about["data_docs_url"] == "/quality/docs/index.html"
+    docs = api.get(about["data_docs_url"])
+    assert docs.status_code == 200 and "static/vendor/bootstrap" in docs.text
+    page = api.get("/")
+    assert page.status_code == 200 and '<label for="user-id">User id</label>' in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert api.get(asset).status_code == 200
+    # Nothing on the page comes from another host: it has to work offline.
+    for text in (page.text, api.get("/static/app.js").text, api.get("/static/style.css").text):
+        assert "http://" not in text and "https://" not in text
