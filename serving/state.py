@@ -15,6 +15,7 @@ from recsys.warehouse import ingestion, source_tables, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
+from recsys.warehouse.roles import CHAMPION
 from serving.caches import UserCache
 from serving.catalogue import Catalogue, load_catalogue
 from serving.freshness import FreshUsers
@@ -33,8 +34,8 @@ SWEEP_OVERLAP = pd.Timedelta(seconds=5)
 
 
 class ServingState:
-    """Owns the served snapshot and swaps it, whole, when a new version is published; holds the
-    catalogue beside it (reloaded at each publication)."""
+    """Owns the snapshot of the version serving in each role and swaps them, whole, when a new
+    version is published; holds the catalogue beside them (reloaded at each publication)."""
 
     def __init__(self, settings: Settings, warehouse: Warehouse | None = None) -> None:
         self.settings = settings
@@ -43,7 +44,7 @@ class ServingState:
             lock_timeout=settings.lock_timeout_seconds,
             linger=settings.warehouse_linger_seconds,
         )
-        self.snapshot: Snapshot | None = None
+        self.served: dict[str, Snapshot] = {}  # role -> snapshot, replaced whole
         self.catalogue: Catalogue | None = None
         self.fresh = FreshUsers(settings.api_fresh_users_max)
         self.fold_ins = UserCache(settings.api_user_cache_size)  # fold-in rankings
@@ -53,7 +54,7 @@ class ServingState:
         self.last_warehouse_ok: float | None = None
         self.write_failure: str | None = None  # why the last event write failed, until one works
         self._last_write_probe = 0.0
-        self._announced: str | None = None
+        self._announced: dict[str, str] = {}  # role -> version, as last seen
         self._migrated = False
         self._swept_until: pd.Timestamp | None = None
         self._last_sweep = 0.0
@@ -75,55 +76,80 @@ class ServingState:
         due = time.monotonic() - self._last_sweep >= sweep_every
         return self.refresh(force=due)
 
-    def refresh(self, force: bool = False) -> bool:
-        """Load the published version if it changed; True when a new snapshot was swapped in.
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The champion's snapshot: what every request is served from today."""
+        return self.served.get(CHAMPION)
 
-        Embedded and not forced: only a stat of the marker file, no warehouse session.
+    def refresh(self, force: bool = False) -> bool:
+        """Load the versions whose role changed hands; True when new snapshots were swapped in.
+
+        Embedded and not forced: only a read of the marker file, no warehouse session.
         """
         if self.warehouse.embedded and not force and self._migrated:
-            announced = self.warehouse.published_marker()
-            if announced is None or announced == self._announced:
+            announced = self.warehouse.published_markers()
+            if not announced or announced == self._announced:
                 return False
         with self.warehouse.session() as client:
             if not self._migrated:
                 apply_migrations(client)
                 self._migrated = True
-            current = versions.published(client)
+            current = versions.served(client)
             self.last_warehouse_ok = time.monotonic()
-            swapped = False
-            if current is not None and (
-                self.snapshot is None or current.model_version != self.snapshot.model_version
-            ):
-                started = time.perf_counter()
-                reads = self.settings.serving_reads
-                self.catalogue = load_catalogue(self.warehouse, reads)
-                self._swap(load_snapshot(self.warehouse, current, reads))
-                log.info(
-                    "serving %s (%s reads, fold-in %s) loaded in %.2f s",
-                    current.model_version,
-                    self.settings.serving_reads,
-                    "on" if self.snapshot.fold_in else "off",
-                    time.perf_counter() - started,
-                )
-                swapped = True
-            elif current is not None:
-                self._announced = current.model_version
+            changed = {
+                role: version
+                for role, version in current.items()
+                if role not in self.served
+                or self.served[role].model_version != version.model_version
+            }
+            if changed or set(self.served) - set(current):
+                self._swap(self._load(changed, current))
+            self._announced = {role: v.model_version for role, v in current.items()}
             self._sweep_fresh_users(client)
-        return swapped
+        return bool(changed)
 
-    def _swap(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot  # one reference assignment: requests see old or new, never both
-        self._announced = snapshot.model_version
-        self.fresh.forget_before(snapshot.events_ingested_until)
-        if self._swept_until is None or self._swept_until < snapshot.events_ingested_until:
-            self._swept_until = pd.Timestamp(snapshot.events_ingested_until)
+    def _load(
+        self, changed: dict[str, versions.ModelVersion], current: dict[str, versions.ModelVersion]
+    ) -> dict[str, Snapshot]:
+        """Snapshots for the roles that changed hands; the others kept; retired roles dropped."""
+        reads = self.settings.serving_reads
+        if changed:
+            self.catalogue = load_catalogue(self.warehouse, reads)
+        served = {role: s for role, s in self.served.items() if role in current}
+        for role, version in changed.items():
+            started = time.perf_counter()
+            served[role] = load_snapshot(self.warehouse, version, reads)
+            log.info(
+                "serving %s as %s (%s reads, fold-in %s) loaded in %.2f s",
+                version.model_version,
+                role,
+                reads,
+                "on" if served[role].fold_in else "off",
+                time.perf_counter() - started,
+            )
+        return served
+
+    def _swap(self, served: dict[str, Snapshot]) -> None:
+        self.served = served  # one reference assignment: requests see old or new, never both
+        cutoff = self._oldest_cutoff()
+        if cutoff is None:
+            return
+        self.fresh.forget_before(cutoff)
+        if self._swept_until is None or self._swept_until < cutoff:
+            self._swept_until = pd.Timestamp(cutoff)
+
+    def _oldest_cutoff(self):
+        """The earliest data cut-off of the served versions: events after it are new to one."""
+        served = self.served
+        return min((s.events_ingested_until for s in served.values()), default=None)
 
     def _sweep_fresh_users(self, client: Client) -> None:
         """Mark users with events stored after what we last swept (any writer) as fresh."""
-        if self._swept_until is None or self.snapshot is None:
+        cutoff = self._oldest_cutoff()
+        if self._swept_until is None or cutoff is None:
             return
-        # Never before the model's cut-off: events up to it are in the model.
-        since = max(self._swept_until - SWEEP_OVERLAP, self.snapshot.events_ingested_until)
+        # Never before the served models' cut-off: events up to it are in every model.
+        since = max(self._swept_until - SWEEP_OVERLAP, cutoff)
         newest = ingestion.users_ingested_since(client, since)
         self._last_sweep = time.monotonic()
         if newest:

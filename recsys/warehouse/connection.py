@@ -12,6 +12,7 @@ long-lived client and takes no lock. The SQL is the same in both.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from recsys.warehouse.embedded import EmbeddedEngine, release_parked_engines
+from recsys.warehouse.roles import CHAMPION
 
 DATABASE = "recsys"
 
@@ -136,26 +138,35 @@ class Warehouse:
         with self._engine.session(self.lock_timeout if timeout is None else timeout) as client:
             yield client
 
-    def notify_published(self, model_version: str) -> None:
-        """Tell readers on this machine that a new version is live, without touching the engine.
+    def notify_published(self, model_version: str, role: str = CHAMPION) -> None:
+        """Tell readers on this machine that `model_version` now serves in `role`, without
+        touching the engine.
 
         Embedded readers (the API) watch this small file instead of opening the warehouse to
         poll, which would contend for its lock. Server-mode readers poll `model_versions`.
         """
         if isinstance(self.target, EmbeddedTarget):
+            markers = {**self.published_markers(), role: model_version}
             marker = self.published_marker_path
             scratch = marker.with_name(marker.name + ".tmp")
-            scratch.write_text(model_version)
-            scratch.replace(marker)  # atomic: readers see the old or the new name, never half
+            scratch.write_text(json.dumps(markers, sort_keys=True))
+            scratch.replace(marker)  # atomic: readers see the old or the new file, never half
 
-    def published_marker(self) -> str | None:
-        """The version last announced by `notify_published`, or None (or in server mode)."""
+    def published_markers(self) -> dict[str, str]:
+        """The version last announced in each role (empty in server mode or before any)."""
         if not isinstance(self.target, EmbeddedTarget):
-            return None
+            return {}
         try:
-            return self.published_marker_path.read_text().strip() or None
+            text = self.published_marker_path.read_text().strip()
         except FileNotFoundError:
-            return None
+            return {}
+        if not text.startswith("{"):  # written before roles: the champion's version
+            return {CHAMPION: text} if text else {}
+        return json.loads(text)
+
+    def published_marker(self, role: str = CHAMPION) -> str | None:
+        """The version last announced in `role` by `notify_published`, or None."""
+        return self.published_markers().get(role)
 
     @property
     def published_marker_path(self) -> Path:

@@ -219,6 +219,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        7,
+        "roles of served versions",
+        (
+            # Which role a published version serves in: 'champion' (what every user gets today),
+            # later a 'challenger' served beside it in an experiment. Rows published before
+            # roles existed were the champion.
+            "ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS role LowCardinality(String) "
+            "DEFAULT if(status = 'published', 'champion', '')",
+        ),
+    ),
 )
 
 

@@ -1,4 +1,8 @@
-"""The `model_versions` table: candidates, the published pointer, and pruning of old versions."""
+"""The `model_versions` table: candidates, the versions served in each role, and pruning.
+
+A published version serves in a role (`recsys.warehouse.roles`). Publishing in a role is one
+row insert, atomic for every reader; the newest version published in a role serves in it.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from recsys.warehouse.exports import EXPORT_TABLES, clear_version
+from recsys.warehouse.roles import CHAMPION
 
-KEEP_PUBLISHED_VERSIONS = 3
+KEEP_PUBLISHED_VERSIONS = 3  # per role
 _COLUMNS = (
     "model_version",
     "status",
@@ -28,6 +33,7 @@ _COLUMNS = (
     "baseline_metrics",
     "decision",
     "fold_in",
+    "role",
 )
 
 
@@ -47,6 +53,7 @@ class ModelVersion:
     baseline_metrics: dict[str, float] = field(default_factory=dict)
     decision: str = ""  # why it was (not) published
     fold_in: dict[str, Any] = field(default_factory=dict)  # recsys.foldin.FoldInSpec as JSON
+    role: str = ""  # the role it was published in (empty until published)
 
 
 def new_version_id(algorithm: str, now: datetime | None = None) -> str:
@@ -75,31 +82,38 @@ def record(client: Client, version: ModelVersion) -> None:
                 json.dumps(version.baseline_metrics, sort_keys=True),
                 version.decision,
                 json.dumps(version.fold_in, sort_keys=True),
+                version.role,
             ]
         ],
         column_names=list(_COLUMNS),
     )
 
 
-def publish(client: Client, version: ModelVersion) -> ModelVersion:
-    """Make `version` the one readers see: a single row insert, atomic for every reader."""
+def publish(client: Client, version: ModelVersion, role: str = CHAMPION) -> ModelVersion:
+    """Make `version` the one serving in `role`: a single row insert, atomic for every reader."""
     version.status = "published"
+    version.role = role
     version.published_at = datetime.now(UTC)
     record(client, version)
     return version
 
 
-def published(client: Client) -> ModelVersion | None:
-    """The currently published version, or None before the first publication."""
+def published(client: Client, role: str = CHAMPION) -> ModelVersion | None:
+    """The version serving in `role`, or None before the first publication in it."""
+    return served(client).get(role)
+
+
+def served(client: Client) -> dict[str, ModelVersion]:
+    """The version serving in each role: the newest published in it."""
     rows = client.query(
         f"""
         SELECT {", ".join(_COLUMNS)} FROM model_versions FINAL
         WHERE status = 'published'
-        ORDER BY published_at DESC, model_version DESC
-        LIMIT 1
+        ORDER BY role, published_at DESC, model_version DESC
+        LIMIT 1 BY role
         """
     ).result_rows
-    return _from_row(rows[0]) if rows else None
+    return {version.role: version for version in map(_from_row, rows)}
 
 
 def newest_trained(client: Client) -> ModelVersion | None:
@@ -119,24 +133,29 @@ def newest_trained(client: Client) -> ModelVersion | None:
 
 
 def prune(client: Client, keep: int = KEEP_PUBLISHED_VERSIONS) -> list[str]:
-    """Drop export partitions of all but the newest `keep` published versions.
+    """Drop export partitions of all but the newest `keep` published versions of each role.
 
-    Candidates newer than the current publication are kept: they may be a run in progress.
+    Every version serving in a role is kept, and candidates newer than the champion: they may
+    be a run in progress.
     """
     rows = client.query(
         """
-        SELECT model_version, status, trained_at FROM model_versions FINAL
+        SELECT model_version, status, role, trained_at FROM model_versions FINAL
         ORDER BY trained_at DESC, model_version DESC
         """
     ).result_rows
-    current = published(client)
-    kept_published = 0
-    dropped = []
+    serving = served(client)
+    current = serving.get(CHAMPION)
     if current is None:
         return []
-    for model_version, status, trained_at in rows:
-        if status == "published" and kept_published < keep:
-            kept_published += 1
+    serving_ids = {version.model_version for version in serving.values()}
+    kept_per_role: dict[str, int] = {}
+    dropped = []
+    for model_version, status, role, trained_at in rows:
+        if model_version in serving_ids:
+            continue
+        if status == "published" and kept_per_role.get(role, 0) < keep - 1:
+            kept_per_role[role] = kept_per_role.get(role, 0) + 1
             continue
         if status == "candidate" and _utc(trained_at) > current.trained_at:
             continue
@@ -163,6 +182,7 @@ def _from_row(row: tuple) -> ModelVersion:
         baseline_metrics=json.loads(values["baseline_metrics"] or "{}"),
         decision=values["decision"],
         fold_in=json.loads(values["fold_in"] or "{}"),
+        role=values["role"],
     )
 
 

@@ -8,6 +8,7 @@ from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
 from recsys.warehouse import exports, versions
 from recsys.warehouse.item_model import write_item_model
+from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.progress import Progress
@@ -229,9 +230,10 @@ def published_model(
                 f"not publishing {candidate.model_version}: no rows in {', '.join(missing)}; "
                 "materialise those assets for this model first"
             )
-        version = versions.publish(client, candidate)
+        # Retraining replaces the champion; an experiment will publish a challenger beside it.
+        version = versions.publish(client, candidate, role=CHAMPION)
         dropped = versions.prune(client)
-    store.notify_published(version.model_version)
+    store.notify_published(version.model_version, role=CHAMPION)
     context.log.info(f"published {version.model_version}; pruned {len(dropped)} old versions")
     context.log.info(context.resources.api.announce_publication())
     registry_version = _register(mlflow, version)
@@ -239,6 +241,7 @@ def published_model(
         metadata={
             "model_version": version.model_version,
             "published": True,
+            "role": CHAMPION,
             "decision": version.decision,
             "published_at": version.published_at.isoformat() if version.published_at else "",
             "registered_model": f"{REGISTERED_MODEL} v{registry_version} (alias champion)",
