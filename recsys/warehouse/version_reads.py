@@ -55,27 +55,37 @@ def trending_lists(client: Client, model_version: str) -> dict[str, list[ScoredI
 def user_list(
     client: Client, model_version: str, user_id: str, settings: dict | None = None
 ) -> list[ScoredItem] | None:
-    rows = client.query(
+    rows = _point_read(
+        client,
         "SELECT item_id, score FROM user_recommendations "
         "WHERE model_version = {v:String} AND user_id = {key:String} ORDER BY rank",
-        parameters={"v": model_version, "key": user_id},
-        settings=settings,
-    ).result_rows
+        model_version,
+        user_id,
+        settings,
+    )
     return _scored(rows) or None
 
 
 def similar_list(
     client: Client, model_version: str, item_id: str, settings: dict | None = None
 ) -> tuple[str, list[ScoredItem]] | None:
-    rows = client.query(
+    rows = _point_read(
+        client,
         "SELECT toString(source), similar_item_id, score FROM similar_items "
         "WHERE model_version = {v:String} AND item_id = {key:String} ORDER BY rank",
-        parameters={"v": model_version, "key": item_id},
-        settings=settings,
-    ).result_rows
+        model_version,
+        item_id,
+        settings,
+    )
     if not rows:
         return None
     return rows[0][0], [(other, float(score)) for _, other, score in rows]
+
+
+def _point_read(client: Client, sql: str, model_version: str, key: str, settings) -> list:
+    """One user's or item's rows of a version: a primary-key read."""
+    parameters = {"v": model_version, "key": key}
+    return client.query(sql, parameters=parameters, settings=settings).result_rows
 
 
 def _grouped(client: Client, sql: str, model_version: str) -> dict[str, list[ScoredItem]]:
