@@ -32,7 +32,11 @@ def published_snapshot(state: ServingState) -> Snapshot:
 def served_catalogue(state: ServingState) -> Catalogue:
     catalogue = state.catalogue
     if catalogue is None:
-        raise HTTPException(status_code=503, detail="the catalogue is not loaded yet")
+        raise HTTPException(
+            status_code=503,
+            detail="the catalogue loads with the first published model: "
+            "run the full_pipeline job first",
+        )
     return catalogue
 
 

@@ -48,18 +48,18 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
     # FastAPI dependency or parameter costs a resolution pass per request.
     state = serving_state(request)
     snapshot = published_snapshot(state)
+    catalogue = served_catalogue(state)
     options = plain_options(request.scope["query_string"])
     if options is None:
         query = parse_query(request, ListQuery, LIST_FIELDS)
         options = path_choice.ListOptions(
             k=query.k,
             item_filter=item_filter(
-                served_catalogue(state), query.genres, query.exclude_genres, query.exclude_ids
+                catalogue, query.genres, query.exclude_genres, query.exclude_ids
             ),
             diversity=query.diversity,
             explain=query.explain,
         )
-    catalogue = served_catalogue(state)
     if path_choice.served_from_memory(state, snapshot, user_id, options):  # no thread hop
         served = path_choice.recommend(state, snapshot, catalogue, user_id, options)
     else:  # reads the warehouse
