@@ -24,6 +24,7 @@ from pathlib import Path
 
 from recsys import stores
 from recsys.settings import Settings
+from recsys.streaming.run import consume
 
 PROJECT_FILES = ("dagster.yaml", "workspace.yaml")
 
@@ -266,10 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     up_parser = commands.add_parser("up", help="serve the Dagster UI and the API, run the pipeline")
     up_parser.add_argument("--no-run", action="store_true", help="serve without materialising")
     commands.add_parser("materialize", help="run full_pipeline once, without servers")
+    consume_parser = commands.add_parser("consume", help="store events from Kafka until stopped")
+    consume_parser.add_argument("--idle-exit", type=float, help="stop after N s with nothing new")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "up":
         return up(settings, run_pipeline=not args.no_run)
+    if args.command == "consume":
+        return consume(settings, args.idle_exit)
     env = prepare_environment(settings)
     prepare_stores(settings)
     children: list[subprocess.Popen] = []

@@ -151,6 +151,20 @@ class Settings(BaseSettings):
         "that it is served the precomputed list without the items it touched.",
     )
 
+    # The Kafka consumer (`python -m recsys consume`; `recsys up` starts it when servers are set).
+    # Further librdkafka properties: RECSYS_KAFKA_PROPERTY_<NAME>, "_" for "." (SASL, TLS...).
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers (host:port,...); unset: no consumer."
+    )
+    kafka_events_topic: str = "recsys.events"
+    kafka_group: str = "recsys"
+    kafka_batch_size: int = Field(
+        default=5_000, ge=1, description="Messages stored (and committed) together."
+    )
+    kafka_metrics_port: int = Field(
+        default=9108, ge=0, description="The consumer's /metrics and /health port (0: none)."
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, home: Path) -> Path:

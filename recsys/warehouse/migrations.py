@@ -230,6 +230,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DEFAULT if(status = 'published', 'champion', '')",
         ),
     ),
+    Migration(
+        8,
+        "dead letters of the Kafka consumer",
+        (
+            # Messages the consumer could not store: not JSON, not an event, or an event that
+            # breaks the rule. Keyed by where they were in the log, so a redelivered message is
+            # one row; the raw bytes are kept for inspection and replay.
+            """
+            CREATE TABLE IF NOT EXISTS events_rejected (
+                topic LowCardinality(String),
+                partition UInt32,
+                offset UInt64,
+                raw String,
+                reason String,
+                message_at Nullable(DateTime64(3, 'UTC')),
+                rejected_at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = ReplacingMergeTree(rejected_at)
+            ORDER BY (topic, partition, offset)
+            """,
+        ),
+    ),
 )
 
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, HTTPException
 from fastapi.exceptions import RequestValidationError
 
+from recsys.event_payloads import EventBatch, EventIn, EventsPayload
 from recsys.validity import UNIX_EPOCH, event_problem, to_millis
 from serving.dependencies import CatalogueDep, StateDep
 from serving.errors import invalid
-from serving.schemas import EventBatch, EventIn, EventsAccepted, EventsPayload, FeedbackIn
+from serving.schemas import EventsAccepted, FeedbackIn
 
 router = APIRouter(tags=["events"])
 
