@@ -3,7 +3,9 @@
 Offsets are committed only after the batch they cover is durable in ClickHouse, so a crash at
 any moment redelivers at most the batch in hand; redelivered messages decode to the same events
 (`recsys.streaming.messages`), and `events` keeps one row per `(user_id, event_id)`. Decoding the
-next batch overlaps with writing the previous one (one writer thread, one batch in flight).
+next batch overlaps with writing the previous one (one writer thread, one batch in flight); the
+Kafka client itself is only used from the consuming thread, which commits what the writer has
+stored (a synchronous commit from another thread while `consume` blocks can hang).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class EventConsumer:
         self.stop = threading.Event()
         self.crash_at = os.environ.get(CRASH_AT, "")
         self._pending: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self._stored: queue.Queue[Batch] = queue.Queue()  # durable, offsets not yet committed
         self._failure: BaseException | None = None
         self._last_news: float | None = None  # the last assignment or message
 
@@ -86,11 +89,12 @@ class EventConsumer:
             [self.settings.kafka_events_topic],
             on_assign=lambda _, partitions: self._assigned(),
         )
-        writer = threading.Thread(target=self._write_loop, args=(consumer,), name="writer")
+        writer = threading.Thread(target=self._write_loop, name="writer")
         writer.start()
         last_lag = 0.0
         try:
             while not self.stop.is_set() and self._failure is None:
+                self._commit_stored(consumer)
                 batch = self._next_batch(consumer)
                 if batch is not None:
                     self._last_news = time.monotonic()
@@ -105,8 +109,9 @@ class EventConsumer:
                     self._measure_lag(consumer)
                     last_lag = time.monotonic()
         finally:
-            self._pending.put(None)  # the writer finishes the batch in hand, commits, stops
+            self._pending.put(None)  # the writer finishes the batch in hand and stops
             writer.join()
+            self._commit_stored(consumer)
             consumer.close()
         if self._failure is not None:
             raise self._failure
@@ -140,19 +145,19 @@ class EventConsumer:
         self.status.consumed.inc(len(batch.records))
         return batch
 
-    def _write_loop(self, consumer: Consumer) -> None:
+    def _write_loop(self) -> None:
         while True:
             batch = self._pending.get()
             if batch is None:
                 return
             try:
-                self._write(consumer, batch)
+                self._write(batch)
             except BaseException as error:  # the main loop stops and re-raises it
                 self._failure = error
                 self.stop.set()
                 return
 
-    def _write(self, consumer: Consumer, batch: Batch) -> None:
+    def _write(self, batch: Batch) -> None:
         decoded = decode(batch.records, self.settings.quality_epoch, datetime.now(UTC))
         wait = 1.0
         while True:
@@ -174,15 +179,24 @@ class EventConsumer:
                 wait = min(wait * 2, 30.0)
         if self.crash_at == "stored":
             os._exit(3)
-        consumer.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in batch.offsets.items()],
-            asynchronous=False,
-        )
+        self._stored.put(batch)
         if self.status.state == "retrying":
             self.status.set_state("connected")
         self.status.stored.inc(stored)
         self.status.rejected.inc(len(decoded.rejected))
         self.status.batch_seconds.observe(time.monotonic() - batch.started)
+
+    def _commit_stored(self, consumer: Consumer) -> None:
+        """Commit the offsets of every batch the writer has made durable, in one request."""
+        offsets: dict[tuple[str, int], int] = {}
+        while not self._stored.empty():
+            for key, offset in self._stored.get().offsets.items():
+                offsets[key] = max(offset, offsets.get(key, 0))
+        if offsets:
+            consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
 
     def _measure_lag(self, consumer: Consumer) -> None:
         try:

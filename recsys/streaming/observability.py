@@ -30,7 +30,7 @@ class ConsumerStatus:
         )
         self.batch_seconds = Histogram(
             "recsys_consumer_batch_seconds",
-            "From a batch's first message to its commit",
+            "From a batch's first message to its durable storage",
             registry=self.registry,
         )
         self.lag = Gauge(
