@@ -228,6 +228,8 @@ def up(settings: Settings, run_pipeline: bool) -> int:
                 settings.home,
             )
         )
+    if settings.kafka_bootstrap_servers:  # events from Kafka too: the consumer, its own process
+        servers.append(start([sys.executable, "-m", "recsys", "consume"], env, settings.home))
     children = list(servers)
     try:
         if not wait_until_serving(f"{api_url}/health/live", servers[1], timeout=120):
@@ -243,12 +245,14 @@ def up(settings: Settings, run_pipeline: bool) -> int:
         token_source = (
             "$RECSYS_ADMIN_TOKEN" if settings.admin_token else settings.home / "admin-token"
         )
+        kafka = settings.kafka_bootstrap_servers
         print(
             f"\nrecsys is up:\n  web page     {api_url}/\n  Dagster UI   {ui_url}\n"
             f"  MLflow       {settings.mlflow_ui}\n  API          {api_url} (docs at /docs)\n"
             f"  try          curl '{api_url}/recommendations/u0?k=5'\n"
             f"  admin token  {token_source}\n"
-            "Press Ctrl+C to stop.",
+            + (f"  Kafka        {settings.kafka_events_topic} on {kafka}\n" if kafka else "")
+            + "Press Ctrl+C to stop.",
             flush=True,
         )
         while all(server.poll() is None for server in servers):

@@ -255,25 +255,11 @@ def tansu_or_skip() -> str:
 @pytest.fixture(scope="module")
 def kafka_broker() -> Iterator[str]:
     """A real Kafka-protocol broker (Tansu, state in memory) on a free loopback port; yields its
-    bootstrap address. Ready when it accepts a connection."""
-    import time
+    bootstrap address."""
+    from benchmarks._util import start_tansu
 
-    binary = tansu_or_skip()
     port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/", "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert broker.poll() is None and time.monotonic() < deadline, "tansu did not start"
-            time.sleep(0.05)
+    broker = start_tansu(port, Path(tansu_or_skip()))
     try:
         yield f"127.0.0.1:{port}"
     finally:

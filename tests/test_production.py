@@ -38,6 +38,8 @@ def test_compose_has_every_production_service():
         "api",
         "prometheus",
         "grafana",
+        "redpanda",
+        "consumer",
     }
     for name, service in SERVICES.items():
         assert "image" in service or "build" in service, name
@@ -105,7 +107,13 @@ def test_production_workspace_names_the_grpc_code_location_compose_serves():
 
 def test_dashboard_plots_metrics_the_api_exports():
     dashboard = yaml.safe_load((ROOT / "deploy/grafana/dashboards/recsys-api.json").read_text())
+    from prometheus_client import generate_latest
+
+    from recsys.streaming.observability import ConsumerStatus
+
+    # What the API and the Kafka consumer export.
     exported = ApiMetrics().exposition().decode()
+    exported += generate_latest(ConsumerStatus().registry).decode()
     names = set(re.findall(r"^# TYPE (\w+)", exported, flags=re.M))
     used = {
         name
@@ -116,7 +124,8 @@ def test_dashboard_plots_metrics_the_api_exports():
     base = {re.sub(r"_(bucket|sum|count|total)$", "", n) for n in used}
     assert base <= {re.sub(r"_total$", "", n) for n in names}, base - names
     scrape = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
-    assert scrape["scrape_configs"][0]["static_configs"][0]["targets"] == ["api:8000"]
+    targets = [c["static_configs"][0]["targets"] for c in scrape["scrape_configs"]]
+    assert targets == [["api:8000"], ["consumer:9108"]]
 
 
 def test_pipeline_and_api_in_server_mode(tmp_path):

@@ -147,3 +147,36 @@ def test_a_sigkill_at_a_random_moment_loses_nothing(kafka_broker: str, tmp_path:
     output = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, output
     assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+
+
+def test_the_retrain_sensor_fires_on_kafka_fed_events(
+    kafka_broker: str, published: Settings, tmp_path: Path
+):
+    import dagster as dg
+
+    from recsys_assets.definitions import build_definitions
+    from tests.conftest import copy_home
+
+    topic = _topic(kafka_broker, "retrain")
+    home = copy_home(published, tmp_path / "home").model_copy(
+        update={"kafka_bootstrap_servers": kafka_broker, "kafka_events_topic": topic,
+                "kafka_group": "retrain", "kafka_metrics_port": 0, "retrain_threshold": 30}
+    )  # fmt: skip
+    defs = build_definitions(home)
+    sensor = defs.resolve_sensor_def("retrain_on_new_events")
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor):
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, sensor_name=sensor.name,
+                resources={"warehouse": defs.resources["warehouse"]},
+            )  # fmt: skip
+            return sensor(context)
+
+        quiet = tick(None)
+        assert quiet.run_requests == []
+        values, valid, _ = _messages(40, bad_every=1_000)  # one malformed message, 39 events
+        _produce(kafka_broker, topic, values)
+        EventConsumer(home).run(idle_exit_seconds=2)
+        (request,) = tick(quiet.cursor).run_requests
+        assert valid == 39 and request.tags["recsys/trigger"] == "new_events"
