@@ -222,9 +222,9 @@ def test_ids_follow_the_rule(user_id, valid):
 def test_one_vocabulary_of_event_types():
     from typing import get_args
 
+    from recsys.event_payloads import EventType
     from recsys.events import VALUE_RANGES
     from recsys.settings import DEFAULT_EVENT_WEIGHTS
-    from serving.schemas import EventType
 
     assert set(get_args(EventType)) == set(DEFAULT_EVENT_WEIGHTS) == set(VALUE_RANGES)
     assert set(EVENT_TYPES) == set(DEFAULT_EVENT_WEIGHTS)

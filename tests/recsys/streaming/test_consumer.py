@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -180,3 +181,55 @@ def test_the_retrain_sensor_fires_on_kafka_fed_events(
         EventConsumer(home).run(idle_exit_seconds=2)
         (request,) = tick(quiet.cursor).run_requests
         assert valid == 39 and request.tags["recsys/trigger"] == "new_events"
+
+
+def test_sigterm_stores_and_commits_the_batch_in_hand_then_exits(kafka_broker: str, tmp_path: Path):
+    topic = _topic(kafka_broker, "sigterm")
+    values, valid, bad = _messages(20_000)
+    _produce(kafka_broker, topic, values)
+    settings = _settings(tmp_path, kafka_broker, topic)
+    stopping = _consume_in_a_process(settings)
+    deadline = time.monotonic() + 120
+    while _counts(settings)["stored"] == 0:  # wait until it is storing, whatever the timing
+        assert stopping.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    stopping.send_signal(signal.SIGTERM)
+    output = stopping.communicate(timeout=120)[0]
+    assert stopping.returncode == 0 and "stopped (every stored batch committed)" in output
+    resumed = _consume_in_a_process(settings)
+    assert resumed.communicate(timeout=300)[0] and resumed.returncode == 0
+    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+
+
+def test_a_broker_that_is_down_is_retried_and_consuming_resumes_when_it_is_up(tmp_path: Path):
+    from benchmarks._util import start_tansu
+    from tests.conftest import free_port, tansu_or_skip
+
+    port = free_port()
+    settings = _settings(tmp_path, f"127.0.0.1:{port}", "later")
+    consumer = EventConsumer(settings)
+    runner = threading.Thread(target=consumer.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while consumer.status.state != "retrying":  # librdkafka's connection errors arrive
+            assert runner.is_alive() and time.monotonic() < deadline, consumer.status.health()
+            time.sleep(0.1)
+        assert "kafka" in consumer.status.reason
+        broker = start_tansu(port, Path(tansu_or_skip()))
+        try:
+            _topic(settings.kafka_bootstrap_servers, "later")
+            values, valid, bad = _messages(300)
+            _produce(settings.kafka_bootstrap_servers, "later", values)
+            deadline = time.monotonic() + 120
+            while consumer.status.stored._value.get() < valid:
+                assert runner.is_alive() and time.monotonic() < deadline, consumer.status.health()
+                time.sleep(0.1)
+        finally:
+            consumer.stop.set()
+            runner.join(timeout=60)
+            broker.terminate()
+            broker.wait(timeout=30)
+    finally:
+        consumer.stop.set()
+    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
