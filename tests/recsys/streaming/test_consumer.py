@@ -99,13 +99,27 @@ def _consume_in_a_process(settings: Settings, crash_at: str = "") -> subprocess.
     )  # fmt: skip
 
 
+def _loaded(broker: str, tmp_path: Path, topic: str, count: int) -> tuple[Settings, int, int]:
+    """A topic holding `count` messages and a fresh home to consume it into: (settings, valid
+    events, malformed messages)."""
+    _topic(broker, topic)
+    values, valid, bad = _messages(count)
+    _produce(broker, topic, values)
+    return _settings(tmp_path, broker, topic), valid, bad
+
+
+def _resume_and_check(settings: Settings, valid: int, bad: int) -> None:
+    """Restart the consumer; every valid event is stored once, every malformed one rejected."""
+    resumed = _consume_in_a_process(settings)
+    output = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, output
+    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+
+
 def test_valid_events_are_stored_once_and_malformed_ones_are_dead_letters(
     kafka_broker: str, tmp_path: Path
 ):
-    topic = _topic(kafka_broker, "plain")
-    values, valid, bad = _messages(1_200)
-    _produce(kafka_broker, topic, values)
-    settings = _settings(tmp_path, kafka_broker, topic)
+    settings, valid, bad = _loaded(kafka_broker, tmp_path, "plain", 1_200)
     consumer = EventConsumer(settings)
     consumer.run(idle_exit_seconds=2)
     assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
@@ -120,34 +134,22 @@ def test_valid_events_are_stored_once_and_malformed_ones_are_dead_letters(
 def test_a_crash_at_a_fixed_point_loses_nothing_and_stores_nothing_twice(
     kafka_broker: str, tmp_path: Path, crash_at: str
 ):
-    topic = _topic(kafka_broker, f"crash-{crash_at}")
-    values, valid, bad = _messages(1_500)
-    _produce(kafka_broker, topic, values)
-    settings = _settings(tmp_path, kafka_broker, topic)
+    settings, valid, bad = _loaded(kafka_broker, tmp_path, f"crash-{crash_at}", 1_500)
     crashed = _consume_in_a_process(settings, crash_at)
     output = crashed.communicate(timeout=300)[0]
     assert crashed.returncode == 3, output  # the hook's exit: mid-batch, or stored uncommitted
     if crash_at == "stored":
         assert _counts(settings)["stored"] > 0  # the batch was durable, its offsets not
-    resumed = _consume_in_a_process(settings)
-    output = resumed.communicate(timeout=300)[0]
-    assert resumed.returncode == 0, output
-    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+    _resume_and_check(settings, valid, bad)
 
 
 def test_a_sigkill_at_a_random_moment_loses_nothing(kafka_broker: str, tmp_path: Path):
-    topic = _topic(kafka_broker, "sigkill")
-    values, valid, bad = _messages(20_000)
-    _produce(kafka_broker, topic, values)
-    settings = _settings(tmp_path, kafka_broker, topic)
+    settings, valid, bad = _loaded(kafka_broker, tmp_path, "sigkill", 20_000)
     victim = _consume_in_a_process(settings)
     time.sleep(random.Random().uniform(3.0, 8.0))  # any moment: the assertion holds for all
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=60)
-    resumed = _consume_in_a_process(settings)
-    output = resumed.communicate(timeout=300)[0]
-    assert resumed.returncode == 0, output
-    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+    _resume_and_check(settings, valid, bad)
 
 
 def test_the_retrain_sensor_fires_on_kafka_fed_events(
@@ -184,10 +186,7 @@ def test_the_retrain_sensor_fires_on_kafka_fed_events(
 
 
 def test_sigterm_stores_and_commits_the_batch_in_hand_then_exits(kafka_broker: str, tmp_path: Path):
-    topic = _topic(kafka_broker, "sigterm")
-    values, valid, bad = _messages(20_000)
-    _produce(kafka_broker, topic, values)
-    settings = _settings(tmp_path, kafka_broker, topic)
+    settings, valid, bad = _loaded(kafka_broker, tmp_path, "sigterm", 20_000)
     stopping = _consume_in_a_process(settings)
     deadline = time.monotonic() + 120
     while _counts(settings)["stored"] == 0:  # wait until it is storing, whatever the timing
@@ -196,9 +195,7 @@ def test_sigterm_stores_and_commits_the_batch_in_hand_then_exits(kafka_broker: s
     stopping.send_signal(signal.SIGTERM)
     output = stopping.communicate(timeout=120)[0]
     assert stopping.returncode == 0 and "stopped (every stored batch committed)" in output
-    resumed = _consume_in_a_process(settings)
-    assert resumed.communicate(timeout=300)[0] and resumed.returncode == 0
-    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+    _resume_and_check(settings, valid, bad)
 
 
 def test_a_broker_that_is_down_is_retried_and_consuming_resumes_when_it_is_up(tmp_path: Path):
