@@ -75,6 +75,7 @@ class EventConsumer:
         self._pending: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._stored: queue.Queue[Batch] = queue.Queue()  # durable, offsets not yet committed
         self._failure: BaseException | None = None
+        self._writer_done = threading.Event()
         self._last_news: float | None = None  # the last assignment or message
 
     def _assigned(self) -> None:
@@ -98,7 +99,7 @@ class EventConsumer:
                 batch = self._next_batch(consumer)
                 if batch is not None:
                     self._last_news = time.monotonic()
-                    self._pending.put(batch)  # waits while the previous batch is written
+                    self._hand_over(batch)  # waits while the previous batch is written
                 elif idle_exit_seconds is not None and (
                     # Idle counts from the partitions' assignment: joining takes seconds.
                     self._last_news is not None
@@ -109,12 +110,21 @@ class EventConsumer:
                     self._measure_lag(consumer)
                     last_lag = time.monotonic()
         finally:
-            self._pending.put(None)  # the writer finishes the batch in hand and stops
+            self._hand_over(None)  # the writer finishes the batch in hand and stops
             writer.join()
             self._commit_stored(consumer)
             consumer.close()
         if self._failure is not None:
             raise self._failure
+
+    def _hand_over(self, batch: Batch | None) -> None:
+        """Queue `batch` (None: stop) for the writer, unless the writer has stopped."""
+        while not self._writer_done.is_set():
+            try:
+                self._pending.put(batch, timeout=POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
 
     def _next_batch(self, consumer: Consumer) -> Batch | None:
         messages = consumer.consume(self.settings.kafka_batch_size, timeout=POLL_SECONDS)
@@ -146,18 +156,19 @@ class EventConsumer:
         return batch
 
     def _write_loop(self) -> None:
-        while True:
-            batch = self._pending.get()
-            if batch is None:
-                return
-            try:
-                self._write(batch)
-            except BaseException as error:  # the main loop stops and re-raises it
-                self._failure = error
-                self.stop.set()
-                return
+        try:
+            while (batch := self._pending.get()) is not None:
+                if not self._write(batch):
+                    return  # a batch left unstored: nothing after it may be committed
+        except BaseException as error:  # the main loop stops and re-raises it
+            self._failure = error
+            self.stop.set()
+        finally:
+            self._writer_done.set()
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch) -> bool:
+        """Store the batch (retrying while the warehouse is unavailable); False if stopping
+        left it unstored."""
         decoded = decode(batch.records, self.settings.quality_epoch, datetime.now(UTC))
         wait = 1.0
         while True:
@@ -170,6 +181,9 @@ class EventConsumer:
                 reason = unavailable_reason(error)
                 if reason is None:
                     raise
+                if self.stop.is_set():  # stopping: leave it uncommitted, it is redelivered
+                    log.warning("stopping with a batch not stored (%s): redelivered later", reason)
+                    return False
                 # Busy, unreachable, read-only or full: keep the batch, retry, never skip it.
                 log.warning(
                     "warehouse unavailable (%s); retrying the batch in %.0f s", reason, wait
@@ -185,6 +199,7 @@ class EventConsumer:
         self.status.stored.inc(stored)
         self.status.rejected.inc(len(decoded.rejected))
         self.status.batch_seconds.observe(time.monotonic() - batch.started)
+        return True
 
     def _commit_stored(self, consumer: Consumer) -> None:
         """Commit the offsets of every batch the writer has made durable, in one request."""

@@ -230,3 +230,26 @@ def test_a_broker_that_is_down_is_retried_and_consuming_resumes_when_it_is_up(tm
     finally:
         consumer.stop.set()
     assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+
+
+def test_a_busy_warehouse_holds_the_batch_until_it_can_be_stored(kafka_broker: str, tmp_path: Path):
+    from tests.conftest import warehouse_held_elsewhere
+
+    settings, valid, bad = _loaded(kafka_broker, tmp_path, "busy", 600)
+    settings = settings.model_copy(update={"lock_timeout_seconds": 0.5})
+    consumer = EventConsumer(settings)
+    runner = threading.Thread(target=consumer.run, kwargs={"idle_exit_seconds": 3})
+    with warehouse_held_elsewhere(settings.warehouse_url) as release:
+        runner.start()
+        deadline = time.monotonic() + 120
+        while consumer.status.state != "retrying":  # another process holds the warehouse
+            assert runner.is_alive() and time.monotonic() < deadline, consumer.status.health()
+            time.sleep(0.1)
+        assert (
+            consumer.status.reason.startswith("warehouse")
+            and consumer.status.stored._value.get() == 0
+        )
+        release()
+        runner.join(timeout=300)
+    assert not runner.is_alive()
+    assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
