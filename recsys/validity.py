@@ -132,6 +132,12 @@ def to_millis(moment: datetime) -> int:
     return (moment - UNIX_EPOCH) // timedelta(milliseconds=1)
 
 
+def stored_time(moment: datetime) -> datetime:
+    """The time as the warehouse keeps it (whole milliseconds, UTC): every writer stores this,
+    so the rule judges exactly what is stored."""
+    return UNIX_EPOCH + timedelta(milliseconds=to_millis(moment))
+
+
 def timestamp_problem(timestamp_ms: int, epoch: datetime, accepted_ms: int) -> str | None:
     """Why an event time is not valid, given when the event was accepted, or None."""
     if timestamp_ms < _cached_millis(epoch):

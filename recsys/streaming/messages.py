@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from recsys.event_payloads import EventBatch, EventsPayload
 from recsys.events import EVENT_COLUMNS
-from recsys.validity import UNIX_EPOCH, event_problem, invalid_fields, to_millis
+from recsys.validity import UNIX_EPOCH, event_problem, invalid_fields, stored_time
 from recsys.warehouse.dead_letters import DeadLetter
 
 PAYLOAD = TypeAdapter(EventsPayload)
@@ -79,7 +79,7 @@ def decode(records: Sequence[Record], epoch: datetime, now: datetime | None = No
                     "item_id": event.item_id,
                     "event_type": event.event_type,
                     "value": event.value,
-                    "timestamp": _stored_time(event.timestamp or record.moment or now),
+                    "timestamp": stored_time(event.timestamp or record.moment or now),
                     "source": SOURCE,
                 }
             )
@@ -96,11 +96,6 @@ def decode(records: Sequence[Record], epoch: datetime, now: datetime | None = No
         keep = [index not in rejected for index in owners]
         frame = frame[keep].reset_index(drop=True)
     return Decoded(frame, [rejected[i] for i in sorted(rejected)])
-
-
-def _stored_time(moment: datetime) -> datetime:
-    """Whole milliseconds, UTC: the rule judges exactly what is stored (as the API does)."""
-    return UNIX_EPOCH + timedelta(milliseconds=to_millis(moment))
 
 
 def _shape_reason(error: ValidationError) -> str:

@@ -4,13 +4,13 @@ API stores is used by training, and anything it refuses gets a 422 naming the fi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException
 from fastapi.exceptions import RequestValidationError
 
 from recsys.event_payloads import EventBatch, EventIn, EventsPayload
-from recsys.validity import UNIX_EPOCH, event_problem, to_millis
+from recsys.validity import event_problem, stored_time
 from serving.dependencies import CatalogueDep, StateDep
 from serving.errors import invalid
 from serving.schemas import EventsAccepted, FeedbackIn
@@ -35,7 +35,7 @@ def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
             "item_id": event.item_id,
             "event_type": event.event_type,
             "value": event.value,
-            "timestamp": _stored_time(event.timestamp or now),
+            "timestamp": stored_time(event.timestamp or now),
             "source": "api",
         }
         for event in events
@@ -54,7 +54,7 @@ def post_feedback(feedback: FeedbackIn, state: StateDep, catalogue: CatalogueDep
         "item_id": feedback.item_id,
         "event_type": "like" if feedback.feedback == "up" else "dislike",
         "value": None,
-        "timestamp": _stored_time(now),
+        "timestamp": stored_time(now),
         "source": "feedback",
     }
     _refuse_invalid([row], state, now, batch=False)
@@ -75,12 +75,6 @@ def _refuse_invalid(rows: list[dict], state, now: datetime, batch: bool) -> None
             errors.append(invalid(where, f"{field} {why}", row[field]))
     if errors:
         raise RequestValidationError(errors)
-
-
-def _stored_time(moment: datetime) -> datetime:
-    """The time as the warehouse keeps it (whole milliseconds, UTC), so that the rule judges
-    exactly what is stored."""
-    return UNIX_EPOCH + timedelta(milliseconds=to_millis(moment))
 
 
 def _store(state, rows: list[dict]) -> EventsAccepted:
