@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 COLUMNS = ("topic", "partition", "offset", "raw", "reason", "message_at")
@@ -33,13 +32,3 @@ def record(client: Client, letters: Sequence[DeadLetter]) -> int:
         column_names=list(COLUMNS),
     )
     return len(letters)
-
-
-def listing(client: Client, topic: str | None = None, limit: int = 100) -> pd.DataFrame:
-    """The newest dead letters (raw bytes as text where they decode), for inspection."""
-    return client.query_df(
-        "SELECT topic, partition, offset, reason, message_at, rejected_at, raw "
-        "FROM events_rejected FINAL WHERE {topic:String} = '' OR topic = {topic:String} "
-        "ORDER BY rejected_at DESC LIMIT {limit:UInt32}",
-        parameters={"topic": topic or "", "limit": limit},
-    )
