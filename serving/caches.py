@@ -36,6 +36,10 @@ class LruCache:
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
 
+    def discard(self, key: Hashable) -> None:
+        with self._guard:
+            self._entries.pop(key, None)
+
     def __len__(self) -> int:
         with self._guard:
             return len(self._entries)
@@ -54,6 +58,10 @@ class ReadThrough(Mapping):
             value = self._fetch(key)  # None is cached too: unknown ids are not asked again
             self._cache.put(key, value)
         return default if value is None else value
+
+    def forget(self, key: str) -> None:
+        """Read `key` again on its next use (it changed)."""
+        self._cache.discard(key)
 
     def __getitem__(self, key: str):
         value = self.get(key)

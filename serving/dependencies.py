@@ -6,9 +6,10 @@ thread, and two thread hops per request would cost a third of the API's throughp
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 
 from serving.catalogue import Catalogue
 from serving.snapshot import Snapshot
@@ -53,5 +54,29 @@ async def get_catalogue(state: Annotated[ServingState, Depends(get_state)]) -> C
 
 
 StateDep = Annotated[ServingState, Depends(get_state)]
+
+
+def require_admin(
+    state: StateDep, authorization: Annotated[str | None, Header()] = None
+) -> ServingState:
+    """Callers must send `Authorization: Bearer <RECSYS_ADMIN_TOKEN>`; with no token configured
+    the admin endpoints are disabled, not open."""
+    token = state.settings.admin_token
+    if not token:
+        raise HTTPException(
+            status_code=403, detail="admin endpoints are disabled: set RECSYS_ADMIN_TOKEN"
+        )
+    # Bytes: compare_digest refuses non-ASCII str, and a header may hold any Latin-1 text.
+    sent = (authorization or "").encode("utf-8", "surrogateescape")
+    if not secrets.compare_digest(sent, f"Bearer {token}".encode()):
+        raise HTTPException(
+            status_code=401,
+            detail="admin endpoints need 'Authorization: Bearer <RECSYS_ADMIN_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return state
+
+
+AdminDep = Annotated[ServingState, Depends(require_admin)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]

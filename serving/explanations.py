@@ -50,7 +50,7 @@ def explain(
                 if shares[row, column] <= 0:
                     break
                 source_id = str(model.items.item_ids[positive[column]])
-                info = catalogue.get(source_id)
+                info = catalogue.record(source_id)
                 because.append(
                     {
                         "item_id": source_id,

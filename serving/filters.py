@@ -41,13 +41,30 @@ def keep(
     item_filter: ItemFilter,
     genres_of: Callable[[str], frozenset[str]],
     unwanted: frozenset[str] = frozenset(),
+    withdrawn: frozenset[str] = frozenset(),
 ) -> list[Scored]:
-    """The ranked items that pass the filter and are not `unwanted` (seen, disliked...)."""
+    """The ranked items that pass the filter, are not `unwanted` (seen, disliked...) and not
+    `withdrawn` from the catalogue (deleted, hidden, expired)."""
     return [
         entry
         for entry in ranked
-        if entry[0] not in unwanted and item_filter.allows(entry[0], genres_of)
+        if entry[0] not in unwanted
+        and entry[0] not in withdrawn
+        and item_filter.allows(entry[0], genres_of)
     ]
+
+
+def available(ranked: Sequence[Scored], withdrawn: frozenset[str], k: int) -> list[Scored]:
+    """The first k entries not withdrawn from the catalogue."""
+    if not withdrawn:
+        return list(ranked[:k])
+    kept: list[Scored] = []
+    for entry in ranked:
+        if entry[0] not in withdrawn:
+            kept.append(entry)
+            if len(kept) == k:
+                break
+    return kept
 
 
 def top_up(
@@ -57,12 +74,15 @@ def top_up(
     item_filter: ItemFilter,
     genres_of: Callable[[str], frozenset[str]],
     unwanted: frozenset[str] = frozenset(),
+    withdrawn: frozenset[str] = frozenset(),
 ) -> list[Scored]:
-    """Fill `chosen` up to k from `fallback` (trending), skipping what is there or unwanted."""
+    """Fill `chosen` up to k from `fallback` (trending), skipping what is there, unwanted or
+    withdrawn."""
     if len(chosen) >= k:
         return chosen[:k]
     taken = {entry[0] for entry in chosen} | unwanted
-    extra = keep((e for e in fallback if e[0] not in taken), item_filter, genres_of)
+    fresh = (e for e in fallback if e[0] not in taken)
+    extra = keep(fresh, item_filter, genres_of, withdrawn=withdrawn)
     return chosen + extra[: k - len(chosen)]
 
 

@@ -72,12 +72,22 @@ def recommend(
     options: ListOptions,
 ) -> Served:
     stamp = state.fresh.stamp(user_id)
+    withdrawn = catalogue.blocked()  # deleted, hidden, expired: never in any list
     if published_list_answers(stamp, options):  # a slice of a list, in memory by default
         personal = snapshot.reads.user_list(user_id)
+        trending = [(i, s, "trending") for i, s in snapshot.trending]
         if personal:
             label = snapshot.algorithm
-            return Served("precomputed", [(i, s, label) for i, s in personal[: options.k]])
-        return Served("trending", [(i, s, "trending") for i, s in snapshot.trending[: options.k]])
+            ranked = [(i, s, label) for i, s in personal]
+            items = filters.available(ranked, withdrawn, options.k)
+            if len(items) < min(options.k, len(ranked)):  # withdrawn items left gaps
+                unwanted = state.fresh.items_of(user_id)
+                items = filters.top_up(
+                    items, options.k, trending, options.item_filter, catalogue.genres_of,
+                    unwanted, withdrawn,
+                )  # fmt: skip
+            return Served("precomputed", items)
+        return Served("trending", filters.available(trending, withdrawn, options.k))
     history: History | None = None
     busy = False
     source, ranked = None, []
@@ -105,18 +115,19 @@ def recommend(
         ranked = [(i, s, label) for i, s in (personal or snapshot.trending)]
     if options.plain and history is None:
         just_seen = state.fresh.items_of(user_id)
-        items = [e for e in ranked if e[0] not in just_seen][: options.k]
-        return Served(source, items)
+        items = [e for e in ranked if e[0] not in just_seen and e[0] not in withdrawn]
+        return Served(source, items[: options.k])
 
     if history is None and not busy and (source == "precomputed" or stamp is not None):
         history = history_or_none(state, snapshot, user_id, stamp)
     unwanted = history.seen if history is not None else state.fresh.items_of(user_id)
-    candidates = filters.keep(ranked, options.item_filter, catalogue.genres_of, unwanted)
+    genres_of = catalogue.genres_of
+    candidates = filters.keep(ranked, options.item_filter, genres_of, unwanted, withdrawn)
     similarity = scoring.content_similarity(snapshot, catalogue)
     chosen = filters.mmr(candidates, options.k, options.diversity, similarity)
     trending = ((i, s, "trending") for i, s in snapshot.trending)
     items = filters.top_up(
-        chosen, options.k, trending, options.item_filter, catalogue.genres_of, unwanted
+        chosen, options.k, trending, options.item_filter, genres_of, unwanted, withdrawn
     )
     explanations = explain(snapshot, catalogue, history, items) if options.explain else None
     return Served(source, items, explanations)

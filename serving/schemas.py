@@ -99,11 +99,16 @@ class Reloaded(BaseModel):
 
 
 class Item(BaseModel):
+    """A catalogue item; `PUT /items/{item_id}` takes the same fields (without `item_id`)."""
+
     item_id: str
     title: str
     genres: list[str]
     tags: list[str]
     year: int | None
+    available_from: datetime | None = Field(description="Shown from (none: already)")
+    available_until: datetime | None = Field(description="Shown until, exclusive (none: no end)")
+    hidden: bool
 
     @classmethod
     def of(cls, info: ItemInfo) -> Item:
@@ -113,7 +118,15 @@ class Item(BaseModel):
             genres=list(info.genres),
             tags=list(info.tags),
             year=info.year,
+            available_from=info.life.available_from,
+            available_until=info.life.available_until,
+            hidden=info.life.hidden,
         )
+
+
+class ItemDeleted(BaseModel):
+    item_id: str
+    deleted: bool = Field(description="True: a tombstone now; it stays in history, never shown")
 
 
 class ItemBatch(BaseModel):

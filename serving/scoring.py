@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recsys.foldin.new_items import entry_position, quantile_scores
 from serving.catalogue import Catalogue
 from serving.history import History
 from serving.snapshot import Snapshot
@@ -32,13 +33,15 @@ def fold_in(
     state: ServingState, snapshot: Snapshot, user_id: str, history: History, stamp: int
 ) -> Ranked:
     """Score the user's whole current history against the published item side (cached)."""
-    cached = state.fold_ins.get(user_id, (snapshot.model_version, stamp))
+    key = (snapshot.model_version, stamp, state.catalogue_generation)
+    cached = state.fold_ins.get(user_id, key)
     if cached is not None:
         return cached
     model = snapshot.fold_in
     assert model is not None
     columns, known = model.columns(history.item_ids)
-    scores = model.scores(columns, history.confidences[known])
+    confidences = history.confidences[known]
+    scores = model.scores(columns, confidences)
     if scores is None:  # nothing positive the model knows: trending minus what they touched
         seen = history.seen
         kept = [(i, s) for i, s in snapshot.trending if i not in seen][:POOL]
@@ -49,10 +52,32 @@ def fold_in(
         )
     else:
         scores[columns] = -np.inf  # seen and disliked items never come back
-        best = _top(scores, POOL)
-        ranked = Ranked("fold_in", model.items.item_ids[best], scores[best])
-    state.fold_ins.put(user_id, (snapshot.model_version, stamp), ranked)
+        ranked = _best(snapshot, history, scores, columns, confidences)
+    state.fold_ins.put(user_id, key, ranked)
     return ranked
+
+
+def _best(
+    snapshot: Snapshot,
+    history: History,
+    scores: np.ndarray,
+    columns: np.ndarray,
+    confidences: np.ndarray,
+) -> Ranked:
+    """The POOL best of the version's items and, placed by content (`recsys.foldin.new_items`),
+    of the items it lacks."""
+    model = snapshot.fold_in
+    assert model is not None
+    item_ids = model.items.item_ids
+    new = snapshot.new_items
+    if len(new):
+        profile = model.content_profile(columns, confidences)
+        placed = quantile_scores(scores, model.content.scores_of(profile), new.vectors @ profile)
+        unseen = np.array([i not in history.seen for i in new.item_ids], dtype=bool)
+        item_ids = np.concatenate([item_ids, new.item_ids[unseen]])
+        scores = np.concatenate([scores, placed[unseen]])
+    best = _top(scores, POOL)
+    return Ranked("fold_in", item_ids[best], scores[best])
 
 
 def content_similarity(
@@ -81,3 +106,38 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     part = np.argpartition(-scores, k - 1)[:k]
     return part[np.argsort(-scores[part], kind="stable")]
+
+
+def with_new_neighbours(
+    snapshot: Snapshot, item_id: str, neighbours: list[tuple[str, float]]
+) -> list[tuple[str, float]]:
+    """An item's neighbour list with the new items that are among its nearest by content, each
+    entering where its cosine ranks among the known items' (`recsys.foldin.new_items`)."""
+    joins = snapshot.new_items.joins.get(item_id)
+    model = snapshot.fold_in
+    column = model.column_of.get(item_id) if model is not None else None
+    if not joins or column is None:
+        return neighbours
+    content = model.items.content
+    cosines = (content[column] @ content.T).toarray().ravel()
+    cosines[column] = -np.inf  # not its own neighbour
+    entering: dict[int, list[tuple[str, float]]] = {}
+    for new_id, cosine in sorted(joins, key=lambda join: -join[1]):
+        position = entry_position(cosines, cosine)
+        if position < len(neighbours):
+            entering.setdefault(position, []).append((new_id, neighbours[position][1]))
+    merged: list[tuple[str, float]] = []
+    for position, entry in enumerate(neighbours):
+        merged.extend(entering.get(position, ()))
+        merged.append(entry)
+    return merged
+
+
+def neighbour_list(snapshot: Snapshot, item_id: str) -> tuple[str, list[tuple[str, float]]]:
+    """(source, neighbours) of an item: the version's list with new items entering it, or, for
+    an item the version lacks, its nearest items by content."""
+    listed = snapshot.reads.similar(item_id)
+    if listed is None and item_id in snapshot.new_items.similar:
+        return "content", snapshot.new_items.similar[item_id]
+    source, neighbours = listed or (snapshot.algorithm, [])
+    return source, with_new_neighbours(snapshot, item_id, neighbours)

@@ -7,13 +7,15 @@ published, so every request reads exactly one version. The catalogue is not part
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from recsys.foldin import FoldInModel, FoldInSpec
-from recsys.warehouse import version_reads, versions
+from recsys.foldin.new_items import NewItems
+from recsys.foldin.vocabulary import ContentVocabulary
+from recsys.warehouse import item_reads, version_reads, versions
 from recsys.warehouse.connection import Warehouse
-from recsys.warehouse.item_model import read_item_model
+from recsys.warehouse.item_model import read_content_terms, read_item_model
 from recsys.warehouse.version_reads import ScoredItem
 from serving.version_reads import VersionReads, load_reads
 
@@ -27,6 +29,9 @@ class Snapshot:
     trending_by_window: dict[str, list[ScoredItem]] = field(repr=False)
     # Request-time scoring for users with newer events; None for versions published without it.
     fold_in: FoldInModel | None = field(default=None, repr=False)
+    # The version's content space, and the items added since it was trained placed in it.
+    vocabulary: ContentVocabulary | None = field(default=None, repr=False)
+    new_items: NewItems = field(default_factory=NewItems, repr=False)
 
     @property
     def model_version(self) -> str:
@@ -52,17 +57,40 @@ class Snapshot:
     def trending(self) -> list[ScoredItem]:
         return self.trending_by_window.get(DEFAULT_WINDOW, [])
 
+    def with_new_items(self, changed: dict[str, tuple | None]) -> Snapshot:
+        """This snapshot with catalogue rows of items it lacks replaced (None: no longer new).
+        Items the version knows are ignored: the version places them itself."""
+        if self.fold_in is None or self.vocabulary is None:
+            return self
+        known = self.fold_in.column_of
+        unknown = {i: row for i, row in changed.items() if i not in known}
+        if not unknown:
+            return self
+        items = self.fold_in.items
+        new_items = self.new_items.with_rows(
+            unknown, self.vocabulary, items.item_ids, items.content
+        )
+        return replace(self, new_items=new_items)
+
 
 def load_snapshot(warehouse: Warehouse, version: versions.ModelVersion, reads: str) -> Snapshot:
     """Everything serving `version` needs, read as `RECSYS_SERVING_READS` says."""
     with warehouse.session() as client:
         trending = version_reads.trending_lists(client, version.model_version)
         item_side = read_item_model(client, version.model_version) if version.fold_in else None
-        return Snapshot(
-            version=version,
-            reads=load_reads(warehouse, version.model_version, reads),
-            trending_by_window=trending,
-            fold_in=FoldInModel(FoldInSpec.from_json(version.fold_in), item_side)
-            if item_side
-            else None,
+        vocabulary = read_content_terms(client, version.model_version) if item_side else None
+        added = (
+            item_reads.rows_new_to(client, version.model_version, version.events_ingested_until)
+            if vocabulary
+            else []
         )
+    snapshot = Snapshot(
+        version=version,
+        reads=load_reads(warehouse, version.model_version, reads),
+        trending_by_window=trending,
+        fold_in=FoldInModel(FoldInSpec.from_json(version.fold_in), item_side)
+        if item_side
+        else None,
+        vocabulary=vocabulary,
+    )
+    return snapshot.with_new_items({row[0]: row for row in added})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Sequence
 
@@ -17,7 +18,8 @@ from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
 from recsys.warehouse.roles import CHAMPION
 from serving.caches import UserCache
-from serving.catalogue import Catalogue, load_catalogue
+from serving.catalogue import Catalogue, ItemInfo, load_catalogue
+from serving.catalogue_feed import CatalogueFeed
 from serving.freshness import FreshUsers
 from serving.metrics import ApiMetrics
 from serving.snapshot import Snapshot, load_snapshot
@@ -46,6 +48,10 @@ class ServingState:
         )
         self.served: dict[str, Snapshot] = {}  # role -> snapshot, replaced whole
         self.catalogue: Catalogue | None = None
+        self.catalogue_feed = CatalogueFeed(self.warehouse)
+        # Bumped with every catalogue change: cached fold-in rankings from before are stale.
+        self.catalogue_generation = 0
+        self._catalogue_guard = threading.Lock()  # one writer of catalogue and snapshots
         self.fresh = FreshUsers(settings.api_fresh_users_max)
         self.fold_ins = UserCache(settings.api_user_cache_size)  # fold-in rankings
         # users' histories read for fold-in, filters, explanations
@@ -71,10 +77,45 @@ class ServingState:
             log.warning("warehouse unavailable at start (%s); retrying in the background", reason)
 
     def poll(self) -> bool:
-        """Periodic check: new events from other writers, and a newly published version."""
+        """Periodic check: new events from other writers, a newly published version, and
+        catalogue changes made anywhere."""
         sweep_every = EMBEDDED_SWEEP_SECONDS if self.warehouse.embedded else 0.0
         due = time.monotonic() - self._last_sweep >= sweep_every
-        return self.refresh(force=due)
+        swapped = self.refresh(force=due)
+        self.refresh_catalogue()
+        return swapped
+
+    def refresh_catalogue(self) -> int:
+        """Apply catalogue writes made by any process since the last look; returns how many
+        items changed."""
+        if self.catalogue is None or not self.catalogue_feed.due():
+            return 0
+        with self.warehouse.session() as client:
+            rows = self.catalogue_feed.changes(client)
+        return self.apply_catalogue_rows(rows)
+
+    def apply_catalogue_rows(self, rows: Sequence[tuple]) -> int:
+        """Swap in a catalogue (and snapshots' new items) with these rows of
+        `item_reads.ITEM_COLUMNS` applied; rows equal to what is held change nothing."""
+        with self._catalogue_guard:
+            catalogue = self.catalogue
+            if catalogue is None:
+                return 0
+            changed = [
+                (info, row)
+                for info, row in ((ItemInfo.of(*row), row) for row in rows)
+                if catalogue.record(info.item_id) != info
+            ]
+            if not changed:
+                return 0
+            new_rows = {info.item_id: None if info.life.deleted else row for info, row in changed}
+            self.served = {
+                role: snapshot.with_new_items(new_rows) for role, snapshot in self.served.items()
+            }
+            self.catalogue = catalogue.with_changes(info for info, _ in changed)
+            self.catalogue_generation += 1
+        log.info("catalogue: %d item(s) changed", len(changed))
+        return len(changed)
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -103,7 +144,8 @@ class ServingState:
                 or self.served[role].model_version != version.model_version
             }
             if changed or set(self.served) - set(current):
-                self._swap(self._load(changed, current))
+                with self._catalogue_guard:
+                    self._swap(self._load(changed, current))
             self._announced = {role: v.model_version for role, v in current.items()}
             self._sweep_fresh_users(client)
         return bool(changed)
@@ -114,7 +156,10 @@ class ServingState:
         """Snapshots for the roles that changed hands; the others kept; retired roles dropped."""
         reads = self.settings.serving_reads
         if changed:
+            with self.warehouse.session() as client:
+                self.catalogue_feed.start(client)  # before loading: a write during is re-read
             self.catalogue = load_catalogue(self.warehouse, reads)
+            self.catalogue_generation += 1
         served = {role: s for role, s in self.served.items() if role in current}
         for role, version in changed.items():
             started = time.perf_counter()

@@ -47,6 +47,11 @@ class FoldInModel:
         content = self.content.scores(columns, confidences)
         return blend_rows(collaborative, content, share)
 
+    def content_profile(self, columns: np.ndarray, confidences: np.ndarray) -> np.ndarray:
+        """The history's TF-IDF profile (terms): what places items the version lacks."""
+        columns, confidences = _positive(columns, confidences)
+        return self.content.profile(columns, confidences)
+
     def contributions(
         self, columns: np.ndarray, confidences: np.ndarray, targets: np.ndarray
     ) -> np.ndarray:

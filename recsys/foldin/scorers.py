@@ -36,7 +36,13 @@ class ContentScorer:
         self.content = items.content
 
     def scores(self, columns, confidences):
-        profile = self.content[columns].T @ confidences  # terms
+        return self.scores_of(self.profile(columns, confidences))
+
+    def profile(self, columns: np.ndarray, confidences: np.ndarray) -> np.ndarray:
+        """The history's weight on each term."""
+        return np.asarray(self.content[columns].T @ confidences).ravel()
+
+    def scores_of(self, profile: np.ndarray) -> np.ndarray:
         return np.asarray(self.content @ profile, dtype=np.float32).ravel()
 
     def parts(self, columns, confidences, targets):

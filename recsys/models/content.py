@@ -7,48 +7,34 @@ score for an item is the confidence-weighted sum of its cosine to the items they
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys.foldin.vocabulary import EMPTY_VOCABULARY, ContentVocabulary, item_documents
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, cosine_neighbours, sparse_arrays
 
-# Words in any script ("Ficción", "日本映画"), compared case-insensitively: any taxonomy works.
-_WORD = re.compile(r"\w+")
 # Vocabularies up to this many terms are densified for neighbour search (items x terms floats).
 DENSE_TERMS = 1024
 
 
-def item_documents(items: pd.DataFrame) -> pd.Series:
-    """One bag-of-tokens document per item: genre_*, tag_*, title words, decade_*."""
-
-    def document(row) -> str:
-        tokens = [f"genre_{_slug(g)}" for g in row.genres]
-        tokens += [f"tag_{_slug(t)}" for t in row.tags]
-        tokens += _WORD.findall(str(row.title).casefold())
-        if pd.notna(row.year) and row.year:
-            tokens.append(f"decade_{int(row.year) // 10 * 10}")
-        return " ".join(tokens)
-
-    return pd.Series([document(row) for row in items.itertuples()], index=items["item_id"])
-
-
-def _slug(text: str) -> str:
-    return "_".join(_WORD.findall(str(text).casefold()))
-
-
-def item_vectors(items: pd.DataFrame, item_ids: np.ndarray) -> sp.csr_matrix:
-    """TF-IDF rows for `item_ids` (in that order); items missing from `items` get empty rows."""
+def item_vectors(
+    items: pd.DataFrame, item_ids: np.ndarray
+) -> tuple[sp.csr_matrix, ContentVocabulary]:
+    """TF-IDF rows for `item_ids` (in that order; items missing from `items` get empty rows)
+    and the vocabulary they were fitted with."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     documents = item_documents(items).reindex(item_ids).fillna("")
     vectorizer = TfidfVectorizer(token_pattern=r"\S+", min_df=1, sublinear_tf=True)
     if not documents.str.len().any():
-        return sp.csr_matrix((len(item_ids), 0), dtype=np.float32)
-    return vectorizer.fit_transform(documents.to_numpy()).astype(np.float32).tocsr()
+        return sp.csr_matrix((len(item_ids), 0), dtype=np.float32), EMPTY_VOCABULARY
+    vectors = vectorizer.fit_transform(documents.to_numpy()).astype(np.float32).tocsr()
+    vocabulary = ContentVocabulary(
+        tuple(vectorizer.get_feature_names_out()), vectorizer.idf_.astype(np.float32)
+    )
+    return vectors, vocabulary
 
 
 class ContentRecommender(Recommender):
@@ -59,7 +45,7 @@ class ContentRecommender(Recommender):
 
     def fit(self, train: InteractionMatrix) -> ContentRecommender:
         self.train = train
-        self.vectors = item_vectors(self.items, train.item_ids)
+        self.vectors, self.vocabulary = item_vectors(self.items, train.item_ids)
         return self
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:

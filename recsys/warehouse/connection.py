@@ -13,7 +13,9 @@ long-lived client and takes no lock. The SQL is the same in both.
 from __future__ import annotations
 
 import json
+import os
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,6 +84,14 @@ def parse_url(url: str) -> EmbeddedTarget | ServerTarget | InProcessServerTarget
     )
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers see the old or the new file, never half; concurrent writers never share a
+    scratch file."""
+    scratch = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    scratch.write_text(text)
+    scratch.replace(path)
+
+
 def _open_embedded(path: Path) -> Client:
     path.parent.mkdir(parents=True, exist_ok=True)
     client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
@@ -147,10 +157,23 @@ class Warehouse:
         """
         if isinstance(self.target, EmbeddedTarget):
             markers = {**self.published_markers(), role: model_version}
-            marker = self.published_marker_path
-            scratch = marker.with_name(marker.name + ".tmp")
-            scratch.write_text(json.dumps(markers, sort_keys=True))
-            scratch.replace(marker)  # atomic: readers see the old or the new file, never half
+            _write_atomically(self.published_marker_path, json.dumps(markers, sort_keys=True))
+
+    def notify_changed(self, kind: str) -> None:
+        """Tell embedded readers on this machine that `kind` changed (`catalogue`: an item was
+        written; `erasures`: a user was erased), like `notify_published`. Server-mode readers
+        poll the tables instead."""
+        if isinstance(self.target, EmbeddedTarget):
+            _write_atomically(Path(f"{self.target.path}.{kind}"), uuid.uuid4().hex)
+
+    def change_stamp(self, kind: str) -> str | None:
+        """The last `notify_changed(kind)` stamp (None in server mode or before any)."""
+        if not isinstance(self.target, EmbeddedTarget):
+            return None
+        try:
+            return Path(f"{self.target.path}.{kind}").read_text()
+        except FileNotFoundError:
+            return None
 
     def published_markers(self) -> dict[str, str]:
         """The version last announced in each role (empty in server mode or before any)."""

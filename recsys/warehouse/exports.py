@@ -12,6 +12,7 @@ from clickhouse_connect.driver.client import Client
 from recsys.ids import id_array
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.interaction_sql import event_weight_sql
+from recsys.warehouse.item_reads import servable_ids_sql
 from recsys.warehouse.quarantine import valid_events_condition
 
 
@@ -24,15 +25,23 @@ def topk_table(
     names: tuple[str, str],
     model_version: str,
     source: str,
+    withheld: np.ndarray | None = None,
+    limit: int | None = None,
 ) -> pa.Table:
     """Flatten top-K lists into Arrow rows (key, rank, value, score, version, source).
 
     `rows` index `row_ids`; `columns` index `column_ids` (-1 marks an empty slot, dropped).
+    Columns `withheld` marks (items that may not be shown now) are dropped too, and each row
+    keeps at most `limit` entries (callers ask for a few more to fill the gaps).
     Ids travel dictionary-encoded: no Python string per row, however many rows there are.
     """
     key, value = names
     k = columns.shape[1]
     valid = columns >= 0
+    if withheld is not None and withheld.any():
+        valid &= ~withheld[np.where(valid, columns, 0)]
+    if limit is not None:
+        valid &= np.cumsum(valid, axis=1) <= limit
     # Ranks count valid entries only, so a row with gaps still ranks 1, 2, 3...
     ranks = np.cumsum(valid, axis=1)[valid]
     n = len(ranks)
@@ -82,11 +91,22 @@ def write_topk(
 
 
 EXPORT_TABLES = ("user_recommendations", "similar_items", "trending_items", "item_model")
+# Written with a version and pruned with it, but a version may have none (no content terms).
+VERSION_TABLES = (*EXPORT_TABLES, "content_terms")
+
+
+def withheld_columns(client: Client, item_ids: np.ndarray) -> np.ndarray:
+    """Which of `item_ids` may not be shown now (deleted, hidden, outside their window): an
+    export leaves them out."""
+    rows = client.query(
+        f"SELECT item_id FROM items FINAL WHERE item_id NOT IN ({servable_ids_sql()})"
+    ).result_columns
+    return np.isin(np.asarray(item_ids, dtype=object), list(rows[0]) if rows else [])
 
 
 def clear_version(client: Client, table: str, model_version: str) -> None:
     """Drop rows a failed earlier attempt left in `table` for this version: retries start clean."""
-    if table not in EXPORT_TABLES:
+    if table not in VERSION_TABLES:
         raise ValueError(f"not an export table: {table}")
     client.command(
         f"ALTER TABLE {table} DROP PARTITION {{v:String}}", parameters={"v": model_version}
@@ -145,7 +165,7 @@ def write_trending(
                     SELECT item_id, timestamp, {weight} AS weight,
                         (SELECT max(timestamp) FROM events FINAL WHERE {valid}) AS newest
                     FROM events FINAL
-                    WHERE event_type != 'dislike' AND item_id IN (SELECT item_id FROM items)
+                    WHERE event_type != 'dislike' AND item_id IN ({servable_ids_sql()})
                         AND {valid}
                 )
                 WHERE 1 {since}

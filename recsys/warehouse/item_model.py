@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from clickhouse_connect.driver.client import Client
 
 from recsys.foldin import ItemSide
+from recsys.foldin.vocabulary import ContentVocabulary
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.exports import clear_version
 
@@ -63,6 +64,37 @@ def write_item_model(
         if on_block:
             on_block(written)
     return written
+
+
+def write_content_terms(
+    warehouse: Warehouse, model_version: str, vocabulary: ContentVocabulary
+) -> int:
+    """The version's TF-IDF vocabulary, so items added after training get vectors in it."""
+    with warehouse.session() as client:
+        clear_version(client, "content_terms", model_version)
+        rows = [
+            [model_version, position, term, float(idf)]
+            for position, (term, idf) in enumerate(
+                zip(vocabulary.terms, vocabulary.idf, strict=True)
+            )
+        ]
+        if rows:
+            client.insert(
+                "content_terms", rows, column_names=["model_version", "position", "term", "idf"]
+            )
+    return len(rows)
+
+
+def read_content_terms(client: Client, model_version: str) -> ContentVocabulary | None:
+    """The version's vocabulary, or None for versions published without one."""
+    result = client.query(
+        "SELECT term, idf FROM content_terms WHERE model_version = {v:String} ORDER BY position",
+        parameters={"v": model_version},
+    )
+    if not result.row_count:
+        return None
+    terms, idf = result.result_columns
+    return ContentVocabulary(tuple(terms), np.asarray(idf, dtype=np.float32))
 
 
 def read_item_model(client: Client, model_version: str) -> ItemSide | None:

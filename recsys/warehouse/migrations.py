@@ -251,6 +251,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        9,
+        "a living catalogue, content vocabularies, erasures",
+        (
+            # An item's life: a window it may be shown in (either end open), hidden by an
+            # editor, or deleted. Deletion is a tombstone: the row stays, so events about the
+            # item keep their meaning in history and training; it is never served again.
+            "ALTER TABLE items ADD COLUMN IF NOT EXISTS available_from "
+            "Nullable(DateTime64(3, 'UTC'))",
+            "ALTER TABLE items ADD COLUMN IF NOT EXISTS available_until "
+            "Nullable(DateTime64(3, 'UTC'))",
+            "ALTER TABLE items ADD COLUMN IF NOT EXISTS hidden UInt8 DEFAULT 0",
+            "ALTER TABLE items ADD COLUMN IF NOT EXISTS deleted UInt8 DEFAULT 0",
+            # Each version's TF-IDF vocabulary (term, idf by column), so an item added after
+            # training gets a content vector in the version's own space.
+            """
+            CREATE TABLE IF NOT EXISTS content_terms (
+                model_version LowCardinality(String),
+                position UInt32,
+                term String,
+                idf Float32
+            ) ENGINE = MergeTree
+            PARTITION BY model_version
+            ORDER BY (model_version, position)
+            """,
+            # Erasures done, by a salted hash of the user id (never the id itself), so every
+            # serving process forgets the user and an operator can show when it happened.
+            """
+            CREATE TABLE IF NOT EXISTS user_erasures (
+                salt String,
+                user_hash String,
+                removed String,
+                erased_at DateTime64(3, 'UTC') DEFAULT now64(3)
+            ) ENGINE = MergeTree
+            ORDER BY erased_at
+            """,
+        ),
+    ),
 )
 
 

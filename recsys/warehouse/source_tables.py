@@ -15,13 +15,27 @@ from clickhouse_connect.driver.client import Client
 
 from recsys.events import EVENT_COLUMNS, ITEM_COLUMNS
 from recsys.validity import invalid_fields
-from recsys.warehouse import quarantine
+from recsys.warehouse import item_reads, quarantine
 from recsys.warehouse.connection import Warehouse
+
+LIFECYCLE_COLUMNS = ("available_from", "available_until", "hidden", "deleted")
 
 
 def insert_items(client: Client, items: pd.DataFrame) -> int:
+    """Load a dataset's items. Items the catalogue already gave a lifecycle (hidden, deleted,
+    a window) keep it: reloading a dataset must not bring back what an editor withdrew."""
     frame = items.loc[:, list(ITEM_COLUMNS)].copy()
     frame["year"] = frame["year"].astype("object").where(frame["year"].notna(), None)
+    kept = pd.DataFrame(
+        item_reads.lifecycle_rows(client), columns=["item_id", *LIFECYCLE_COLUMNS]
+    ).set_index("item_id")
+    if len(kept):
+        lifecycle = kept.reindex(frame["item_id"])
+        for column in LIFECYCLE_COLUMNS:
+            values = lifecycle[column].to_numpy()
+            if column in ("hidden", "deleted"):
+                values = pd.Series(values).fillna(0).astype("uint8").to_numpy()
+            frame[column] = values
     client.insert_df("items", frame)
     return len(frame)
 

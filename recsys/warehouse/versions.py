@@ -14,7 +14,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from recsys.warehouse.exports import EXPORT_TABLES, clear_version
+from recsys.warehouse.exports import VERSION_TABLES, clear_version
 from recsys.warehouse.roles import CHAMPION
 
 KEEP_PUBLISHED_VERSIONS = 3  # per role
@@ -159,7 +159,7 @@ def prune(client: Client, keep: int = KEEP_PUBLISHED_VERSIONS) -> list[str]:
             continue
         if status == "candidate" and _utc(trained_at) > current.trained_at:
             continue
-        for table in EXPORT_TABLES:
+        for table in VERSION_TABLES:
             clear_version(client, table, model_version)
         dropped.append(model_version)
     return dropped

@@ -7,7 +7,8 @@ from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
 from recsys.warehouse import exports, versions
-from recsys.warehouse.item_model import write_item_model
+from recsys.warehouse.connection import Warehouse
+from recsys.warehouse.item_model import write_content_terms, write_item_model
 from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
@@ -41,11 +42,13 @@ def user_recommendations(
     matrix = model.train
     users = len(generation.active_rows(model))
     item_ids = exports.id_array(matrix.item_ids)
+    withheld = _withheld(warehouse.get(), matrix.item_ids, context)
     progress = Progress(context.log.info, "user_recommendations", total=users, unit="users")
 
     def bucket_tables():
         done = 0
-        lists = generation.generate(model, config.top_k, config.buckets, config.workers)
+        k = config.top_k + min(int(withheld.sum()), config.top_k)  # room for what is left out
+        lists = generation.generate(model, k, config.buckets, config.workers)
         for bucket in lists:
             yield exports.topk_table(
                 bucket.rows,
@@ -56,6 +59,8 @@ def user_recommendations(
                 ("user_id", "item_id"),
                 version,
                 model.name,
+                withheld,
+                config.top_k,
             )
             done += bucket.users  # counted once the bucket is written
             progress(done, f"bucket {bucket.bucket + 1}/{config.buckets} written")
@@ -96,6 +101,8 @@ def similar_items(
         collaborative[:] = False
     item_ids = model.train.item_ids
     id_dictionary = exports.id_array(item_ids)
+    withheld = _withheld(store, item_ids, context)
+    k = config.top_k + min(int(withheld.sum()), config.top_k)
     progress = Progress(context.log.info, "similar_items", total=len(item_ids), unit="items")
     done = 0
     written = {}
@@ -107,7 +114,7 @@ def similar_items(
         def tables(recommender=recommender, mask=mask, source=source):
             nonlocal done
             for rows, neighbours, scores in generation.neighbour_lists(
-                recommender, np.flatnonzero(mask), config.top_k
+                recommender, np.flatnonzero(mask), k
             ):
                 yield exports.topk_table(
                     rows,
@@ -118,6 +125,8 @@ def similar_items(
                     ("item_id", "similar_item_id"),
                     version,
                     source,
+                    withheld,
+                    config.top_k,
                 )
                 done += len(rows)
                 progress(done, f"from {source}")
@@ -161,6 +170,7 @@ def item_model(
     )
     progress = Progress(context.log.info, "item_model", total=len(side.item_ids), unit="items")
     rows = write_item_model(store, version, side, on_block=progress)
+    terms = write_content_terms(store, version, content_model.vocabulary)
     context.log.info(f"item side of {version}: {rows:,} items, fold-in {parts.kind}")
     return dg.MaterializeResult(
         metadata={
@@ -169,7 +179,7 @@ def item_model(
             "fold_in": parts.kind,
             "factors": 0 if parts.factors is None else int(parts.factors.shape[1]),
             "item_weights": 0 if parts.item_weights is None else int(parts.item_weights.nnz),
-            "content_terms": int(side.content.shape[1]),
+            "content_terms": terms,
         }
     )
 
@@ -249,6 +259,15 @@ def published_model(
             **{f"{table}_rows": rows for table, rows in counts.items()},
         }
     )
+
+
+def _withheld(store: Warehouse, item_ids: np.ndarray, context) -> np.ndarray:
+    """The items an export leaves out: deleted, hidden or outside their window right now."""
+    with store.session() as client:
+        withheld = exports.withheld_columns(client, item_ids)
+    if withheld.any():
+        context.log.info(f"{int(withheld.sum()):,} items withheld (deleted, hidden or expired)")
+    return withheld
 
 
 def _register(mlflow, version: versions.ModelVersion) -> str:

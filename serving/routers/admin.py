@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from serving.dependencies import StateDep
+from serving.dependencies import AdminDep
 from serving.schemas import Reloaded
-from serving.state import ServingState
-
-
-def require_admin(
-    state: StateDep, authorization: Annotated[str | None, Header()] = None
-) -> ServingState:
-    """Callers must send `Authorization: Bearer <RECSYS_ADMIN_TOKEN>`; with no token configured
-    the admin endpoints are disabled, not open."""
-    token = state.settings.admin_token
-    if not token:
-        raise HTTPException(
-            status_code=403, detail="admin endpoints are disabled: set RECSYS_ADMIN_TOKEN"
-        )
-    # Bytes: compare_digest refuses non-ASCII str, and a header may hold any Latin-1 text.
-    sent = (authorization or "").encode("utf-8", "surrogateescape")
-    if not secrets.compare_digest(sent, f"Bearer {token}".encode()):
-        raise HTTPException(
-            status_code=401,
-            detail="admin endpoints need 'Authorization: Bearer <RECSYS_ADMIN_TOKEN>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return state
-
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.post("/reload", response_model=Reloaded)
-async def reload(state: Annotated[ServingState, Depends(require_admin)]) -> Reloaded:
+async def reload(state: AdminDep) -> Reloaded:
     """Load the published version now instead of at the next poll."""
     swapped = await run_in_threadpool(state.refresh, True)
     snapshot = state.snapshot

@@ -1,5 +1,7 @@
 """Event ingestion: the event rule (recsys.validity) decides what is accepted, so anything this
-API stores is used by training, and anything it refuses gets a 422 naming the field."""
+API stores is used by training, and anything it refuses gets a 422 naming the field. Events
+about an item withdrawn from the catalogue (deleted, hidden, outside its window) are refused
+too; items the catalogue does not know yet are accepted (the item may arrive after its events)."""
 
 from __future__ import annotations
 
@@ -67,8 +69,12 @@ def _refuse_invalid(rows: list[dict], state, now: datetime, batch: bool) -> None
     """A 422 naming every invalid field (and, in a batch, the event's index); nothing is
     stored unless every event is valid."""
     errors = []
+    catalogue = state.catalogue  # None before the first publication: nothing withdrawn yet
     for index, row in enumerate(rows):
         problem = event_problem(row, state.settings.quality_epoch, now)
+        if problem is None and catalogue is not None:
+            withdrawn = catalogue.problem(row["item_id"])
+            problem = ("item_id", f"{row['item_id']!r} is {withdrawn}") if withdrawn else None
         if problem:
             field, why = problem
             where = ("body", "events", index, field) if batch else ("body", field)

@@ -9,13 +9,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from serving import filters
+from recsys.catalogue.payloads import ItemFields
+from recsys.validity import id_problem
+from serving import catalogue_writes, filters
 from serving.catalogue import Catalogue, ItemInfo
-from serving.dependencies import CatalogueDep, SnapshotDep
+from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep
 from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K
 from serving.queries import item_filter as parse_filter
-from serving.schemas import Item, ItemBatch, ScoredItem, SimilarItems
-from serving.scoring import content_similarity
+from serving.schemas import Item, ItemBatch, ItemDeleted, ScoredItem, SimilarItems
+from serving.scoring import content_similarity, neighbour_list
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -24,10 +26,38 @@ MAX_IDS = 200
 
 
 def known(catalogue: Catalogue, item_id: str) -> ItemInfo:
+    """The item if it may be shown; else a 404 saying whether it is unknown or withdrawn."""
     info = catalogue.get(item_id)
     if info is None:
-        raise HTTPException(status_code=404, detail=f"unknown item_id {item_id!r}")
+        problem = catalogue.problem(item_id) if catalogue.record(item_id) else None
+        detail = f"item_id {item_id!r} is {problem}" if problem else f"unknown item_id {item_id!r}"
+        raise HTTPException(status_code=404, detail=detail)
     return info
+
+
+@router.put("/{item_id}", response_model=Item)
+def put_item(item_id: ItemId, fields: ItemFields, state: AdminDep) -> Item:
+    """Add or replace an item (admin token). Served at once here, within seconds by other
+    processes; an item the served model lacks is recommended by its content until the next
+    retrain learns it. Putting a deleted item re-adds it."""
+    _valid_id(item_id)
+    return Item.of(catalogue_writes.put_item(state, item_id, fields))
+
+
+@router.delete("/{item_id}", response_model=ItemDeleted)
+def delete_item(item_id: ItemId, state: AdminDep) -> ItemDeleted:
+    """Delete an item (admin token): a tombstone. It stays in the event history (and in
+    training), is never served again, and new events about it are refused, until it is put
+    again. 404 if the catalogue never had it or it is deleted already."""
+    if not catalogue_writes.delete_item(state, item_id):
+        raise HTTPException(status_code=404, detail=f"no item_id {item_id!r} to delete")
+    return ItemDeleted(item_id=item_id, deleted=True)
+
+
+def _valid_id(item_id: str) -> None:
+    problem = id_problem(item_id)
+    if problem:
+        raise HTTPException(status_code=422, detail=f"item_id {problem}")
 
 
 @router.get("", response_model=ItemBatch)
@@ -75,14 +105,15 @@ def similar(
     """
     known(catalogue, item_id)
     wanted = parse_filter(catalogue, genres, exclude_genres, exclude_ids)
-    source, neighbours = snapshot.reads.similar(item_id) or (snapshot.algorithm, [])
+    source, neighbours = neighbour_list(snapshot, item_id)
     itself = frozenset((item_id,))
+    withdrawn = catalogue.blocked()
     candidates = filters.keep(
-        ((i, s, source) for i, s in neighbours), wanted, catalogue.genres_of, itself
+        ((i, s, source) for i, s in neighbours), wanted, catalogue.genres_of, itself, withdrawn
     )
     chosen = filters.mmr(candidates, k, diversity, content_similarity(snapshot, catalogue))
     trending = ((i, s, "trending") for i, s in snapshot.trending)
-    items = filters.top_up(chosen, k, trending, wanted, catalogue.genres_of, itself)
+    items = filters.top_up(chosen, k, trending, wanted, catalogue.genres_of, itself, withdrawn)
     return SimilarItems(
         item_id=item_id,
         model_version=snapshot.model_version,

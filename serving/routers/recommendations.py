@@ -94,7 +94,7 @@ def trending(
     """The most popular items lately, optionally of some genres."""
     wanted = item_filter(catalogue, genres, None, None)
     ranked = ((i, s, "trending") for i, s in snapshot.trending_by_window.get(window, []))
-    items = filters.keep(ranked, wanted, catalogue.genres_of)[:k]
+    items = filters.keep(ranked, wanted, catalogue.genres_of, withdrawn=catalogue.blocked())[:k]
     return Trending(
         model_version=snapshot.model_version,
         window=window,

@@ -33,7 +33,7 @@ async def profile(
         raise HTTPException(status_code=404, detail=f"no events for user_id {user_id!r}")
     weight_by_genre: Counter[str] = Counter()
     for item_id, confidence in zip(history.item_ids, history.confidences, strict=True):
-        info = catalogue.get(item_id)
+        info = catalogue.record(item_id)
         if info is None or confidence <= 0 or not info.genres:
             continue
         for genre in info.genres:  # an item's signal is split over its genres
@@ -47,7 +47,7 @@ async def profile(
         recent=[
             ActivityItem(
                 item_id=item_id,
-                title=info.title if (info := catalogue.get(item_id)) else None,
+                title=info.title if (info := catalogue.record(item_id)) else None,
                 event_type=event_type,
                 value=value,
                 timestamp=timestamp,

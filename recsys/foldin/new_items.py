@@ -1,0 +1,108 @@
+"""Items the served version does not know (added after it was trained), placed by content alone
+until the next retrain learns them from interactions.
+
+A new item gets a TF-IDF vector in the version's own vocabulary (`ContentVocabulary`); terms
+only it uses are dropped. The rule that mixes it with the version's scores, said once:
+
+    A new item takes the rank its content score has among the known items' content scores.
+
+It has no collaborative evidence, so its content match decides where it enters: for a user
+scored now (fold-in), its content score against the user's profile is ranked among the known
+items' content scores (ties in its favour), and it gets the user's score at that quantile; in an item's neighbour
+list, it enters at the position where its cosine to the item ranks among the known items'
+cosines to it (so it enters only if it is closer than the list's last known item by content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys.foldin.vocabulary import ContentVocabulary
+
+NEIGHBOURS = 20  # a new item's own neighbour list, and how many lists it may join
+BLOCK = 256  # new items compared at once (a block x items dense product)
+
+
+@dataclass(frozen=True)
+class NewItems:
+    """New items' vectors, their nearest items by content, and the lists they join."""
+
+    rows: Mapping[str, tuple] = field(default_factory=dict, repr=False)  # id -> catalogue row
+    item_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    vectors: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0)), repr=False)
+    similar: Mapping[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
+    joins: Mapping[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    @classmethod
+    def build(
+        cls,
+        rows: Mapping[str, tuple],
+        vocabulary: ContentVocabulary,
+        known_ids: np.ndarray,
+        known_vectors: sp.csr_matrix,
+    ) -> NewItems:
+        """From catalogue rows (item_id, title, genres, tags, year, ...) of items the version
+        lacks; `known_vectors` are the version's own content rows (`known_ids` order)."""
+        if not rows or not len(vocabulary.terms):
+            return cls(rows=dict(rows))
+        frame = pd.DataFrame(
+            [row[:5] for row in rows.values()],
+            columns=["item_id", "title", "genres", "tags", "year"],
+        )
+        item_ids = frame["item_id"].to_numpy(dtype=object)
+        vectors = vocabulary.vectors(frame)
+        every_id = np.concatenate([np.asarray(known_ids, dtype=object), item_ids])
+        every = sp.vstack([known_vectors, vectors]).tocsr()
+        similar: dict[str, list[tuple[str, float]]] = {}
+        joins: dict[str, list[tuple[str, float]]] = {}
+        n_known = len(known_ids)
+        for start in range(0, len(item_ids), BLOCK):
+            cosines = (vectors[start : start + BLOCK] @ every.T).toarray()
+            for offset, row in enumerate(cosines):
+                own = n_known + start + offset
+                row[own] = -np.inf
+                best = np.argsort(-row, kind="stable")[:NEIGHBOURS]
+                best = best[row[best] > 0]
+                new_id = str(item_ids[start + offset])
+                similar[new_id] = [(str(every_id[c]), float(row[c])) for c in best]
+                for c in best:
+                    if c < n_known:
+                        joins.setdefault(str(every_id[c]), []).append((new_id, float(row[c])))
+        return cls(dict(rows), item_ids, vectors, similar, joins)
+
+    def with_rows(
+        self,
+        changed: Mapping[str, tuple | None],
+        vocabulary: ContentVocabulary,
+        known_ids: np.ndarray,
+        known_vectors: sp.csr_matrix,
+    ) -> NewItems:
+        """Rebuilt with these rows replaced (None removes one): new items are few."""
+        rows = {**self.rows, **changed}
+        kept = {item_id: row for item_id, row in rows.items() if row is not None}
+        return NewItems.build(kept, vocabulary, known_ids, known_vectors)
+
+
+def quantile_scores(scores: np.ndarray, content: np.ndarray, new_content: np.ndarray) -> np.ndarray:
+    """The rule for a user scored now: each new item's content score is ranked among the known
+    items' `content` scores, and it gets the `scores` value at that quantile."""
+    finite = np.sort(scores[np.isfinite(scores)])
+    if not len(finite) or not len(new_content):
+        return np.full(len(new_content), -np.inf, dtype=np.float32)
+    # Ties go the new item's way: a new release gets the benefit of the doubt over known items
+    # that read exactly as well.
+    quantile = np.searchsorted(np.sort(content), new_content, side="right") / max(len(content), 1)
+    return np.quantile(finite, np.clip(quantile, 0.0, 1.0)).astype(np.float32)
+
+
+def entry_position(known_cosines: np.ndarray, cosine: float) -> int:
+    """Where a new item enters a neighbour list: how many known items are closer by content."""
+    return int((known_cosines > cosine).sum())
