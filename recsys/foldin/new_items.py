@@ -8,9 +8,9 @@ only it uses are dropped. The rule that mixes it with the version's scores, said
 
 It has no collaborative evidence, so its content match decides where it enters: for a user
 scored now (fold-in), its content score against the user's profile is ranked among the known
-items' content scores (ties in its favour), and it gets the user's score at that quantile; in an item's neighbour
-list, it enters at the position where its cosine to the item ranks among the known items'
-cosines to it (so it enters only if it is closer than the list's last known item by content).
+items' content scores (ties in its favour), and it gets the user's score at that quantile; in
+an item's neighbour list, it enters at the position where its cosine to the item ranks among
+the known items' cosines to it (it enters only if closer than the list's last known item).
 """
 
 from __future__ import annotations

@@ -4,10 +4,17 @@ and items the served version lacks recommended by their content before any retra
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
+from tests.conftest import free_port
 from tests.serving.responses import ids
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -68,9 +75,7 @@ def test_writes_need_the_admin_token_and_valid_fields(api, catalogue):
     assert api.delete("/items/never-was", headers=ADMIN).status_code == 404
 
 
-def test_a_new_item_is_recommended_by_content_to_matching_users_only(
-    api, catalogue, by_genres
-):
+def test_a_new_item_is_recommended_by_content_to_matching_users_only(api, catalogue, by_genres):
     genres, siblings = max(by_genres.items(), key=lambda group: len(group[1]))
     model = catalogue[siblings[0]]
     new = put(api, "fresh-release", fields_of(model, title=f"{model['title']} Returns"))
@@ -89,10 +94,7 @@ def test_a_new_item_is_recommended_by_content_to_matching_users_only(
     assert body["source"] == "fold_in" and "fresh-release" in ids(body)
 
     unrelated = [
-        item_id
-        for group, items in by_genres.items()
-        if not group & genres
-        for item_id in items
+        item_id for group, items in by_genres.items() if not group & genres for item_id in items
     ][:5]
     assert unrelated, "the synthetic catalogue has genres apart"
     view(api, "taste-apart", unrelated)
@@ -108,9 +110,8 @@ def shown_anywhere(api, item_id: str, user: str, neighbour_of: str) -> dict[str,
     return {
         "item": api.get(f"/items/{item_id}").status_code == 200,
         "list": item_id in listed(api, user, k=50),
-        "neighbours": item_id in ids(
-            api.get(f"/items/{neighbour_of}/similar", params={"k": 50}).json()
-        ),
+        "neighbours": item_id
+        in ids(api.get(f"/items/{neighbour_of}/similar", params={"k": 50}).json()),
         "trending": item_id in trending,
     }
 
@@ -188,3 +189,61 @@ def test_a_window_around_now_is_served(api, catalogue, everywhere):
     assert shown["available_until"].startswith((now + timedelta(days=1)).strftime("%Y-%m-%d"))
     assert all(shown_anywhere(api, item_id, user, neighbour_of).values())
     put(api, item_id, fields_of(catalogue[item_id]))
+
+
+@pytest.fixture(scope="module")
+def second_api(api, api_settings) -> Iterator[str]:
+    """Another API process on the same warehouse (started after this module's `api`)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "RECSYS_HOME": str(api_settings.home),
+        "RECSYS_API_RELOAD_SECONDS": "0.5",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serving.app:app", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/health/ready").status_code == 200, "API start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_until(condition, what: str, limit: float = 60.0) -> float:
+    """Seconds until `condition()` held (a generous limit: a busy machine must not fail it)."""
+    started = time.monotonic()
+    while True:
+        try:
+            if condition():
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() - started < limit, f"{what} not within {limit} s"
+        time.sleep(0.05)
+
+
+def test_a_change_reaches_another_api_process_within_seconds(
+    api, catalogue, everywhere, second_api
+):
+    item_id, user, _ = everywhere
+    other = httpx.Client(base_url=second_api)
+
+    def shown_there() -> bool:
+        trending = ids(other.get("/trending", params={"k": 50}).json())
+        mine = ids(other.get(f"/recommendations/{user}", params={"k": 50}).json())
+        return item_id in trending and item_id in mine
+
+    assert shown_there()
+    hide(api, catalogue, item_id, hidden=True)
+    seconds = wait_until(lambda: not shown_there(), "hidden in the other process")
+    print(f"hidden item gone from the second process after {seconds:.2f} s")
+    assert other.get(f"/items/{item_id}").status_code == 404
+    put(api, item_id, fields_of(catalogue[item_id]))
+    seconds = wait_until(shown_there, "re-added in the other process")
+    print(f"re-added item back in the second process after {seconds:.2f} s")
