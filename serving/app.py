@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recsys.settings import Settings, get_settings
 from serving import errors
+from serving.erasure import ErasureFeed
 from serving.metrics import ApiMetrics, MetricsMiddleware
 from serving.routers import (
     admin,
@@ -31,12 +32,14 @@ from serving.state import ServingState
 log = logging.getLogger(__name__)
 
 
-async def _watch_publications(state: ServingState, every: float) -> None:
-    """Poll for a newly published version; a failed poll is logged and retried next time."""
+async def _watch_publications(state: ServingState, erasures: ErasureFeed, every: float) -> None:
+    """Poll for a newly published version, catalogue changes and erasures made elsewhere; a
+    failed poll is logged and retried next time."""
     while True:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(state.poll)
+            await run_in_threadpool(erasures.poll)
         except Exception:
             log.exception("checking for a newly published model failed; will retry")
 
@@ -52,8 +55,9 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         metrics.watch(serving.model_summary, lambda: len(serving.fresh) + serving.fresh.overflowed)
         await run_in_threadpool(serving.start)
         app.state.serving = serving
+        erasures = ErasureFeed(serving)
         watcher = asyncio.create_task(
-            _watch_publications(serving, serving.settings.api_reload_seconds)
+            _watch_publications(serving, erasures, serving.settings.api_reload_seconds)
         )
         try:
             yield

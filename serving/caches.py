@@ -36,9 +36,13 @@ class LruCache:
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
 
-    def discard(self, key: Hashable) -> None:
+    def discard(self, key: Hashable) -> bool:
         with self._guard:
-            self._entries.pop(key, None)
+            return self._entries.pop(key, MISSING) is not MISSING
+
+    def held(self) -> list[Hashable]:
+        with self._guard:
+            return list(self._entries)
 
     def __len__(self) -> int:
         with self._guard:
@@ -59,9 +63,12 @@ class ReadThrough(Mapping):
             self._cache.put(key, value)
         return default if value is None else value
 
-    def forget(self, key: str) -> None:
-        """Read `key` again on its next use (it changed)."""
-        self._cache.discard(key)
+    def forget(self, key: str) -> bool:
+        """Read `key` again on its next use (it changed, or was erased)."""
+        return self._cache.discard(key)
+
+    def cached_keys(self) -> list[str]:
+        return [str(key) for key in self._cache.held()]
 
     def __getitem__(self, key: str):
         value = self.get(key)
@@ -94,3 +101,9 @@ class UserCache:
 
     def put(self, user_id: str, key: Hashable, value: object) -> None:
         self._cache.put(user_id, (key, value))
+
+    def forget(self, user_id: str) -> bool:
+        return self._cache.discard(user_id)
+
+    def users(self) -> list[str]:
+        return [str(user) for user in self._cache.held()]

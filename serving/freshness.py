@@ -101,6 +101,16 @@ class FreshUsers:
                 self._overflow.clear()
                 self._overflow_newest = 0.0
 
+    def forget(self, user_id: str) -> bool:
+        """Drop an erased user (one evicted into the Bloom filter may still read as fresh:
+        scored from their history, which is empty now, like a new user's)."""
+        with self._guard:
+            return self._users.pop(user_id, None) is not None
+
+    def users(self) -> list[str]:
+        with self._guard:
+            return list(self._users)
+
     @property
     def overflowed(self) -> int:
         """Users kept in the Bloom filter (evicted since it was last emptied)."""

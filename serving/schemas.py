@@ -124,6 +124,24 @@ class Item(BaseModel):
         )
 
 
+class UserErased(BaseModel):
+    user_id: str
+    removed: dict[str, int] = Field(
+        description="Per store: rows (per table), files, old parts, cache entries removed"
+    )
+    not_reached: list[str] = Field(
+        description="Stores this process cannot reach, and what to do about them"
+    )
+    operator_must: list[str] = Field(
+        default=[
+            "Kafka: the events topic keeps the user's messages until its retention passes "
+            "(or compact by key); consumers never re-read committed offsets",
+            "Backups and copies of the warehouse, Dagster and MLflow stores taken before now",
+        ],
+        description="What the project cannot erase itself",
+    )
+
+
 class ItemDeleted(BaseModel):
     item_id: str
     deleted: bool = Field(description="True: a tombstone now; it stays in history, never shown")

@@ -201,6 +201,24 @@ class ServingState:
             self.fresh.merge(newest)
             self._swept_until = max(self._swept_until, max(newest.values()))
 
+    def held_users(self) -> set[str]:
+        """Every user this process holds something of: fresh, cached, or a list in memory."""
+        users = {*self.fresh.users(), *self.fold_ins.users(), *self.histories.users()}
+        for snapshot in self.served.values():
+            users.update(snapshot.reads.held_users())
+        return users
+
+    def forget_users(self, users: set[str]) -> int:
+        """Drop everything this process holds of these (erased) users; returns how many
+        entries went."""
+        dropped = 0
+        for user_id in users:
+            dropped += self.fresh.forget(user_id)
+            dropped += self.fold_ins.forget(user_id) + self.histories.forget(user_id)
+            for snapshot in self.served.values():
+                dropped += snapshot.reads.forget_user(user_id)
+        return dropped
+
     def model_summary(self) -> tuple[str, str, float] | None:
         """(version, algorithm, seconds since publication) of the served model, for metrics."""
         snapshot = self.snapshot

@@ -32,6 +32,14 @@ class VersionReads(ABC):
         """A few users with a list, for the web page; none when listing them costs a scan."""
         return []
 
+    @abstractmethod
+    def forget_user(self, user_id: str) -> bool:
+        """Drop an erased user's list (the table rows are gone already)."""
+
+    @abstractmethod
+    def held_users(self) -> list[str]:
+        """The users whose lists this process holds (to find erased ones by their hash)."""
+
 
 class MemoryReads(VersionReads):
     in_memory = True
@@ -57,6 +65,12 @@ class MemoryReads(VersionReads):
     def example_users(self, n):
         return list(islice(self._users, n))
 
+    def forget_user(self, user_id):
+        return self._users.pop(user_id, None) is not None
+
+    def held_users(self):
+        return list(self._users)
+
 
 class WarehouseReads(VersionReads):
     def __init__(self, warehouse: Warehouse, model_version: str, capacity: int = 50_000) -> None:
@@ -74,6 +88,12 @@ class WarehouseReads(VersionReads):
 
     def similar(self, item_id):
         return self._similar.get(item_id)
+
+    def forget_user(self, user_id):
+        return self._users.forget(user_id)
+
+    def held_users(self):
+        return self._users.cached_keys()
 
     def _read_user(self, user_id: str):
         with self.warehouse.session() as client:

@@ -81,7 +81,7 @@ def rebuild_interactions(
     weight, params = confidence_sql(
         weights, half_life_days, f"(SELECT max(timestamp) FROM events FINAL WHERE {valid})"
     )
-    client.command("DROP TABLE IF EXISTS interactions__next")
+    client.command("DROP TABLE IF EXISTS interactions__next SYNC")
     client.command("CREATE TABLE interactions__next AS interactions")
     pairs = PAIRS_SQL.replace("{weight}", weight).replace(
         "{where}", f"item_id IN (SELECT item_id FROM items) AND {valid}"
@@ -93,7 +93,9 @@ def rebuild_interactions(
         parameters={**params, **valid_params},
     )
     client.command("EXCHANGE TABLES interactions__next AND interactions")
-    client.command("DROP TABLE interactions__next")
+    # SYNC: the old data goes now, not after the Atomic database's 8-minute delay (an erased
+    # user's pairs must not outlive the rebuild that left them out).
+    client.command("DROP TABLE interactions__next SYNC")
     return int(client.query("SELECT count() FROM interactions").result_rows[0][0])
 
 

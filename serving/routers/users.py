@@ -1,4 +1,4 @@
-"""What a user did: counts, activity span, recent items, favourite genres."""
+"""What a user did (counts, activity span, recent items, favourite genres), and erasing them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
 
-from serving.dependencies import CatalogueDep, SnapshotDep, StateDep
+from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep, StateDep
+from serving.erasure import erase_user
 from serving.history import user_activity
-from serving.schemas import ActivityItem, GenreShare, Profile
+from serving.schemas import ActivityItem, GenreShare, Profile, UserErased
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -59,3 +60,16 @@ async def profile(
             for genre, weight in weight_by_genre.most_common(TOP_GENRES)
         ],
     )
+
+
+@router.delete("/{user_id}", response_model=UserErased)
+def erase(
+    user_id: Annotated[str, Path(min_length=1, max_length=1024)], state: AdminDep
+) -> UserErased:
+    """Erase a user (admin token): their events, interactions, every kept version's lists, dead
+    letters and quarantined events, the pipeline's stored values and model artefacts that hold
+    their id, and every serving process's caches. Answers with what was removed per store and
+    what this process could not reach. Afterwards the user is a new user; the next retrain's
+    model has never seen them."""
+    removed, not_reached = erase_user(state, user_id)
+    return UserErased(user_id=user_id, removed=removed, not_reached=not_reached)

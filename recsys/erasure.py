@@ -1,0 +1,151 @@
+"""Erasing a user: every row and file the project stores that names them.
+
+Rows go by `ALTER TABLE ... DELETE` mutations, waited for, whose text (kept by ClickHouse with
+the table) holds a salted hash of the id, never the id. The old parts a mutation leaves behind
+must go too: a ClickHouse server removes them at once (`old_parts_lifetime` is 0 on these
+tables, migration 10); embedded chDB runs no cleanup at all, so `drop_outdated_parts` deletes
+their directories. Files the pipeline
+keeps (Dagster's stored intermediate values, MLflow model artefacts) that hold the id are deleted:
+they are derived, and the next run writes them again without the user. An erasure is recorded
+by its salted hash (`user_erasures`), so other serving processes forget the user too.
+
+What this cannot reach is the operator's: a Kafka topic's retained messages, backups, and
+stores on other machines (see the README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from clickhouse_connect.driver.client import Client
+
+# Tables with a user_id column: every row there names one user.
+USER_TABLES = ("events", "interactions", "user_recommendations", "quarantined_events")
+WAIT = {"mutations_sync": 2}  # the statement returns once every part is rewritten
+
+
+def user_hash(salt: str, user_id: str) -> str:
+    return hashlib.sha256((salt + user_id).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def erase_rows(client: Client, user_id: str, salt: str) -> dict[str, int]:
+    """Delete the user's rows from every table that holds them; rows removed per table."""
+    digest = user_hash(salt, user_id)
+    removed: dict[str, int] = {}
+    for table in USER_TABLES:
+        found = client.query(
+            f"SELECT count() FROM {table} WHERE user_id = {{u:String}}", parameters={"u": user_id}
+        ).result_rows[0][0]
+        removed[table] = int(found)
+        if found:
+            client.command(
+                f"ALTER TABLE {table} DELETE WHERE "
+                "lower(hex(SHA256(concat({salt:String}, user_id)))) = {digest:String}",
+                parameters={"salt": salt, "digest": digest},
+                settings=WAIT,
+            )
+    removed["events_rejected"] = _erase_dead_letters(client, user_id)
+    return removed
+
+
+def drop_outdated_parts(client: Client) -> int:
+    """Delete the directories of these tables' inactive parts (embedded: nothing else will);
+    returns how many. Only parts a mutation, merge or dropped partition replaced are inactive:
+    no query started after them reads them."""
+    tables = [*USER_TABLES, "events_rejected"]
+    paths = client.query(
+        "SELECT path FROM system.parts WHERE database = currentDatabase() "
+        "AND table IN {tables:Array(String)} AND NOT active",
+        parameters={"tables": tables},
+    ).result_columns
+    removed = 0
+    for path in paths[0] if paths else []:
+        part = Path(path)
+        if part.is_dir():
+            shutil.rmtree(part, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _erase_dead_letters(client: Client, user_id: str) -> int:
+    """Dead letters are raw messages: those whose JSON names the user (alone or in a batch),
+    or, for bytes that are not JSON, that contain the id. Deleted by their log position."""
+    keys = client.query(
+        """
+        SELECT topic, partition, offset FROM events_rejected
+        WHERE if(isValidJSON(raw),
+            JSONExtractString(raw, 'user_id') = {u:String}
+                OR has(arrayMap(e -> JSONExtractString(e, 'user_id'),
+                                JSONExtractArrayRaw(raw, 'events')), {u:String}),
+            position(raw, {u:String}) > 0)
+        """,
+        parameters={"u": user_id},
+    ).result_rows
+    if keys:
+        client.command(
+            "ALTER TABLE events_rejected DELETE WHERE "
+            "(topic, partition, offset) IN {keys:Array(Tuple(String, UInt32, UInt64))}",
+            parameters={"keys": [tuple(k) for k in keys]},
+            settings=WAIT,
+        )
+    return len(keys)
+
+
+def erase_files(roots: Iterable[Path], user_id: str) -> int:
+    """Delete files under `roots` whose bytes contain the id (derived values the next run
+    writes again); returns how many. Ids are compared as UTF-8 bytes, as every writer stores
+    them."""
+    needle = user_id.encode("utf-8", "surrogatepass")
+    removed = 0
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink() and _contains(path, needle):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def _contains(path: Path, needle: bytes, chunk: int = 1 << 20) -> bool:
+    overlap = len(needle) - 1
+    tail = b""
+    with path.open("rb") as stream:
+        while block := stream.read(chunk):
+            if needle in tail + block:
+                return True
+            tail = block[-overlap:] if overlap else b""
+    return False
+
+
+def record(client: Client, salt: str, user_id: str, removed: dict[str, int]) -> None:
+    client.insert(
+        "user_erasures",
+        [[salt, user_hash(salt, user_id), json.dumps(removed, sort_keys=True)]],
+        column_names=["salt", "user_hash", "removed"],
+    )
+
+
+def erasures_since(client: Client, since: datetime) -> list[tuple[str, str, datetime]]:
+    """(salt, user hash, erased at) of erasures recorded after `since`."""
+    return client.query(
+        "SELECT salt, user_hash, erased_at FROM user_erasures "
+        "WHERE erased_at > {since:DateTime64(3, 'UTC')} ORDER BY erased_at",
+        parameters={"since": since},
+    ).result_rows
+
+
+def matching(users: Iterable[str], erasures: Iterable[tuple[str, str, datetime]]) -> set[str]:
+    """Which of `users` the erasures name."""
+    wanted = [(salt, digest) for salt, digest, _ in erasures]
+    return {u for u in users if any(user_hash(salt, u) == digest for salt, digest in wanted)}

@@ -1,0 +1,80 @@
+"""Erasing a user: gone from every table, file and cache; a new user afterwards; and after the
+next retrain no byte under RECSYS_HOME names them."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import dagster as dg
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.app import create_app
+from tests.conftest import run_full_pipeline
+
+ADMIN = {"Authorization": "Bearer s3cret"}
+# Distinctive, and not ASCII: the byte search looks for its UTF-8 form, as every store keeps it.
+USER = "forget-me-ß-7f3a9c"
+
+
+def files_naming(root, needle: str) -> list[str]:
+    found = subprocess.run(
+        ["grep", "-rlaF", "--", needle, str(root)], capture_output=True, check=False
+    )
+    return found.stdout.decode("utf-8", "replace").split()
+
+
+def retrain(settings) -> dg.ExecuteInProcessResult:
+    with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
+        result = run_full_pipeline(settings, instance)
+    assert result.success
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained_with_user(api, api_settings, catalogue):
+    """The user's events in the warehouse and a retrain that learnt them: lists, the model
+    artefact, the pipeline's stored values all name the user."""
+    items = list(catalogue)[:12]
+    events = [{"user_id": USER, "item_id": i, "event_type": "view_complete"} for i in items]
+    assert api.post("/events", json={"events": events}).status_code == 200
+    rejected = {"user_id": USER, "item_id": items[0], "event_type": "rating", "value": 99}
+    assert api.post("/events", json=rejected).status_code == 422
+    retrain(api_settings)
+    api.post("/admin/reload", headers=ADMIN)
+    assert api.get(f"/recommendations/{USER}").json()["source"] != "trending"
+    return api_settings
+
+
+def test_an_erased_user_is_gone_everywhere_and_new_afterwards(api, trained_with_user):
+    settings = trained_with_user
+    where = files_naming(settings.home, USER)
+    assert any("/warehouse/" in f for f in where) and any("/mlartifacts/" in f for f in where)
+    assert any("/dagster/storage/" in f for f in where), where
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as other:
+        # Another serving app with its own caches and in-memory lists (as another process).
+        assert other.get(f"/recommendations/{USER}").json()["source"] == "precomputed"
+        assert api.delete(f"/users/{USER}").status_code == 401
+        response = api.delete(f"/users/{USER}", headers=ADMIN)
+        assert response.status_code == 200, response.text
+        removed = response.json()["removed"]
+        assert removed["events"] == 12 and removed["user_recommendations"] > 0
+        assert removed["interactions"] == 12 and removed["mlflow_artifacts"] >= 1
+        assert removed["pipeline_files"] >= 1 and removed["caches"] >= 1
+        assert any("Kafka" in note for note in response.json()["operator_must"])
+
+        body = api.get(f"/recommendations/{USER}").json()
+        assert body["source"] == "trending"  # a new user, in this process at once
+        assert api.get(f"/users/{USER}/profile").status_code == 404
+        deadline = time.monotonic() + 60
+        while other.get(f"/recommendations/{USER}").json()["source"] != "trending":
+            assert time.monotonic() < deadline, "the other app still serves the erased user"
+            time.sleep(0.1)
+
+    assert files_naming(settings.home, USER) == []  # already, before any retrain
+    result = retrain(settings)
+    matrix = result.output_for_node("interaction_matrix").matrix
+    assert USER not in set(matrix.user_ids)
+    assert files_naming(settings.home, USER) == []
