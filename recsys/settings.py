@@ -157,6 +157,10 @@ class Settings(BaseSettings):
         default=None, description="Kafka bootstrap servers (host:port,...); unset: no consumer."
     )
     kafka_events_topic: str = "recsys.events"
+    kafka_items_topic: str = Field(
+        default="recsys.items",
+        description='Catalogue changes: an item\'s fields and item_id; {"deleted": true} removes.',
+    )
     kafka_group: str = "recsys"
     kafka_batch_size: int = Field(
         default=5_000, ge=1, description="Messages stored (and committed) together."

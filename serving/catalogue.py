@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from recsys.catalogue.lifecycle import ALWAYS, Availability, Lifecycle, utc
+from recsys.catalogue.lifecycle import ALWAYS, Availability, Lifecycle, from_rows, utc
 from recsys.warehouse import item_reads
 from recsys.warehouse.connection import Warehouse
 from serving.caches import POINT_READ, ReadThrough
@@ -151,10 +151,7 @@ class WarehouseCatalogue(Catalogue):
     def load(cls, warehouse: Warehouse) -> WarehouseCatalogue:
         with warehouse.session() as client:
             genres = item_reads.genre_names(client)
-            lives = {
-                row[0]: ItemInfo.of(row[0], "", (), (), None, *row[1:]).life
-                for row in item_reads.lifecycle_rows(client)
-            }
+            lives = from_rows(item_reads.lifecycle_rows(client))
         return cls(warehouse, genres, Availability(lives))
 
     def _item(self, item_id: str) -> ItemInfo | None:

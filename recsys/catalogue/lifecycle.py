@@ -70,6 +70,14 @@ def utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def from_rows(rows: Iterable[tuple]) -> dict[str, Lifecycle]:
+    """Lifecycles from rows of (item_id, available_from, available_until, hidden, deleted)."""
+    return {
+        item_id: Lifecycle(utc(start), utc(end), bool(hidden), bool(deleted))
+        for item_id, start, end, hidden, deleted in rows
+    }
+
+
 class Availability:
     """Which items may not be shown now, for filtering every list.
 

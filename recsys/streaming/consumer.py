@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from recsys.catalogue.lifecycle import Availability, from_rows
 from recsys.settings import Settings
+from recsys.streaming.item_messages import decode_items
 from recsys.streaming.messages import Record, decode
 from recsys.streaming.observability import ConsumerStatus
-from recsys.warehouse import dead_letters, source_tables
+from recsys.warehouse import dead_letters, item_reads, item_writes, source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.faults import unavailable_reason
 
@@ -87,7 +89,7 @@ class EventConsumer:
         that long passes with nothing new (tests, backfills)."""
         consumer = Consumer(client_config(self.settings), error_cb=self._on_error, logger=log)
         consumer.subscribe(
-            [self.settings.kafka_events_topic],
+            [self.settings.kafka_events_topic, self.settings.kafka_items_topic],
             on_assign=lambda _, partitions: self._assigned(),
         )
         writer = threading.Thread(target=self._write_loop, name="writer")
@@ -169,13 +171,28 @@ class EventConsumer:
     def _write(self, batch: Batch) -> bool:
         """Store the batch (retrying while the warehouse is unavailable); False if stopping
         left it unstored."""
-        decoded = decode(batch.records, self.settings.quality_epoch, datetime.now(UTC))
+        items_topic = self.settings.kafka_items_topic
+        changes = decode_items([r for r in batch.records if r.topic == items_topic])
+        event_records = [r for r in batch.records if r.topic != items_topic]
         wait = 1.0
         while True:
             try:
                 with self.warehouse.session() as client:
+                    # Items first: an event in the same batch sees the catalogue as it is now.
+                    if changes:
+                        item_writes.upsert(client, changes.upserts)
+                        item_writes.tombstone(client, changes.deletions)
+                    availability = Availability(from_rows(item_reads.lifecycle_rows(client)))
+                    decoded = decode(
+                        event_records,
+                        self.settings.quality_epoch,
+                        datetime.now(UTC),
+                        availability.problem,
+                    )
                     stored = source_tables.insert_events(client, decoded.events)
-                    dead_letters.record(client, decoded.rejected)
+                    dead_letters.record(client, [*changes.rejected, *decoded.rejected])
+                if changes:
+                    self.warehouse.notify_changed("catalogue")
                 break
             except Exception as error:
                 reason = unavailable_reason(error)
@@ -197,7 +214,7 @@ class EventConsumer:
         if self.status.state == "retrying":
             self.status.set_state("connected")
         self.status.stored.inc(stored)
-        self.status.rejected.inc(len(decoded.rejected))
+        self.status.rejected.inc(len(decoded.rejected) + len(changes.rejected))
         self.status.batch_seconds.observe(time.monotonic() - batch.started)
         return True
 

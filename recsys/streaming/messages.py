@@ -11,7 +11,7 @@ batch), and one without a `timestamp` the message's own timestamp.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -55,8 +55,16 @@ class Decoded:
     rejected: list[DeadLetter]
 
 
-def decode(records: Sequence[Record], epoch: datetime, now: datetime | None = None) -> Decoded:
-    """The valid events of `records` and a dead letter for every message that is not."""
+def decode(
+    records: Sequence[Record],
+    epoch: datetime,
+    now: datetime | None = None,
+    withdrawn: Callable[[str], str | None] = lambda item_id: None,
+) -> Decoded:
+    """The valid events of `records` and a dead letter for every message that is not.
+
+    `withdrawn(item_id)` says why an item may not be the subject of a new event (deleted,
+    hidden, outside its window), as the API refuses them."""
     now = now or datetime.now(UTC)
     rows: list[dict] = []
     owners: list[int] = []  # per row, the index of its record
@@ -65,7 +73,7 @@ def decode(records: Sequence[Record], epoch: datetime, now: datetime | None = No
         try:
             payload = PAYLOAD.validate_json(record.value or b"")
         except ValidationError as error:
-            rejected[index] = record.letter(_shape_reason(error))
+            rejected[index] = record.letter(shape_reason(error, "not an event"))
             continue
         events = payload.events if isinstance(payload, EventBatch) else [payload]
         batch = isinstance(payload, EventBatch)
@@ -93,13 +101,19 @@ def decode(records: Sequence[Record], epoch: datetime, now: datetime | None = No
                 problem = event_problem(rows[row], epoch, now)
                 field, why = problem or (fields[row], "is invalid")
                 rejected[index] = records[index].letter(f"{field} {why}")
+        for row, item_id in enumerate(frame["item_id"]):
+            problem = withdrawn(item_id)
+            if problem and owners[row] not in rejected:
+                rejected[owners[row]] = records[owners[row]].letter(
+                    f"item_id {item_id!r} is {problem}"
+                )
         keep = [index not in rejected for index in owners]
         frame = frame[keep].reset_index(drop=True)
     return Decoded(frame, [rejected[i] for i in sorted(rejected)])
 
 
-def _shape_reason(error: ValidationError) -> str:
+def shape_reason(error: ValidationError, what: str) -> str:
     first = error.errors(include_url=False, include_input=False)[0]
     loc = [str(part) for part in first["loc"] if part not in ("single", "batch")]  # union tags
     where = ".".join(loc) or "message"
-    return f"not an event: {where}: {first['msg']}"
+    return f"{what}: {where}: {first['msg']}"

@@ -253,3 +253,42 @@ def test_a_busy_warehouse_holds_the_batch_until_it_can_be_stored(kafka_broker: s
         runner.join(timeout=300)
     assert not runner.is_alive()
     assert _counts(settings) == {"stored": valid, "identities": valid, "rejected": bad}
+
+
+def test_the_items_topic_changes_the_catalogue_and_events_about_withdrawn_items_are_refused(
+    kafka_broker: str, tmp_path: Path
+):
+    events_topic = _topic(kafka_broker, "events-catalogue")
+    items_topic = _topic(kafka_broker, "items-catalogue")
+    settings = _settings(tmp_path, kafka_broker, events_topic).model_copy(
+        update={"kafka_items_topic": items_topic}
+    )
+    item = {"title": "Old", "genres": ["Drama"], "tags": [], "year": 1999}
+    _produce(kafka_broker, items_topic, [
+        json.dumps({"item_id": "keep", **item}).encode(),
+        json.dumps({"item_id": "gone", **item}).encode(),
+        json.dumps({"item_id": "keep", **item, "title": "New"}).encode(),  # the last one wins
+        b"{not json",
+        json.dumps({"item_id": "no-title"}).encode(),
+    ])  # fmt: skip
+    EventConsumer(settings).run(idle_exit_seconds=2)
+    _produce(kafka_broker, items_topic, [json.dumps({"item_id": "gone", "deleted": True}).encode()])
+    EventConsumer(settings).run(idle_exit_seconds=2)
+    about = {"user_id": "u1", "event_type": "like"}
+    _produce(kafka_broker, events_topic, [
+        json.dumps({**about, "item_id": "keep"}).encode(),
+        json.dumps({**about, "item_id": "gone"}).encode(),
+    ])  # fmt: skip
+    EventConsumer(settings).run(idle_exit_seconds=2)
+
+    with Warehouse.from_url(settings.warehouse_url).session() as client:
+        items = dict(client.query("SELECT item_id, (title, deleted) FROM items FINAL").result_rows)
+        stored = client.query("SELECT item_id FROM events FINAL").result_columns[0]
+        reasons = client.query("SELECT reason FROM events_rejected ORDER BY reason").result_columns
+    assert items == {"keep": ("New", 0), "gone": ("Old", 1)}  # a tombstone keeps the title
+    assert list(stored) == ["keep"]
+    assert [r.split(":")[0] for r in reasons[0]] == [
+        "item_id 'gone' is deleted",
+        "not an item",
+        "not an item",
+    ]
