@@ -41,6 +41,31 @@ def _moment(value: datetime | None) -> datetime | None:
     return value
 
 
+# What the items check (recsys.quality.suites.check_items) holds every genre to: an item
+# accepted here never fails it, so no client can stop a retrain.
+MAX_GENRE_LENGTH = 64
+
+
+def _genre(value: str) -> str:
+    problem = id_problem(value)
+    if problem:
+        raise ValueError(f"genre {problem}")
+    return value
+
+
+def _genres(values: list[str]) -> list[str]:
+    repeated = sorted({g for g in values if values.count(g) > 1})
+    if repeated:
+        raise ValueError(f"genres repeat {repeated}")
+    return values
+
+
+def _title(value: str) -> str:
+    if not value.strip():
+        raise ValueError("title must have a character that is not a space")
+    return value
+
+
 def _item_id(value: str) -> str:
     problem = id_problem(value)
     if problem:
@@ -49,7 +74,8 @@ def _item_id(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_text)]
-Title = Annotated[Text, Field(min_length=1, max_length=1000)]
+Title = Annotated[Text, Field(min_length=1, max_length=1000), AfterValidator(_title)]
+Genre = Annotated[str, Field(min_length=1, max_length=MAX_GENRE_LENGTH), AfterValidator(_genre)]
 Label = Annotated[Text, Field(min_length=1, max_length=200)]
 Moment = Annotated[datetime | None, AfterValidator(_moment)]
 ItemId = Annotated[str, Field(max_length=1024), AfterValidator(_item_id)]
@@ -61,7 +87,9 @@ class ItemFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    genres: list[Label] = Field(default_factory=list, max_length=50)
+    genres: Annotated[list[Genre], AfterValidator(_genres)] = Field(
+        default_factory=list, max_length=50
+    )
     tags: list[Label] = Field(default_factory=list, max_length=500)
     year: int | None = Field(default=None, ge=1, le=9999)
     available_from: Moment = Field(

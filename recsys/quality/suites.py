@@ -14,6 +14,7 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 
+from recsys.catalogue.payloads import MAX_GENRE_LENGTH
 from recsys.events import EVENT_TYPES
 from recsys.quality.reads import RecommendationTotals
 from recsys.quality.runner import Report, validate
@@ -172,6 +173,9 @@ def check_items(
     frame = items.assign(
         item_id=items["item_id"].map(_checkable),
         malformed_genres=items["genres"].map(malformed_genres),
+        window_backwards=_window_backwards(items),
+        hidden=items.get("hidden", 0),
+        deleted=items.get("deleted", 0),
     )
     mostly = {"mostly": 1 - max_invalid_rate} if max_invalid_rate > 0 else {}
     return validate(
@@ -186,12 +190,22 @@ def check_items(
             E.ExpectColumnValuesToNotBeNull(column="title", **mostly),
             E.ExpectColumnValuesToMatchRegex(column="title", regex=r"\S", **mostly),
             E.ExpectColumnValuesToBeInSet(column="malformed_genres", value_set=[""], **mostly),
+            # The lifecycle: a window that ends after it starts; flags that are flags.
+            E.ExpectColumnValuesToBeInSet(column="window_backwards", value_set=[False], **mostly),
+            E.ExpectColumnValuesToBeInSet(column="hidden", value_set=[0, 1]),
+            E.ExpectColumnValuesToBeInSet(column="deleted", value_set=[0, 1]),
         ],
         docs_root,
     )
 
 
-MAX_GENRE_LENGTH = 64
+def _window_backwards(items: pd.DataFrame) -> pd.Series:
+    """True where both window ends are set and the end is not after the start."""
+    if "available_from" not in items or "available_until" not in items:  # a dataset's own items
+        return pd.Series(False, index=items.index)
+    start = pd.to_datetime(items["available_from"], utc=True)
+    end = pd.to_datetime(items["available_until"], utc=True)
+    return (start.notna() & end.notna() & (end <= start)).astype(bool)
 
 
 def malformed_genres(genres) -> str:

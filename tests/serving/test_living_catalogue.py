@@ -58,10 +58,16 @@ def test_writes_need_the_admin_token_and_valid_fields(api, catalogue):
         "title": "nul\u0000inside",
         "genres": ["ok", "\ud800"],
         "tags": ["t" * 201],
+        # What the items check would fail: refused here, so no client can stop a retrain.
+        "genres ": [" Drama"],
+        "genres  ": ["g" * 65],
+        "genres   ": ["Drama", "Drama"],
+        "title ": "   ",
         "available_until": "2400-01-01T00:00:00Z",
         "year": 0,
     }
     for field, value in bad.items():
+        field = field.strip()
         raw = json.dumps({**body, field: value})  # ASCII: a lone surrogate travels escaped
         headers = {**ADMIN, "Content-Type": "application/json"}
         response = api.put("/items/x-1", content=raw, headers=headers)

@@ -58,6 +58,19 @@ async function itemsById(ids) {
   return new Map(batch.items.map((item) => [item.item_id, item]));
 }
 
+// The item's window, when it has one: "until 31 Dec 2026", "from 1 Jan 2027".
+function availability(info) {
+  if (!info) return "";
+  const day = (iso) =>
+    new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  const parts = [];
+  if (info.available_from && new Date(info.available_from) > new Date()) {
+    parts.push(`from ${day(info.available_from)}`);
+  }
+  if (info.available_until) parts.push(`until ${day(info.available_until)}`);
+  return parts.length ? `available ${parts.join(" ")}` : "";
+}
+
 function card(entry, info, { score = true, isNew = false } = {}) {
   const node = $("card").content.firstElementChild.cloneNode(true);
   const title = info ? info.title : entry.item_id;
@@ -65,6 +78,7 @@ function card(entry, info, { score = true, isNew = false } = {}) {
   node.querySelector(".title").textContent = title;
   node.querySelector(".year").textContent = info && info.year ? info.year : "";
   node.querySelector(".genres").textContent = info ? info.genres.join(" · ") : "";
+  node.querySelector(".availability").textContent = availability(info);
   const scoreLine = node.querySelector(".score");
   if (score && entry.score !== undefined) {
     scoreLine.textContent = `score ${entry.score.toFixed(3)} · ${entry.source}`;
