@@ -81,7 +81,7 @@ def fold_in_for(model, matrix: InteractionMatrix) -> FoldInModel:
     spec = FoldInSpec.of(model.name, parts, Blend(), event_weights={})
     items = ItemSide(
         item_ids=matrix.item_ids,
-        content=item_vectors(ITEMS, matrix.item_ids),
+        content=item_vectors(ITEMS, matrix.item_ids)[0],
         factors=parts.factors,
         item_weights=parts.item_weights,
         length_norm=parts.length_norm,
