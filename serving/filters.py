@@ -54,14 +54,14 @@ def keep(
     ]
 
 
-def available(ranked: Sequence[Scored], withdrawn: frozenset[str], k: int) -> list[Scored]:
-    """The first k entries not withdrawn from the catalogue."""
-    if not withdrawn:
-        return list(ranked[:k])
+def available(
+    ranked: Sequence[tuple[str, float]], withdrawn: frozenset[str], k: int, label: str = "trending"
+) -> list[Scored]:
+    """The first k (item, score) entries not withdrawn from the catalogue, labelled."""
     kept: list[Scored] = []
-    for entry in ranked:
-        if entry[0] not in withdrawn:
-            kept.append(entry)
+    for item_id, score in ranked if withdrawn else ranked[:k]:
+        if item_id not in withdrawn:
+            kept.append((item_id, score, label))
             if len(kept) == k:
                 break
     return kept

@@ -75,19 +75,18 @@ def recommend(
     withdrawn = catalogue.blocked()  # deleted, hidden, expired: never in any list
     if published_list_answers(stamp, options):  # a slice of a list, in memory by default
         personal = snapshot.reads.user_list(user_id)
-        trending = [(i, s, "trending") for i, s in snapshot.trending]
+        trending = ((i, s, "trending") for i, s in snapshot.trending)  # read only if needed
         if personal:
             label = snapshot.algorithm
-            ranked = [(i, s, label) for i, s in personal]
-            items = filters.available(ranked, withdrawn, options.k)
-            if len(items) < min(options.k, len(ranked)):  # withdrawn items left gaps
+            items = filters.available(personal, withdrawn, options.k, label)
+            if len(items) < min(options.k, len(personal)):  # withdrawn items left gaps
                 unwanted = state.fresh.items_of(user_id)
                 items = filters.top_up(
                     items, options.k, trending, options.item_filter, catalogue.genres_of,
                     unwanted, withdrawn,
                 )  # fmt: skip
             return Served("precomputed", items)
-        return Served("trending", filters.available(trending, withdrawn, options.k))
+        return Served("trending", filters.available(snapshot.trending, withdrawn, options.k))
     history: History | None = None
     busy = False
     source, ranked = None, []
