@@ -103,9 +103,6 @@ class Availability:
             merged[item_id] = life
         return Availability(merged)
 
-    def lifecycle(self, item_id: str) -> Lifecycle:
-        return self._lifecycles.get(item_id, ALWAYS)
-
     def problem(self, item_id: str, now: datetime | None = None) -> str | None:
         life = self._lifecycles.get(item_id)
         if life is None:

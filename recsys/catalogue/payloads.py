@@ -13,7 +13,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from recsys.catalogue.lifecycle import Lifecycle, utc
+from recsys.catalogue.lifecycle import utc
 from recsys.validity import CONTROL_RANGES, SURROGATES, id_problem
 
 _BAD_TEXT = re.compile(
@@ -106,9 +106,6 @@ class ItemFields(BaseModel):
         if start and end and end <= start:
             raise ValueError("available_until must be after available_from")
         return self
-
-    def lifecycle(self, deleted: bool = False) -> Lifecycle:
-        return Lifecycle(self.available_from, self.available_until, self.hidden, deleted)
 
 
 class ItemMessage(ItemFields):
