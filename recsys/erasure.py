@@ -5,8 +5,10 @@ the table) holds a salted hash of the id, never the id. The old parts a mutation
 must go too: a ClickHouse server removes them at once (`old_parts_lifetime` is 0 on these
 tables, migration 10); embedded chDB runs no cleanup at all, so `drop_outdated_parts` deletes
 their directories. Files the pipeline
-keeps (Dagster's stored intermediate values, MLflow model artefacts) that hold the id are deleted:
-they are derived, and the next run writes them again without the user. An erasure is recorded
+keeps that hold the user are deleted, each store read exactly enough not to touch others (a
+short id like "1" is part of many files): Dagster's stored values of the assets that hold users,
+saved models whose user ids include them, validation results listing them. All are derived:
+the next run writes them again without the user. An erasure is recorded
 by its salted hash (`user_erasures`), so other serving processes forget the user too.
 
 What this cannot reach is the operator's: a Kafka topic's retained messages, backups, and
@@ -23,7 +25,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from clickhouse_connect.driver.client import Client
+
+from recsys.ids import encode_id, unpack_ids
 
 # Tables with a user_id column: every row there names one user.
 USER_TABLES = ("events", "interactions", "user_recommendations", "quarantined_events")
@@ -31,7 +36,7 @@ WAIT = {"mutations_sync": 2}  # the statement returns once every part is rewritt
 
 
 def user_hash(salt: str, user_id: str) -> str:
-    return hashlib.sha256((salt + user_id).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(encode_id(salt + user_id)).hexdigest()
 
 
 def new_salt() -> str:
@@ -79,7 +84,8 @@ def drop_outdated_parts(client: Client) -> int:
 
 def _erase_dead_letters(client: Client, user_id: str) -> int:
     """Dead letters are raw messages: those whose JSON names the user (alone or in a batch),
-    or, for bytes that are not JSON, that contain the id. Deleted by their log position."""
+    or, for bytes that are not JSON, that contain the id (nothing tells whose such bytes are, so
+    a short id may take other unreadable letters with it). Deleted by their log position."""
     keys = client.query(
         """
         SELECT topic, partition, offset FROM events_rejected
@@ -101,19 +107,54 @@ def _erase_dead_letters(client: Client, user_id: str) -> int:
     return len(keys)
 
 
-def erase_files(roots: Iterable[Path], user_id: str) -> int:
-    """Delete files under `roots` whose bytes contain the id (derived values the next run
-    writes again); returns how many. Ids are compared as UTF-8 bytes, as every writer stores
-    them."""
-    needle = user_id.encode("utf-8", "surrogatepass")
+# The pipeline's stored values (Dagster IO manager files, one per asset) that hold user ids:
+# the interaction matrix and the trained model (its training matrix). The erasure test's byte
+# search fails if another asset starts storing user ids without being listed here.
+VALUES_WITH_USERS = ("interaction_matrix", "candidate_model")
+
+
+def erase_stored_values(storage: Path, user_id: str) -> int:
+    """Delete the pipeline's stored values that hold the user (derived: the next run writes
+    them again without them); returns how many."""
+    needle = encode_id(user_id)
     removed = 0
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for path in root.rglob("*"):
-            if path.is_file() and not path.is_symlink() and _contains(path, needle):
-                path.unlink()
-                removed += 1
+    for name in VALUES_WITH_USERS:
+        path = storage / name
+        if path.is_file() and _contains(path, needle):
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def erase_model_artefacts(artifacts: Path, user_id: str) -> int:
+    """Delete saved models (`Recommender.save`'s `.npz`) whose packed user ids include the
+    user: each holds every user it was trained on. Read exactly, so a short id such as "1"
+    removes only the models that really have that user."""
+    removed = 0
+    for path in artifacts.rglob("*.npz") if artifacts.is_dir() else ():
+        with np.load(path, allow_pickle=False) as saved:
+            if "user_ids_utf8" not in saved.files:
+                continue
+            users = unpack_ids(saved["user_ids_utf8"], saved["user_ids_offsets"])
+        if user_id in set(users.tolist()):
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def erase_validation_results(quality_dir: Path, user_id: str) -> int:
+    """Delete Great Expectations validation results that list the id among unexpected values
+    (as a JSON string), with their Data Docs page. The project's configuration and the site's
+    other pages are left alone."""
+    needle = json.dumps(user_id).encode()  # quoted: a whole value, not part of one
+    removed = 0
+    gx = quality_dir / "gx" / "uncommitted"
+    for result in (gx / "validations").rglob("*.json") if gx.is_dir() else ():
+        if _contains(result, needle):
+            page = gx / "data_docs" / "local_site" / result.relative_to(gx).with_suffix(".html")
+            result.unlink()
+            page.unlink(missing_ok=True)
+            removed += 1
     return removed
 
 

@@ -30,9 +30,10 @@ def erase_user(state: ServingState, user_id: str) -> tuple[dict[str, int], list[
         if state.warehouse.embedded:
             removed["old_parts"] = erasure.drop_outdated_parts(client)
     not_reached = []
-    removed["pipeline_files"] = erasure.erase_files(
-        [settings.dagster_home / "storage", settings.quality_dir], user_id
+    removed["pipeline_values"] = erasure.erase_stored_values(
+        settings.dagster_home / "storage", user_id
     )
+    removed["validation_results"] = erasure.erase_validation_results(settings.quality_dir, user_id)
     if settings.tracking_is_server:
         not_reached.append(
             "mlflow: model artefacts (each run's model/model.npz holds every trained user's "
@@ -40,7 +41,9 @@ def erase_user(state: ServingState, user_id: str) -> tuple[dict[str, int], list[
             "delete those of runs trained before this erasure there"
         )
     else:
-        removed["mlflow_artifacts"] = erasure.erase_files([settings.mlflow_artifacts_dir], user_id)
+        removed["model_artefacts"] = erasure.erase_model_artefacts(
+            settings.mlflow_artifacts_dir, user_id
+        )
     removed["caches"] = state.forget_users({user_id})
     with state.warehouse.session() as client:
         erasure.record(client, salt, user_id, removed)

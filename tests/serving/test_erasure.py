@@ -61,8 +61,8 @@ def test_an_erased_user_is_gone_everywhere_and_new_afterwards(api, trained_with_
         assert response.status_code == 200, response.text
         removed = response.json()["removed"]
         assert removed["events"] == 12 and removed["user_recommendations"] > 0
-        assert removed["interactions"] == 12 and removed["mlflow_artifacts"] >= 1
-        assert removed["pipeline_files"] >= 1 and removed["caches"] >= 1
+        assert removed["interactions"] == 12 and removed["model_artefacts"] >= 1
+        assert removed["pipeline_values"] >= 1 and removed["caches"] >= 1
         assert any("Kafka" in note for note in response.json()["operator_must"])
 
         body = api.get(f"/recommendations/{USER}").json()
