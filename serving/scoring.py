@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.foldin.new_items import entry_position, quantile_scores
+from recsys.foldin.new_items import quantile_scores
 from serving.catalogue import Catalogue
 from serving.history import History
 from serving.snapshot import Snapshot
@@ -106,38 +106,3 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     part = np.argpartition(-scores, k - 1)[:k]
     return part[np.argsort(-scores[part], kind="stable")]
-
-
-def with_new_neighbours(
-    snapshot: Snapshot, item_id: str, neighbours: list[tuple[str, float]]
-) -> list[tuple[str, float]]:
-    """An item's neighbour list with the new items that are among its nearest by content, each
-    entering where its cosine ranks among the known items' (`recsys.foldin.new_items`)."""
-    joins = snapshot.new_items.joins.get(item_id)
-    model = snapshot.fold_in
-    column = model.column_of.get(item_id) if model is not None else None
-    if not joins or column is None:
-        return neighbours
-    content = model.items.content
-    cosines = (content[column] @ content.T).toarray().ravel()
-    cosines[column] = -np.inf  # not its own neighbour
-    entering: dict[int, list[tuple[str, float]]] = {}
-    for new_id, cosine in sorted(joins, key=lambda join: -join[1]):
-        position = entry_position(cosines, cosine)
-        if position < len(neighbours):
-            entering.setdefault(position, []).append((new_id, neighbours[position][1]))
-    merged: list[tuple[str, float]] = []
-    for position, entry in enumerate(neighbours):
-        merged.extend(entering.get(position, ()))
-        merged.append(entry)
-    return merged
-
-
-def neighbour_list(snapshot: Snapshot, item_id: str) -> tuple[str, list[tuple[str, float]]]:
-    """(source, neighbours) of an item: the version's list with new items entering it, or, for
-    an item the version lacks, its nearest items by content."""
-    listed = snapshot.reads.similar(item_id)
-    if listed is None and item_id in snapshot.new_items.similar:
-        return "content", snapshot.new_items.similar[item_id]
-    source, neighbours = listed or (snapshot.algorithm, [])
-    return source, with_new_neighbours(snapshot, item_id, neighbours)

@@ -30,13 +30,15 @@ BLOCK = 256  # new items compared at once (a block x items dense product)
 
 @dataclass(frozen=True)
 class NewItems:
-    """New items' vectors, their nearest items by content, and the lists they join."""
+    """New items' vectors, their nearest items by content, and the lists they join: for a
+    known item, the new items entering its neighbour list with their positions there (how many
+    known items are closer to it by content), found once when built, not per request."""
 
     rows: Mapping[str, tuple] = field(default_factory=dict, repr=False)  # id -> catalogue row
     item_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     vectors: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0)), repr=False)
     similar: Mapping[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
-    joins: Mapping[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
+    joins: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -62,7 +64,7 @@ class NewItems:
         every_id = np.concatenate([np.asarray(known_ids, dtype=object), item_ids])
         every = sp.vstack([known_vectors, vectors]).tocsr()
         similar: dict[str, list[tuple[str, float]]] = {}
-        joins: dict[str, list[tuple[str, float]]] = {}
+        joining: dict[int, list[tuple[str, float]]] = {}  # known column -> (new id, cosine)
         n_known = len(known_ids)
         for start in range(0, len(item_ids), BLOCK):
             cosines = (vectors[start : start + BLOCK] @ every.T).toarray()
@@ -75,7 +77,8 @@ class NewItems:
                 similar[new_id] = [(str(every_id[c]), float(row[c])) for c in best]
                 for c in best:
                     if c < n_known:
-                        joins.setdefault(str(every_id[c]), []).append((new_id, float(row[c])))
+                        joining.setdefault(int(c), []).append((new_id, float(row[c])))
+        joins = _entry_positions(joining, known_ids, known_vectors)
         return cls(dict(rows), item_ids, vectors, similar, joins)
 
     def with_rows(
@@ -103,6 +106,42 @@ def quantile_scores(scores: np.ndarray, content: np.ndarray, new_content: np.nda
     return np.quantile(finite, np.clip(quantile, 0.0, 1.0)).astype(np.float32)
 
 
-def entry_position(known_cosines: np.ndarray, cosine: float) -> int:
-    """Where a new item enters a neighbour list: how many known items are closer by content."""
-    return int((known_cosines > cosine).sum())
+def _entry_positions(
+    joining: dict[int, list[tuple[str, float]]],
+    known_ids: np.ndarray,
+    known_vectors: sp.csr_matrix,
+) -> dict[str, list[tuple[str, int]]]:
+    """For each known item new items join: (new id, position) best first, the position being
+    how many other known items are closer to it by content than the new item is."""
+    columns = sorted(joining)
+    joins: dict[str, list[tuple[str, int]]] = {}
+    for start in range(0, len(columns), BLOCK):
+        block = columns[start : start + BLOCK]
+        cosines = (known_vectors[block] @ known_vectors.T).toarray()
+        for row, column in zip(cosines, block, strict=True):
+            row[column] = -np.inf  # not its own neighbour
+            ordered = np.sort(row)
+            joins[str(known_ids[column])] = sorted(
+                (
+                    (new_id, int(len(ordered) - np.searchsorted(ordered, cosine, side="right")))
+                    for new_id, cosine in joining[column]
+                ),
+                key=lambda join: join[1],
+            )
+    return joins
+
+
+def join_neighbours(
+    neighbours: list[tuple[str, float]], joins: list[tuple[str, int]]
+) -> list[tuple[str, float]]:
+    """A known item's neighbour list with new items entered at their positions (each scored as
+    the entry it goes before); those whose position is past the list's end stay out."""
+    entering: dict[int, list[tuple[str, float]]] = {}
+    for new_id, position in joins:
+        if position < len(neighbours):
+            entering.setdefault(position, []).append((new_id, neighbours[position][1]))
+    merged: list[tuple[str, float]] = []
+    for position, entry in enumerate(neighbours):
+        merged.extend(entering.get(position, ()))
+        merged.append(entry)
+    return merged

@@ -14,10 +14,11 @@ from recsys.validity import id_problem
 from serving import catalogue_writes, filters
 from serving.catalogue import Catalogue, ItemInfo
 from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep
+from serving.neighbours import neighbour_list
 from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K
 from serving.queries import item_filter as parse_filter
 from serving.schemas import Item, ItemBatch, ItemDeleted, ScoredItem, SimilarItems
-from serving.scoring import content_similarity, neighbour_list
+from serving.scoring import content_similarity
 
 router = APIRouter(prefix="/items", tags=["items"])
 
