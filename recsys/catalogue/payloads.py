@@ -41,7 +41,7 @@ def _moment(value: datetime | None) -> datetime | None:
     return value
 
 
-# What the items check (recsys.quality.suites.check_items) holds every genre to: an item
+# What the items check (recsys.quality.item_suite.check_items) holds every genre to: an item
 # accepted here never fails it, so no client can stop a retrain.
 MAX_GENRE_LENGTH = 64
 

@@ -162,3 +162,12 @@ def _outcomes(result) -> list[Outcome]:
             )
         )
     return outcomes
+
+
+def checkable(value: object) -> object:
+    """GX hashes frames as UTF-8, which a lone surrogate (how invalid bytes read back) cannot
+    be: each becomes DEL, as invalid under the rule as the surrogate was."""
+    return value.translate(_SURROGATES_TO_DEL) if isinstance(value, str) else value
+
+
+_SURROGATES_TO_DEL = {code: 0x7F for code in range(0xD800, 0xE000)}

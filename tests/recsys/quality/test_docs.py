@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recsys.quality import suites
+from recsys.quality.item_suite import check_items
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -20,7 +20,7 @@ def site(tmp_path: Path) -> Path:
             "genres": [["Drama"], ["Vaporwave"], []],
         }
     )
-    report = suites.check_items(items, docs_root=tmp_path)
+    report = check_items(items, docs_root=tmp_path)
     assert not report.success
     assert report.docs_index is not None and report.docs_index.is_file()
     return report.docs_index.parent

@@ -1,7 +1,8 @@
 """The schema: migrations recorded, idempotent, with the engines each table needs."""
 
 from recsys.warehouse.connection import Warehouse
-from recsys.warehouse.migrations import MIGRATIONS, apply_migrations, schema_version
+from recsys.warehouse.migrations import apply_migrations, schema_version
+from recsys.warehouse.schema_history import MIGRATIONS
 
 
 def test_migrations_are_recorded_and_idempotent(warehouse: Warehouse):
