@@ -22,6 +22,7 @@ import json
 import secrets
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,10 +30,58 @@ import numpy as np
 from clickhouse_connect.driver.client import Client
 
 from recsys.ids import encode_id, unpack_ids
+from recsys.warehouse.connection import Warehouse
 
 # Tables with a user_id column: every row there names one user.
 USER_TABLES = ("events", "interactions", "user_recommendations", "quarantined_events")
 WAIT = {"mutations_sync": 2}  # the statement returns once every part is rewritten
+
+
+@dataclass(frozen=True)
+class FileStores:
+    """Where the files that can name a user live, as one process reaches them (None: it
+    cannot, e.g. an MLflow server's artefact store)."""
+
+    stored_values: Path | None  # Dagster's IO manager folder
+    quality_dir: Path | None  # the Great Expectations project
+    model_artefacts: Path | None  # local MLflow artefacts
+
+
+def erase_user(warehouse: Warehouse, user_id: str, files: FileStores, salt: str) -> dict[str, int]:
+    """Every store's part of an erasure but the serving caches: rows (then old parts), then
+    files. Returns what was removed per store."""
+    with warehouse.session() as client:
+        removed = erase_rows(client, user_id, salt)
+        if warehouse.embedded:
+            removed["old_parts"] = drop_outdated_parts(client)
+    if files.stored_values is not None:
+        removed["pipeline_values"] = erase_stored_values(files.stored_values, user_id)
+    if files.quality_dir is not None:
+        removed["validation_results"] = erase_validation_results(files.quality_dir, user_id)
+    if files.model_artefacts is not None:
+        removed["model_artefacts"] = erase_model_artefacts(files.model_artefacts, user_id)
+    return removed
+
+
+def erased_users_in_lists(client: Client) -> list[str]:
+    """Users in any version's lists whom an erasure recorded after that version's data
+    cut-off names: a run that read its events before the erasure wrote them back. Found by
+    the salted hashes, in the warehouse."""
+    columns = client.query(
+        """
+            SELECT DISTINCT listed.user_id
+            FROM (
+                SELECT DISTINCT user_id, model_version FROM user_recommendations
+            ) AS listed
+            INNER JOIN (
+                SELECT model_version, events_ingested_until FROM model_versions FINAL
+            ) AS version ON version.model_version = listed.model_version
+            CROSS JOIN user_erasures AS erased
+            WHERE erased.erased_at > version.events_ingested_until
+                AND lower(hex(SHA256(concat(erased.salt, listed.user_id)))) = erased.user_hash
+            """
+    ).result_columns
+    return list(columns[0]) if columns else []
 
 
 def user_hash(salt: str, user_id: str) -> str:

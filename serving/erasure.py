@@ -25,25 +25,19 @@ def erase_user(state: ServingState, user_id: str) -> tuple[dict[str, int], list[
     settings = state.settings
     started = time.perf_counter()
     salt = erasure.new_salt()
-    with state.warehouse.session() as client:
-        removed = erasure.erase_rows(client, user_id, salt)
-        if state.warehouse.embedded:
-            removed["old_parts"] = erasure.drop_outdated_parts(client)
     not_reached = []
-    removed["pipeline_values"] = erasure.erase_stored_values(
-        settings.dagster_home / "storage", user_id
-    )
-    removed["validation_results"] = erasure.erase_validation_results(settings.quality_dir, user_id)
     if settings.tracking_is_server:
         not_reached.append(
             "mlflow: model artefacts (each run's model/model.npz holds every trained user's "
             "id) live on the MLflow server's artefact store, which this process cannot reach: "
             "delete those of runs trained before this erasure there"
         )
-    else:
-        removed["model_artefacts"] = erasure.erase_model_artefacts(
-            settings.mlflow_artifacts_dir, user_id
-        )
+    files = erasure.FileStores(
+        stored_values=settings.dagster_home / "storage",
+        quality_dir=settings.quality_dir,
+        model_artefacts=None if settings.tracking_is_server else settings.mlflow_artifacts_dir,
+    )
+    removed = erasure.erase_user(state.warehouse, user_id, files, salt)
     removed["caches"] = state.forget_users({user_id})
     with state.warehouse.session() as client:
         erasure.record(client, salt, user_id, removed)

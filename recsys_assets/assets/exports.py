@@ -12,6 +12,7 @@ from recsys.warehouse.item_model import write_content_terms, write_item_model
 from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
+from recsys_assets.erasures import erase_again
 from recsys_assets.progress import Progress
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
@@ -221,7 +222,7 @@ def trending_items(
     group_name=GROUP,
     kinds={"clickhouse", "mlflow"},
     deps=[user_recommendations, similar_items, trending_items, item_model],
-    required_resource_keys={"mlflow", "warehouse", "api"},
+    required_resource_keys={"mlflow", "warehouse", "api", "quality"},
 )
 @retry_when_unavailable
 def published_model(
@@ -240,6 +241,9 @@ def published_model(
                 f"not publishing {candidate.model_version}: no rows in {', '.join(missing)}; "
                 "materialise those assets for this model first"
             )
+    # A user erased after this run read its events must not be served again by it.
+    erased_again = erase_again(context, store, context.resources.quality.docs_dir)
+    with store.session() as client:
         # Retraining replaces the champion; an experiment will publish a challenger beside it.
         version = versions.publish(client, candidate, role=CHAMPION)
         dropped = versions.prune(client)
@@ -256,6 +260,7 @@ def published_model(
             "published_at": version.published_at.isoformat() if version.published_at else "",
             "registered_model": f"{REGISTERED_MODEL} v{registry_version} (alias champion)",
             "pruned_versions": dg.MetadataValue.json(dropped),
+            "users_erased_again": erased_again,
             **{f"{table}_rows": rows for table, rows in counts.items()},
         }
     )

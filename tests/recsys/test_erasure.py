@@ -66,3 +66,30 @@ def test_rows_and_dead_letters_go_and_the_statements_keep_only_a_hash(warehouse)
         assert list(offsets) == [2]
         commands = client.query("SELECT command FROM system.mutations").result_columns[0]
         assert commands and not any("'1'" in command for command in commands)
+
+
+def test_users_erased_after_a_versions_cut_off_are_found_in_its_lists(warehouse):
+    """A run that read its events before an erasure lists the user again: found by hash."""
+    from datetime import UTC, datetime
+
+    from recsys.warehouse import versions
+
+    cut_off = datetime(2026, 1, 1, tzinfo=UTC)
+    with warehouse.session() as client:
+        versions.record(
+            client,
+            versions.ModelVersion("v1", "als", trained_at=cut_off, events_ingested_until=cut_off),
+        )
+        client.insert(
+            "user_recommendations",
+            [["v1", user, 1, "a", 1.0, "als"] for user in ("1", "11", "before")],
+            column_names=["model_version", "user_id", "rank", "item_id", "score", "source"],
+        )
+        salt = erasure.new_salt()
+        erasure.record(client, salt, "1", {})  # now: after the version's cut-off
+        client.insert(
+            "user_erasures",
+            [[salt, erasure.user_hash(salt, "before"), "{}", datetime(2025, 1, 1, tzinfo=UTC)]],
+            column_names=["salt", "user_hash", "removed", "erased_at"],
+        )
+        assert erasure.erased_users_in_lists(client) == ["1"]

@@ -78,3 +78,43 @@ def test_an_erased_user_is_gone_everywhere_and_new_afterwards(api, trained_with_
     matrix = result.output_for_node("interaction_matrix").matrix
     assert USER not in set(matrix.user_ids)
     assert files_naming(settings.home, USER) == []
+
+
+MID_RUN = "erased-mid-run-ß-41d0"
+
+
+def test_a_user_erased_while_a_run_trains_is_not_published_by_it(api, trained_with_user, catalogue):
+    """The run reads the user's events and trains; the user is erased before its exports are
+    written (the files it had not yet stored are out of the erasure's reach); publishing erases
+    them again, so the new version never serves them and nothing it wrote names them."""
+    from recsys import erasure
+    from recsys.warehouse.connection import Warehouse
+
+    settings = trained_with_user
+    events = [
+        {"user_id": MID_RUN, "item_id": i, "event_type": "view_complete"}
+        for i in list(catalogue)[20:32]
+    ]
+    assert api.post("/events", json={"events": events}).status_code == 200
+    trained = dg.AssetSelection.assets("candidate_model").upstream()
+    with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
+        first = run_full_pipeline(settings, instance, selection=trained)
+        assert first.success
+        model = first.output_for_node("candidate_model")
+        assert MID_RUN in set(model.model.train.user_ids)  # the run has the user
+
+        store = Warehouse.from_url(settings.warehouse_url)
+        files = erasure.FileStores(stored_values=None, quality_dir=None, model_artefacts=None)
+        salt = erasure.new_salt()
+        erasure.erase_user(store, MID_RUN, files, salt)
+        with store.session() as client:
+            erasure.record(client, salt, MID_RUN, {})
+
+        rest = dg.AssetSelection.all() - trained
+        second = run_full_pipeline(settings, instance, selection=rest, run_config={})
+    assert second.success
+    published = second.asset_materializations_for_node("published_model")[0]
+    assert published.metadata["users_erased_again"].value == 1
+    api.post("/admin/reload", headers=ADMIN)
+    assert api.get(f"/recommendations/{MID_RUN}").json()["source"] == "trending"
+    assert files_naming(settings.home, MID_RUN) == []
