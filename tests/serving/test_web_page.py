@@ -186,3 +186,34 @@ def test_about_links_the_rest_of_the_system_and_serves_the_page(api, api_setting
     # Nothing on the page comes from another host: it has to work offline.
     for text in (page.text, api.get("/static/app.js").text, api.get("/static/style.css").text):
         assert "http://" not in text and "https://" not in text
+
+
+def test_an_items_window_shows_on_its_card(site: str, writable_home: Settings, browser):
+    import time
+
+    from playwright.sync_api import expect
+
+    from recsys.catalogue.payloads import ItemFields
+    from recsys.warehouse import item_writes
+    from recsys.warehouse.connection import Warehouse
+
+    item = httpx.get(f"{site}/catalog", params={"limit": 1}).json()["items"][0]
+    fields = ItemFields(
+        title=item["title"], genres=item["genres"], available_until="2031-01-01T00:00:00Z"
+    )
+    store = Warehouse.from_url(writable_home.warehouse_url)
+    with store.session() as client:  # as another process (an editor's tool) would write it
+        item_writes.upsert(client, [(item["item_id"], fields)])
+    store.notify_changed("catalogue")
+    deadline = time.monotonic() + 60
+    while not httpx.get(f"{site}/items/{item['item_id']}").json()["available_until"]:
+        assert time.monotonic() < deadline, "the site never saw the change"
+        time.sleep(0.1)
+
+    page, errors = _open(browser, site, viewport={"width": 1280, "height": 900})
+    page.get_by_label("Title contains").fill(item["title"])
+    page.get_by_role("button", name="Search").click()
+    card = page.locator(f'#catalog .card[data-item-id="{item["item_id"]}"]')
+    expect(card.locator(".availability")).to_contain_text("available until")
+    expect(card.locator(".availability")).to_contain_text("2031")
+    assert errors == []
