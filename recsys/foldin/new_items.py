@@ -30,14 +30,20 @@ BLOCK = 256  # new items compared at once (a block x items dense product)
 
 @dataclass(frozen=True)
 class NewItems:
-    """New items' vectors, their nearest items by content, and the lists they join: for a
-    known item, the new items entering its neighbour list with their positions there (how many
-    known items are closer to it by content), found once when built, not per request."""
+    """New items' vectors, their nearest items by content, and the lists they join.
+
+    A new item joins the neighbour lists of its NEIGHBOURS nearest *known* items, at the
+    position its cosine has there (how many known items are closer to that item): that depends
+    on the new item and the version alone, so it is found once per item, when it arrives, and
+    kept while other items come and go.
+    """
 
     rows: Mapping[str, tuple] = field(default_factory=dict, repr=False)  # id -> catalogue row
     item_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     vectors: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0)), repr=False)
     similar: Mapping[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
+    # new item -> (known item, position in its list); and known item -> (new item, position)
+    entries: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict, repr=False)
     joins: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -50,11 +56,14 @@ class NewItems:
         vocabulary: ContentVocabulary,
         known_ids: np.ndarray,
         known_vectors: sp.csr_matrix,
+        entries: Mapping[str, list[tuple[str, int]]] | None = None,
     ) -> NewItems:
         """From catalogue rows (item_id, title, genres, tags, year, ...) of items the version
-        lacks; `known_vectors` are the version's own content rows (`known_ids` order)."""
+        lacks; `known_vectors` are the version's own content rows (`known_ids` order).
+        `entries` already found for some of them (unchanged rows) are kept."""
         if not rows or not len(vocabulary.terms):
             return cls(rows=dict(rows))
+        kept = entries or {}
         frame = pd.DataFrame(
             [row[:5] for row in rows.values()],
             columns=["item_id", "title", "genres", "tags", "year"],
@@ -69,17 +78,24 @@ class NewItems:
         for start in range(0, len(item_ids), BLOCK):
             cosines = (vectors[start : start + BLOCK] @ every.T).toarray()
             for offset, row in enumerate(cosines):
-                own = n_known + start + offset
-                row[own] = -np.inf
-                best = np.argsort(-row, kind="stable")[:NEIGHBOURS]
-                best = best[row[best] > 0]
                 new_id = str(item_ids[start + offset])
-                similar[new_id] = [(str(every_id[c]), float(row[c])) for c in best]
-                for c in best:
-                    if c < n_known:
+                row[n_known + start + offset] = -np.inf  # not its own neighbour
+                similar[new_id] = [(str(every_id[c]), float(row[c])) for c in _nearest(row)]
+                if new_id not in kept:
+                    for c in _nearest(row[:n_known]):
                         joining.setdefault(int(c), []).append((new_id, float(row[c])))
-        joins = _entry_positions(joining, known_ids, known_vectors)
-        return cls(dict(rows), item_ids, vectors, similar, joins)
+        found = _entry_positions(joining, known_ids, known_vectors)
+        entries_now = {i: kept[i] for i in similar if i in kept}
+        for known_id, entering in found.items():
+            for new_id, position in entering:
+                entries_now.setdefault(new_id, []).append((known_id, position))
+        joins: dict[str, list[tuple[str, int]]] = {}
+        for new_id, places in entries_now.items():
+            for known_id, position in places:
+                joins.setdefault(known_id, []).append((new_id, position))
+        for entering in joins.values():
+            entering.sort(key=lambda join: join[1])
+        return cls(dict(rows), item_ids, vectors, similar, entries_now, joins)
 
     def with_rows(
         self,
@@ -88,10 +104,18 @@ class NewItems:
         known_ids: np.ndarray,
         known_vectors: sp.csr_matrix,
     ) -> NewItems:
-        """Rebuilt with these rows replaced (None removes one): new items are few."""
+        """With these rows replaced (None removes one): vectors and own lists are found again
+        (one product over the new items), the places in known lists only for changed items."""
         rows = {**self.rows, **changed}
         kept = {item_id: row for item_id, row in rows.items() if row is not None}
-        return NewItems.build(kept, vocabulary, known_ids, known_vectors)
+        unchanged = {i: e for i, e in self.entries.items() if i not in changed}
+        return NewItems.build(kept, vocabulary, known_ids, known_vectors, unchanged)
+
+
+def _nearest(cosines: np.ndarray) -> np.ndarray:
+    """Columns of the NEIGHBOURS highest positive cosines, best first."""
+    best = np.argsort(-cosines, kind="stable")[:NEIGHBOURS]
+    return best[cosines[best] > 0]
 
 
 def quantile_scores(scores: np.ndarray, content: np.ndarray, new_content: np.ndarray) -> np.ndarray:

@@ -37,3 +37,17 @@ def test_a_new_item_takes_the_rank_its_content_score_has():
     placed = quantile_scores(scores, content, np.array([0.95, 0.0]))
     assert placed[0] == 5.0  # reads better than every known item: the best score
     assert placed[1] < 3.0  # reads like nothing the user had: near the bottom
+
+
+def test_places_in_known_lists_are_kept_for_unchanged_items_and_found_for_changed_ones():
+    ids = KNOWN["item_id"].to_numpy(dtype=object)
+    vectors, vocabulary = item_vectors(KNOWN, ids)
+    heist = ("n1", "Space Heist", ["Sci-Fi"], ["heist"], 2001)
+    farm = ("n2", "Quiet Farm", ["Drama"], [], 1990)
+    both = NewItems.build({"n1": heist, "n2": farm}, vocabulary, ids, vectors)
+    one_by_one = NewItems.build({"n1": heist}, vocabulary, ids, vectors).with_rows(
+        {"n2": farm}, vocabulary, ids, vectors
+    )
+    assert one_by_one.entries == both.entries and one_by_one.joins == both.joins
+    moved = one_by_one.with_rows({"n1": ("n1", *farm[1:])}, vocabulary, ids, vectors)
+    assert dict(moved.joins["b"])["n1"] == 0 and "n1" not in dict(moved.joins.get("a", []))
