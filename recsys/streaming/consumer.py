@@ -182,12 +182,14 @@ class EventConsumer:
                     if changes:
                         item_writes.upsert(client, changes.upserts)
                         item_writes.tombstone(client, changes.deletions)
-                    availability = Availability(from_rows(item_reads.lifecycle_rows(client)))
+                    lifecycles = (
+                        from_rows(item_reads.lifecycle_rows(client)) if event_records else {}
+                    )
                     decoded = decode(
                         event_records,
                         self.settings.quality_epoch,
                         datetime.now(UTC),
-                        availability.problem,
+                        Availability(lifecycles).problem,
                     )
                     stored = source_tables.insert_events(client, decoded.events)
                     dead_letters.record(client, [*changes.rejected, *decoded.rejected])
