@@ -33,7 +33,9 @@ from recsys.ids import encode_id, unpack_ids
 from recsys.warehouse.connection import Warehouse
 
 # Tables with a user_id column: every row there names one user.
-USER_TABLES = ("events", "interactions", "user_recommendations", "quarantined_events")
+USER_TABLES = (
+    "events", "interactions", "user_recommendations", "quarantined_events", "impressions"
+)  # fmt: skip
 WAIT = {"mutations_sync": 2}  # the statement returns once every part is rewritten
 
 

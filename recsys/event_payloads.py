@@ -19,6 +19,8 @@ from recsys.validity import MAX_ID_LENGTH
 Id = Annotated[str, Field(max_length=64 * MAX_ID_LENGTH)]
 EventType = Literal[EVENT_TYPES]  # one vocabulary: recsys.events
 MAX_BATCH = 10_000
+# What the API hands out as a list's request_id (hex), with room for a platform's own ids.
+RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class EventIn(BaseModel):
@@ -39,6 +41,11 @@ class EventIn(BaseModel):
         "5 minutes ahead",
     )
     event_id: Id | None = Field(default=None, description="Give one to make retries idempotent")
+    request_id: RequestId | None = Field(
+        default=None,
+        description="The request_id of the list the item was chosen from, when it was: the "
+        "engagement is attributed to that list (else to the user's last list showing the item)",
+    )
 
 
 class EventBatch(BaseModel):

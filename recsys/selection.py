@@ -28,6 +28,7 @@ from recsys.models.base import Recommender
 from recsys.models.ease import CatalogueTooLargeError
 from recsys.models.families import FAMILIES, BuildOptions
 from recsys.models.popularity import PopularityRecommender
+from recsys.warehouse.roles import CHALLENGER, CHAMPION
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,39 @@ def offline_replacement_decision(
         f"kept the published model: {metric} {new:.4f} does not beat its {old:.4f} "
         f"by min_improve {min_improve} on the same evaluation"
     )
+
+
+def publication_role(
+    retrained: dict[str, float],
+    published: dict[str, float] | None,
+    min_improve: float,
+    requested: str = "auto",
+    challenger_margin: float = 0.0,
+    metric: str = OBJECTIVE,
+) -> tuple[str | None, str]:
+    """The role a retrained model is published in (None: not published), and why.
+
+    - `champion`: only if it beats the champion offline (`offline_replacement_decision`).
+    - `challenger`: beside the champion whatever the offline comparison says, for an online
+      experiment to decide (the quality checks still apply). With no champion yet, any
+      request publishes the first champion.
+    - `auto`: champion if it beats it; else challenger if it lost by less than
+      `challenger_margin` (0: never), since offline NDCG and online clicks can disagree.
+    """
+    wins, reason = offline_replacement_decision(retrained, published, min_improve, metric)
+    if published is None:
+        return CHAMPION, reason
+    if requested == "challenger":
+        return CHALLENGER, f"published as challenger (run config); offline: {reason}"
+    if wins:
+        return CHAMPION, reason
+    gap = published[metric] - retrained[metric]
+    if requested == "auto" and gap < challenger_margin:
+        return CHALLENGER, (
+            f"published as challenger: {metric} {retrained[metric]:.4f} is within "
+            f"challenger_margin {challenger_margin} of the champion's {published[metric]:.4f}"
+        )
+    return None, reason
 
 
 def _tune_family(

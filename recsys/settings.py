@@ -151,6 +151,35 @@ class Settings(BaseSettings):
         "that it is served the precomputed list without the items it touched.",
     )
 
+    # Measuring online: impressions, attribution, experiments, exploration and demotion.
+    api_log_impressions: bool = Field(
+        default=True, description="Record every list served in the `impressions` table."
+    )
+    api_impression_queue: int = Field(
+        default=100_000, ge=1, description="Lists held for writing; more are dropped (counted)."
+    )
+    api_impression_flush_seconds: float = Field(
+        default=0.5, gt=0, description="How often queued impressions are written."
+    )
+    attribution_hours: float = Field(
+        default=24.0, gt=0, le=24 * 90,
+        description="An engagement within this long after an impression is credited to it.",
+    )  # fmt: skip
+    experiments_file: Path | None = Field(
+        default=None, description="YAML file of experiments (`experiments: [...]`)."
+    )
+    experiment_results_cron: str = Field(
+        default="0 * * * *", description="When `experiment_results` recomputes (hourly)."
+    )
+    exploration_share: float = Field(
+        default=0.0, ge=0.0, le=0.5,
+        description="Share of list slots given to rarely shown items (0: none).",
+    )  # fmt: skip
+    demote_after_impressions: int = Field(
+        default=0, ge=0,
+        description="Demote an item shown this many times to a user who never took it (0: off).",
+    )  # fmt: skip
+
     # The Kafka consumer (`python -m recsys consume`; `recsys up` starts it when servers are set).
     # Further librdkafka properties: RECSYS_KAFKA_PROPERTY_<NAME>, "_" for "." (SASL, TLS...).
     kafka_bootstrap_servers: str | None = Field(

@@ -3,13 +3,14 @@
 import dagster as dg
 
 from recsys.settings import Settings, get_settings
-from recsys_assets.assets import exports, features, ingest, models
+from recsys_assets.assets import experiments, exports, features, ingest, models
 from recsys_assets.automation import build_nightly_schedule, build_retrain_sensor
 from recsys_assets.checks import all_checks
-from recsys_assets.jobs import full_pipeline
+from recsys_assets.experiment_automation import build_registry_sensor, build_results_schedule
+from recsys_assets.jobs import experiment_results_job, full_pipeline
 from recsys_assets.resources import build_resources
 
-all_assets = dg.load_assets_from_modules([ingest, features, models, exports])
+all_assets = dg.load_assets_from_modules([ingest, features, models, exports, experiments])
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -17,18 +18,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,
-        jobs=[full_pipeline],
+        jobs=[full_pipeline, experiment_results_job],
         sensors=[
             build_retrain_sensor(
                 threshold=settings.retrain_threshold,
                 interval_seconds=settings.retrain_sensor_seconds,
                 switched_on=settings.automation_on,
-            )
+            ),
+            build_registry_sensor(settings.retrain_sensor_seconds, settings.automation_on),
         ],
         schedules=[
             build_nightly_schedule(
                 settings.retrain_cron, settings.retrain_timezone, switched_on=settings.automation_on
-            )
+            ),
+            build_results_schedule(settings.experiment_results_cron, settings.automation_on),
         ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

@@ -10,8 +10,18 @@ RETRAIN_TAG = "recsys/retrain"
 # process at a time anyway.
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("experiments"),
     executor_def=dg.in_process_executor,
     description="Load data, build features, train, export and publish a new model version.",
     tags={RETRAIN_TAG: "true"},
+)
+
+
+# Experiments' results: hourly and on demand, apart from retraining (it reads impressions and
+# events, and may promote a challenger).
+experiment_results_job = dg.define_asset_job(
+    "experiment_results",
+    selection=dg.AssetSelection.groups("experiments"),
+    executor_def=dg.in_process_executor,
+    description="Compute every running experiment's results; promote where evidence allows.",
 )

@@ -105,6 +105,24 @@ class QualityResource(dg.ConfigurableResource):
         return datetime.fromisoformat(self.epoch)
 
 
+class ExperimentsResource(dg.ConfigurableResource):
+    """Where experiments are defined besides the API, how long an engagement is credited to
+    an impression, and the MLflow registry whose aliases follow the served roles."""
+
+    experiments_file: str = ""
+    attribution_hours: float = 24.0
+    tracking_uri: str
+
+    def file_path(self) -> Path | None:
+        return Path(self.experiments_file) if self.experiments_file else None
+
+    def registry(self):
+        """An MLflow client of the tracking store (no run of its own)."""
+        import mlflow
+
+        return mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+
+
 @dg.resource(
     config_schema={**MLFLOW_CONFIG_SCHEMA, "artifact_location": dg.Field(str, is_required=False)},
     description="dagster-mlflow's run-per-Dagster-run tracking, with artifacts under RECSYS_HOME.",
@@ -154,6 +172,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
             epoch=settings.quality_epoch.isoformat(),
             min_coverage=settings.quality_min_coverage,
             max_invalid_rate=settings.quality_max_invalid_rate,
+        ),
+        "experiments": ExperimentsResource(
+            experiments_file=str(settings.experiments_file or ""),
+            attribution_hours=settings.attribution_hours,
+            tracking_uri=settings.tracking_uri,
         ),
         "defaults": RunDefaults(
             **{name: getattr(settings, name) for name in RunDefaults.model_fields}

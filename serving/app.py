@@ -20,6 +20,7 @@ from serving.routers import (
     admin,
     catalog,
     events,
+    experiments,
     health,
     items,
     model,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await run_in_threadpool(serving.online.stop)  # writes the impressions queued
 
     app = FastAPIOffline(
         title="recsys-pipeline API",
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         catalog.router,
         users.router,
         events.router,
+        experiments.router,
         model.router,
         health.router,
         admin.router,

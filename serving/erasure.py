@@ -37,6 +37,7 @@ def erase_user(state: ServingState, user_id: str) -> tuple[dict[str, int], list[
         quality_dir=settings.quality_dir,
         model_artefacts=None if settings.tracking_is_server else settings.mlflow_artifacts_dir,
     )
+    state.online.impressions.flush()  # lists queued before now are erased with the rest
     removed = erasure.erase_user(state.warehouse, user_id, files, salt)
     removed["caches"] = state.forget_users({user_id})
     with state.warehouse.session() as client:

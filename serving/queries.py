@@ -28,6 +28,15 @@ NO_FILTER = ItemFilter()
 
 K = Annotated[int, Query(ge=1, le=path_choice.MAX_K, description="How many items to return")]
 UserId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+ViewerId = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="Who the list is shown to: recorded with the impression, so engagements "
+        "with it are credited without a request_id",
+    ),
+]
 Genres = Annotated[
     list[Annotated[str, Query(min_length=1, max_length=MAX_GENRE_LENGTH)]] | None,
     Query(

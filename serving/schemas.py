@@ -11,7 +11,7 @@ from pydantic import (
     Field,
 )
 
-from recsys.event_payloads import Id
+from recsys.event_payloads import Id, RequestId
 from serving.catalogue import ItemInfo
 
 
@@ -42,12 +42,30 @@ class ScoredItem(BaseModel):
     item_id: str
     score: float
     source: str
+    position: int = Field(ge=1, description="Place in the list, from 1 (as recorded shown)")
     explanation: Explanation | None = Field(default=None, description="With explain=true")
 
 
+def scored_items(items) -> list[ScoredItem]:
+    """(item, score, source) entries as the response lists them, with their positions."""
+    return [
+        ScoredItem(item_id=i, score=s, source=src, position=n)
+        for n, (i, s, src) in enumerate(items, start=1)
+    ]
+
+
+REQUEST_ID = Field(
+    description="This list's id: send it as `request_id` with events about its items, so they "
+    "are credited to it"
+)
+
+
 class Recommendations(BaseModel):
+    request_id: str = REQUEST_ID
     user_id: str
     model_version: str
+    experiment: str | None = Field(default=None, description="The experiment the user is in")
+    variant: str | None = Field(default=None, description="The user's variant in it")
     source: Literal["precomputed", "fold_in", "trending"] = Field(
         description="precomputed: the published list; fold_in: scored now from the user's "
         "events newer than the model; trending: nothing personal yet"
@@ -57,12 +75,14 @@ class Recommendations(BaseModel):
 
 
 class SimilarItems(BaseModel):
+    request_id: str = REQUEST_ID
     item_id: str
     model_version: str
     items: list[ScoredItem]
 
 
 class Trending(BaseModel):
+    request_id: str = REQUEST_ID
     model_version: str
     window: str
     items: list[ScoredItem]
@@ -201,3 +221,6 @@ class FeedbackIn(BaseModel):
     item_id: Id
     feedback: Literal["up", "down"]
     event_id: Id | None = Field(default=None, description="Give one to make retries idempotent")
+    request_id: RequestId | None = Field(
+        default=None, description="The request_id of the list the item was shown in"
+    )

@@ -22,6 +22,7 @@ from serving.catalogue import Catalogue, ItemInfo, load_catalogue
 from serving.catalogue_feed import CatalogueFeed
 from serving.freshness import FreshUsers
 from serving.metrics import ApiMetrics
+from serving.online import Online
 from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -62,14 +63,17 @@ class ServingState:
         self._last_write_probe = 0.0
         self._announced: dict[str, str] = {}  # role -> version, as last seen
         self._migrated = False
+        self.online = Online(self.warehouse, settings)
         self._swept_until: pd.Timestamp | None = None
         self._last_sweep = 0.0
 
     def start(self) -> None:
         """Load the published version. A warehouse that is down does not stop the API from
         starting: it answers 503 (readiness too) and the poll loop keeps trying."""
+        self.online.start()
         try:
             self.refresh(force=True)
+            self.online.poll()
         except Exception as error:
             reason = unavailable_reason(error)
             if reason is None:
@@ -83,6 +87,7 @@ class ServingState:
         due = time.monotonic() - self._last_sweep >= sweep_every
         swapped = self.refresh(force=due)
         self.refresh_catalogue()
+        self.online.poll()
         return swapped
 
     def refresh_catalogue(self) -> int:
@@ -204,6 +209,7 @@ class ServingState:
     def held_users(self) -> set[str]:
         """Every user this process holds something of: fresh, cached, or a list in memory."""
         users = {*self.fresh.users(), *self.fold_ins.users(), *self.histories.users()}
+        users.update(self.online.held_users())
         for snapshot in self.served.values():
             users.update(snapshot.reads.held_users())
         return users
@@ -215,6 +221,7 @@ class ServingState:
         for user_id in users:
             dropped += self.fresh.forget(user_id)
             dropped += self.fold_ins.forget(user_id) + self.histories.forget(user_id)
+            dropped += self.online.forget(user_id)
             for snapshot in self.served.values():
                 dropped += snapshot.reads.forget_user(user_id)
         return dropped

@@ -89,10 +89,11 @@ def decode(
                     "value": event.value,
                     "timestamp": stored_time(event.timestamp or record.moment or now),
                     "source": SOURCE,
+                    "request_id": event.request_id or "",
                 }
             )
             owners.append(index)
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame = pd.DataFrame(rows, columns=[*EVENT_COLUMNS, "request_id"])
     if len(frame):
         fields = invalid_fields(frame, epoch, now)
         for row in frame.index[(fields != "").to_numpy()]:

@@ -155,9 +155,13 @@ class Warehouse:
         Embedded readers (the API) watch this small file instead of opening the warehouse to
         poll, which would contend for its lock. Server-mode readers poll `model_versions`.
         """
+        self.notify_served({**self.published_markers(), role: model_version})
+
+    def notify_served(self, served: dict[str, str]) -> None:
+        """Announce the whole role -> version map (a promotion moves one role and empties
+        another)."""
         if isinstance(self.target, EmbeddedTarget):
-            markers = {**self.published_markers(), role: model_version}
-            _write_atomically(self.published_marker_path, json.dumps(markers, sort_keys=True))
+            _write_atomically(self.published_marker_path, json.dumps(served, sort_keys=True))
 
     def notify_changed(self, kind: str) -> None:
         """Tell embedded readers on this machine that `kind` changed (`catalogue`: an item was

@@ -3,15 +3,8 @@ A migration is never edited once released: a change is a new migration at the en
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
-
+from recsys.warehouse.schema_online import ONLINE_MIGRATIONS
+from recsys.warehouse.schema_types import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -294,4 +287,4 @@ MIGRATIONS: tuple[Migration, ...] = (
             + ("quarantined_events", "events_rejected")
         ),
     ),
-)
+) + ONLINE_MIGRATIONS

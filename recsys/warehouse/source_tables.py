@@ -43,7 +43,9 @@ def insert_items(client: Client, items: pd.DataFrame) -> int:
 def insert_events(client: Client, events: pd.DataFrame) -> int:
     """Store events as given (callers validate: `load_event_stream`, the API). Times are
     floored to whole milliseconds, as the rule judges them; a missing value is NULL."""
-    frame = events.loc[:, list(EVENT_COLUMNS)]
+    # request_id ties an engagement to the list it came from (API and Kafka events carry it).
+    extra = ["request_id"] if "request_id" in events.columns else []
+    frame = events.loc[:, [*EVENT_COLUMNS, *extra]]
     frame = frame.assign(
         value=frame["value"].astype("object").where(frame["value"].notna(), None),
         timestamp=pd.to_datetime(frame["timestamp"], utc=True).dt.floor("ms"),

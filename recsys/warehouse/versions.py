@@ -15,7 +15,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from recsys.warehouse.exports import VERSION_TABLES, clear_version
-from recsys.warehouse.roles import CHAMPION
+from recsys.warehouse.roles import CHALLENGER, CHAMPION
 
 KEEP_PUBLISHED_VERSIONS = 3  # per role
 _COLUMNS = (
@@ -64,6 +64,10 @@ def new_version_id(algorithm: str, now: datetime | None = None) -> str:
 
 def record(client: Client, version: ModelVersion) -> None:
     """Insert or replace the row for this version (ReplacingMergeTree keeps the newest)."""
+    _record_rows(client, [version])
+
+
+def _record_rows(client: Client, rows: list[ModelVersion]) -> None:
     client.insert(
         "model_versions",
         [
@@ -84,6 +88,7 @@ def record(client: Client, version: ModelVersion) -> None:
                 json.dumps(version.fold_in, sort_keys=True),
                 version.role,
             ]
+            for version in rows
         ],
         column_names=list(_COLUMNS),
     )
@@ -96,6 +101,43 @@ def publish(client: Client, version: ModelVersion, role: str = CHAMPION) -> Mode
     version.published_at = datetime.now(UTC)
     record(client, version)
     return version
+
+
+def promote(client: Client, role: str = CHALLENGER) -> ModelVersion:
+    """Make the version serving in `role` the champion, and empty `role`, in one insert (one
+    part: every reader sees both changes or neither). Raises LookupError when nothing serves
+    in `role`."""
+    served_now = served(client)
+    winner = served_now.get(role)
+    if winner is None:
+        raise LookupError(f"no version serves as {role}")
+    winner.status, winner.role = "published", CHAMPION
+    winner.published_at = datetime.now(UTC)
+    _record_rows(client, [winner, *_retired(client, role, keep=winner.model_version)])
+    return winner
+
+
+def retire(client: Client, role: str = CHALLENGER) -> list[str]:
+    """Stop serving anything in `role` (its versions stay, marked retired); returns them."""
+    if role == CHAMPION:
+        raise ValueError("the champion is replaced by promotion, never retired")
+    rows = _retired(client, role)
+    _record_rows(client, rows)
+    return [version.model_version for version in rows]
+
+
+def _retired(client: Client, role: str, keep: str = "") -> list[ModelVersion]:
+    """Every version published in `role`, marked retired: with the newest gone, an older one
+    would otherwise serve in the role again."""
+    rows = client.query(
+        f"SELECT {', '.join(_COLUMNS)} FROM model_versions FINAL "
+        "WHERE status = 'published' AND role = {role:String} AND model_version != {keep:String}",
+        parameters={"role": role, "keep": keep},
+    ).result_rows
+    retired = [_from_row(row) for row in rows]
+    for version in retired:
+        version.status = "retired"
+    return retired
 
 
 def published(client: Client, role: str = CHAMPION) -> ModelVersion | None:

@@ -9,11 +9,11 @@ from recsys.models.content import ContentRecommender
 from recsys.warehouse import exports, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.item_model import write_content_terms, write_item_model
-from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.erasures import erase_again
 from recsys_assets.progress import Progress
+from recsys_assets.registry import REGISTERED_MODEL, register, sync_aliases
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 from recsys_assets.run_config import (
@@ -24,7 +24,6 @@ from recsys_assets.run_config import (
 )
 
 GROUP = "exports"
-REGISTERED_MODEL = "recsys"
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
@@ -243,22 +242,26 @@ def published_model(
             )
     # A user erased after this run read its events must not be served again by it.
     erased_again = erase_again(context, store, context.resources.quality.docs_dir)
+    role = candidate_model.role  # a retrain replaces the version in its own role only
     with store.session() as client:
-        # Retraining replaces the champion; an experiment will publish a challenger beside it.
-        version = versions.publish(client, candidate, role=CHAMPION)
+        version = versions.publish(client, candidate, role=role)
         dropped = versions.prune(client)
-    store.notify_published(version.model_version, role=CHAMPION)
-    context.log.info(f"published {version.model_version}; pruned {len(dropped)} old versions")
+        served = versions.served(client)
+    store.notify_published(version.model_version, role=role)
+    context.log.info(
+        f"published {version.model_version} as {role}; pruned {len(dropped)} old versions"
+    )
     context.log.info(context.resources.api.announce_publication())
-    registry_version = _register(mlflow, version)
+    registry_version = register(mlflow, version)
+    sync_aliases(mlflow.MlflowClient(), served)
     return dg.MaterializeResult(
         metadata={
             "model_version": version.model_version,
             "published": True,
-            "role": CHAMPION,
+            "role": role,
             "decision": version.decision,
             "published_at": version.published_at.isoformat() if version.published_at else "",
-            "registered_model": f"{REGISTERED_MODEL} v{registry_version} (alias champion)",
+            "registered_model": f"{REGISTERED_MODEL} v{registry_version} (alias {role})",
             "pruned_versions": dg.MetadataValue.json(dropped),
             "users_erased_again": erased_again,
             **{f"{table}_rows": rows for table, rows in counts.items()},
@@ -273,19 +276,3 @@ def _withheld(store: Warehouse, item_ids: np.ndarray, context) -> np.ndarray:
     if withheld.any():
         context.log.info(f"{int(withheld.sum()):,} items withheld (deleted, hidden or expired)")
     return withheld
-
-
-def _register(mlflow, version: versions.ModelVersion) -> str:
-    """Register the artifact in the MLflow model registry and point the `champion` alias at it."""
-    client = mlflow.MlflowClient()
-    run = client.get_run(version.mlflow_run_id)
-    if not client.search_registered_models(filter_string=f"name = '{REGISTERED_MODEL}'"):
-        client.create_registered_model(REGISTERED_MODEL)
-    registered = client.create_model_version(
-        REGISTERED_MODEL,
-        source=f"{run.info.artifact_uri}/model",
-        run_id=version.mlflow_run_id,
-        tags={"model_version": version.model_version, "algorithm": version.algorithm},
-    )
-    client.set_registered_model_alias(REGISTERED_MODEL, "champion", registered.version)
-    return str(registered.version)  # the MLflow run ends with the Dagster run (resources.py)

@@ -4,6 +4,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 
@@ -19,10 +20,11 @@ from recsys.selection import (
     SelectionConfig,
     Trial,
     build_model,
-    offline_replacement_decision,
+    publication_role,
     select,
 )
 from recsys.warehouse import interaction_sql, item_reads, versions
+from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
 from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
@@ -187,6 +189,15 @@ class TrainedModel:
     version: versions.ModelVersion
     model: Recommender
     event_weights: dict[str, float]  # the weights `interactions` used in this run
+    role: str = CHAMPION  # the role `published_model` publishes it in
+
+
+class PublicationConfig(dg.Config):
+    """Which role a retrained model may take (`recsys.selection.publication_role`)."""
+
+    role: Literal["auto", "champion", "challenger"] = "auto"
+    # auto: a model that lost offline by less than this is published as challenger (0: never).
+    challenger_margin: float = 0.0
 
 
 # The publish gate, said once: a retrained model that does not beat the published one is
@@ -201,6 +212,7 @@ class TrainedModel:
 @retry_when_unavailable
 def candidate_model(
     context: dg.AssetExecutionContext,
+    config: PublicationConfig,
     model_selection: ModelChoice,
     interaction_matrix: MatrixSnapshot,
 ):
@@ -218,9 +230,14 @@ def candidate_model(
         model.fit(interaction_matrix.matrix, on_iteration=progress)
     else:
         model.fit(interaction_matrix.matrix)
-    publish, reason = offline_replacement_decision(
-        champion.test_metrics, selection.incumbent_test, model_selection.min_improve
+    role, reason = publication_role(
+        champion.test_metrics,
+        selection.incumbent_test,
+        model_selection.min_improve,
+        config.role,
+        config.challenger_margin,
     )
+    publish = role is not None
     users, n_items = interaction_matrix.matrix.shape
     version = versions.ModelVersion(
         model_version=versions.new_version_id(champion.family),
@@ -243,6 +260,7 @@ def candidate_model(
         "model_version": version.model_version,
         "algorithm": version.algorithm,
         "publish": publish,
+        "role": role or "",
         "decision": reason,
         "mlflow_run_id": version.mlflow_run_id,
     }
@@ -252,7 +270,7 @@ def candidate_model(
         return
     context.log.info(reason)
     weights = interaction_matrix.interactions.event_weights
-    yield dg.Output(TrainedModel(version, model, event_weights=weights), metadata=metadata)
+    yield dg.Output(TrainedModel(version, model, weights, role), metadata=metadata)
 
 
 def fold_in_spec(

@@ -39,6 +39,7 @@ def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
             "value": event.value,
             "timestamp": stored_time(event.timestamp or now),
             "source": "api",
+            "request_id": event.request_id or "",
         }
         for event in events
     ]
@@ -58,6 +59,7 @@ def post_feedback(feedback: FeedbackIn, state: StateDep, catalogue: CatalogueDep
         "value": None,
         "timestamp": stored_time(now),
         "source": "feedback",
+        "request_id": feedback.request_id or "",
     }
     _refuse_invalid([row], state, now, batch=False)
     if feedback.item_id not in catalogue:

@@ -13,11 +13,11 @@ from recsys.catalogue.payloads import ItemFields
 from recsys.validity import id_problem
 from serving import catalogue_writes, filters
 from serving.catalogue import Catalogue, ItemInfo
-from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep
+from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep, StateDep
 from serving.neighbours import neighbour_list
-from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K
+from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K, ViewerId
 from serving.queries import item_filter as parse_filter
-from serving.schemas import Item, ItemBatch, ItemDeleted, ScoredItem, SimilarItems
+from serving.schemas import Item, ItemBatch, ItemDeleted, SimilarItems, scored_items
 from serving.scoring import content_similarity
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -91,6 +91,7 @@ def item(item_id: ItemId, catalogue: CatalogueDep) -> Item:
 @router.get("/{item_id}/similar", response_model=SimilarItems, response_model_exclude_none=True)
 def similar(
     item_id: ItemId,
+    state: StateDep,
     snapshot: SnapshotDep,
     catalogue: CatalogueDep,
     k: K = 10,
@@ -98,6 +99,7 @@ def similar(
     exclude_genres: ExcludeGenres = None,
     exclude_ids: ExcludeIds = None,
     diversity: Diversity = 1.0,
+    user_id: ViewerId = None,
 ) -> SimilarItems:
     """Items most similar to this one: from the published model, or content for rare items.
 
@@ -115,8 +117,10 @@ def similar(
     chosen = filters.mmr(candidates, k, diversity, content_similarity(snapshot, catalogue))
     trending = ((i, s, "trending") for i, s in snapshot.trending)
     items = filters.top_up(chosen, k, trending, wanted, catalogue.genres_of, itself, withdrawn)
+    ids = [i for i, _, _ in items]
     return SimilarItems(
+        request_id=state.online.shown("similar", user_id or "", ids, snapshot.model_version),
         item_id=item_id,
         model_version=snapshot.model_version,
-        items=[ScoredItem(item_id=i, score=s, source=src) for i, s, src in items],
+        items=scored_items(items),
     )

@@ -6,29 +6,33 @@ from fastapi import APIRouter, Request, Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
-from serving import filters, path_choice
+from serving import filters, path_choice, policies
 from serving.dependencies import (
     CatalogueDep,
     SnapshotDep,
+    StateDep,
     published_snapshot,
     served_catalogue,
     serving_state,
 )
+from serving.policy import Policy
 from serving.queries import (
     LIST_FIELDS,
     Genres,
     K,
     ListQuery,
     UserId,
+    ViewerId,
     Window,
     item_filter,
     parse_query,
     plain_options,
     query_parameters,
 )
-from serving.schemas import Recommendations, ScoredItem, Trending
+from serving.schemas import Recommendations, Trending, scored_items
 
 router = APIRouter(tags=["recommendations"])
+SURFACE = "recommendations"
 
 
 @router.get(
@@ -47,7 +51,14 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
     # The hottest endpoint reads the state itself and takes its query as one model: each
     # FastAPI dependency or parameter costs a resolution pass per request.
     state = serving_state(request)
-    snapshot = published_snapshot(state)
+    online = state.online
+    assignment = online.experiments.assign(SURFACE, user_id, state.served.keys())
+    if assignment is None:
+        snapshot = published_snapshot(state)
+        policy = online.default_policy
+    else:
+        snapshot = state.served[assignment.variant.role]
+        policy = Policy.of(assignment.variant, state.settings)
     catalogue = served_catalogue(state)
     options = plain_options(request.scope["query_string"])
     if options is None:
@@ -60,43 +71,62 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
             diversity=query.diversity,
             explain=query.explain,
         )
-    if path_choice.served_from_memory(state, snapshot, user_id, options):  # no thread hop
-        served = path_choice.recommend(state, snapshot, catalogue, user_id, options)
-    else:  # reads the warehouse
+    if policy.plain and path_choice.served_from_memory(state, snapshot, user_id, options):
+        served = path_choice.recommend(state, snapshot, catalogue, user_id, options)  # no hop
+    elif policy.plain:  # reads the warehouse
         served = await run_in_threadpool(
             path_choice.recommend, state, snapshot, catalogue, user_id, options
         )
+    else:
+        served = await run_in_threadpool(
+            policies.serve, state, snapshot, catalogue, user_id, options, policy
+        )
     state.metrics.served(served.source)
+    ids = [i for i, _, _ in served.items]
+    request_id = online.shown(SURFACE, user_id, ids, snapshot.model_version, assignment)
+    if policy.demote_after:
+        online.exposure.note(user_id, state.fresh.stamp(user_id), ids)
     # Built as JSON directly: a pydantic model per item, validated again on the way out, would
     # cost more than finding the recommendations. The fuzz test checks every response against
     # the documented `Recommendations` schema.
-    items = [{"item_id": i, "score": s, "source": src} for i, s, src in served.items]
+    items = [
+        {"item_id": i, "score": s, "source": src, "position": n}
+        for n, (i, s, src) in enumerate(served.items, start=1)
+    ]
     for item, why in zip(items, served.explanations or (), strict=False):
         item["explanation"] = why
     body = {
+        "request_id": request_id,
         "user_id": user_id,
         "model_version": snapshot.model_version,
         "source": served.source,
         "algorithm": snapshot.algorithm,
         "items": items,
     }
+    if assignment is not None:
+        body["experiment"] = assignment.experiment
+        body["variant"] = assignment.variant.name
     return Response(to_json(body), media_type="application/json")
 
 
 @router.get("/trending", response_model=Trending, response_model_exclude_none=True)
 def trending(
+    state: StateDep,
     snapshot: SnapshotDep,
     catalogue: CatalogueDep,
     k: K = 10,
     genres: Genres = None,
     window: Window = "decayed",
+    user_id: ViewerId = None,
 ) -> Trending:
     """The most popular items lately, optionally of some genres."""
     wanted = item_filter(catalogue, genres, None, None)
     ranked = ((i, s, "trending") for i, s in snapshot.trending_by_window.get(window, []))
     items = filters.keep(ranked, wanted, catalogue.genres_of, withdrawn=catalogue.blocked())[:k]
+    ids = [i for i, _, _ in items]
     return Trending(
+        request_id=state.online.shown("trending", user_id or "", ids, snapshot.model_version),
         model_version=snapshot.model_version,
         window=window,
-        items=[ScoredItem(item_id=i, score=s, source=src) for i, s, src in items],
+        items=scored_items(items),
     )

@@ -110,3 +110,17 @@ def test_offline_replacement_decision(new, old, min_improve, publish):
     decided, reason = offline_replacement_decision({OBJECTIVE: new}, incumbent, min_improve)
     assert decided is publish
     assert ("kept the published model" in reason) is (not publish)
+
+
+def test_publication_role_champion_challenger_or_none():
+    from recsys.selection import publication_role
+
+    champion = {"ndcg_at_10": 0.10}
+    assert publication_role({"ndcg_at_10": 0.05}, None, 0.0)[0] == "champion"  # the first
+    assert publication_role({"ndcg_at_10": 0.11}, champion, 0.0)[0] == "champion"
+    assert publication_role({"ndcg_at_10": 0.099}, champion, 0.0)[0] is None  # margin 0: never
+    role, why = publication_role({"ndcg_at_10": 0.099}, champion, 0.0, "auto", 0.005)
+    assert role == "challenger" and "within challenger_margin" in why
+    assert publication_role({"ndcg_at_10": 0.09}, champion, 0.0, "auto", 0.005)[0] is None
+    assert publication_role({"ndcg_at_10": 0.20}, champion, 0.0, "challenger")[0] == "challenger"
+    assert publication_role({"ndcg_at_10": 0.05}, champion, 0.0, "champion")[0] is None

@@ -2,8 +2,8 @@ import dagster as dg
 
 from recsys_assets.definitions import defs
 
-GROUPS = {"ingest", "features", "models", "exports"}
-EXPECTED_ASSETS = {
+GROUPS = {"ingest", "features", "models", "exports", "experiments"}
+PIPELINE_ASSETS = {
     "items",
     "events",
     "quarantined_events",
@@ -18,6 +18,7 @@ EXPECTED_ASSETS = {
     "item_model",
     "published_model",
 }
+EXPECTED_ASSETS = PIPELINE_ASSETS | {"experiment_results"}
 
 
 def test_code_location_loads_with_every_asset_grouped_and_described():
@@ -31,8 +32,18 @@ def test_code_location_loads_with_every_asset_grouped_and_described():
         assert node.description, key
 
 
-def test_full_pipeline_job_selects_every_asset_and_runs_in_process():
+def test_full_pipeline_job_selects_every_pipeline_asset_and_runs_in_process():
     job = defs.resolve_job_def("full_pipeline")
-    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == EXPECTED_ASSETS
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == PIPELINE_ASSETS
     assert job.executor_def is dg.in_process_executor
     assert job.tags.get("recsys/retrain") == "true"
+
+
+def test_experiment_results_run_apart_hourly_and_the_registry_follows_roles():
+    job = defs.resolve_job_def("experiment_results")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
+        "experiment_results"
+    }
+    schedule = defs.resolve_schedule_def("hourly_experiment_results")
+    assert schedule.cron_schedule == "0 * * * *" and schedule.job_name == "experiment_results"
+    assert defs.resolve_sensor_def("registry_follows_roles")

@@ -11,9 +11,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
-from tests.conftest import run_full_pipeline
+from tests.conftest import API_OVERRIDES, run_full_pipeline
 
 ADMIN = {"Authorization": "Bearer s3cret"}
+
+
+@pytest.fixture(scope="module")
+def api_settings(writable_home):
+    """Lists served after the erasure would be new impressions of a (new) user by that id:
+    this module checks the erasure alone, so the API logs none (test_impressions checks that
+    impressions are erased)."""
+    return writable_home.model_copy(update={**API_OVERRIDES, "api_log_impressions": False})
+
+
 # Distinctive, and not ASCII: the byte search looks for its UTF-8 form, as every store keeps it.
 USER = "forget-me-ß-7f3a9c"
 

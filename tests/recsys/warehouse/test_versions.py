@@ -79,3 +79,37 @@ def test_the_marker_names_each_roles_version(warehouse: Warehouse):
     # A marker written before roles held the champion's version alone.
     warehouse.published_marker_path.write_text("als-0")
     assert warehouse.published_markers() == {CHAMPION: "als-0"}
+
+
+def test_promotion_moves_the_challenger_and_empties_its_role_at_once(warehouse: Warehouse):
+    with warehouse.session() as client:
+        versions.publish(client, _version("x0", 0), role="challenger")  # an older challenger
+        versions.publish(client, _version("c1", 1))
+        versions.publish(client, _version("x1", 2), role="challenger")
+        promoted = versions.promote(client, "challenger")
+        served = {role: v.model_version for role, v in versions.served(client).items()}
+        assert promoted.model_version == "x1"
+        # The older challenger must not come back into the emptied role.
+        assert served == {CHAMPION: "x1"}
+        try:
+            versions.promote(client, "challenger")
+        except LookupError as error:
+            assert "no version serves as challenger" in str(error)
+        else:
+            raise AssertionError("promoting an empty role must fail")
+
+
+def test_a_retired_challenger_stops_serving_and_the_champion_cannot_be_retired(
+    warehouse: Warehouse,
+):
+    with warehouse.session() as client:
+        versions.publish(client, _version("c1", 1))
+        versions.publish(client, _version("x1", 2), role="challenger")
+        assert versions.retire(client, "challenger") == ["x1"]
+        assert set(versions.served(client)) == {CHAMPION}
+        try:
+            versions.retire(client, CHAMPION)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("the champion is only ever replaced")

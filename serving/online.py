@@ -1,0 +1,71 @@
+"""What the API keeps for measuring itself online: the impression log, the experiments it runs,
+and item exposure for exploration and demotion."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from recsys.settings import Settings
+from recsys.warehouse.connection import Warehouse
+from serving.experiments import Assignment, ExperimentBook
+from serving.exposure import Exposure
+from serving.impressions import ImpressionLog
+from serving.policy import Policy
+
+
+class Online:
+    def __init__(self, warehouse: Warehouse, settings: Settings) -> None:
+        self.settings = settings
+        self.impressions = ImpressionLog(
+            warehouse, settings.api_impression_queue, settings.api_impression_flush_seconds
+        )
+        self.experiments = ExperimentBook(warehouse, settings.experiments_file)
+        self.exposure = Exposure(warehouse, settings.api_user_cache_size)
+        self.default_policy = Policy.of(None, settings)  # for users in no experiment
+
+    def start(self) -> None:
+        """Start the impression writer; experiments are read at the first poll after the
+        schema exists (`poll`)."""
+        if self.settings.api_log_impressions:
+            self.impressions.start()
+
+    def stop(self) -> None:
+        self.impressions.stop()
+
+    def poll(self) -> None:
+        self.experiments.poll()
+        if self.explores():
+            self.exposure.refresh_pool()
+
+    def explores(self) -> bool:
+        """Whether any list may give slots to exploration (else the pool is never read)."""
+        if self.settings.exploration_share > 0:
+            return True
+        running = self.experiments.running("recommendations")
+        return bool(running and any(v.exploration for v in running.variants))
+
+    def shown(
+        self,
+        surface: str,
+        user_id: str,
+        items: Sequence[str],
+        model_version: str,
+        assignment: Assignment | None = None,
+    ) -> str:
+        """Record a list about to be returned; returns its request_id."""
+        request_id = secrets.token_hex(8)
+        if self.settings.api_log_impressions:
+            experiment, variant = (
+                (assignment.experiment, assignment.variant.name) if assignment else ("", "")
+            )
+            self.impressions.record(
+                request_id, user_id, surface, items, model_version, experiment, variant
+            )
+        return request_id
+
+    def forget(self, user_id: str) -> int:
+        return self.exposure.forget(user_id)
+
+    def held_users(self) -> list[str]:
+        return self.exposure.users()
