@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         serving = state or ServingState(settings)
         serving.metrics = metrics
         metrics.watch(serving.model_summary, lambda: len(serving.fresh) + serving.fresh.overflowed)
+        metrics.watch_online(serving.online.impressions, lambda: serving.online.latest_results)
         await run_in_threadpool(serving.start)
         app.state.serving = serving
         erasures = ErasureFeed(serving)

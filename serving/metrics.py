@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Latency buckets from 0.5 ms: most reads answer from memory in about a millisecond.
@@ -93,6 +95,11 @@ class ApiMetrics:
         self.fresh_users.set_function(fresh)
         self._model = model
 
+    def watch_online(self, impressions, results: Callable[[], list[dict]]) -> None:
+        """Impressions written, dropped and queued (read from the log at scrape time), and the
+        running experiments' latest CTR by variant and model version (for Grafana)."""
+        self.registry.register(_OnlineCollector(impressions, results))
+
     def exposition(self) -> bytes:
         current = self._model()
         self.model.clear()
@@ -129,3 +136,37 @@ class MetricsMiddleware:
             self.metrics.request(scope["method"], template, status, time.perf_counter() - started)
             if template in EVENT_ROUTES and 400 <= status < 500:
                 self.metrics.events.labels("rejected").inc()
+
+
+class _OnlineCollector(Collector):
+    def __init__(self, impressions, results: Callable[[], list[dict]]) -> None:
+        self.impressions = impressions
+        self.results = results
+
+    def collect(self):
+        log = self.impressions
+        yield CounterMetricFamily(
+            "recsys_impressions_written", "Lists recorded as shown", value=log.written
+        )
+        yield CounterMetricFamily(
+            "recsys_impressions_dropped",
+            "Lists not recorded: the queue was full or the write failed",
+            value=log.dropped,
+        )
+        yield GaugeMetricFamily("recsys_impressions_queued", "Lists waiting", value=log.queued)
+        ctr = GaugeMetricFamily(
+            "recsys_experiment_ctr",
+            "Click-through rate by experiment, variant and model version (latest results)",
+            labels=["experiment", "variant", "model_version"],
+        )
+        users = GaugeMetricFamily(
+            "recsys_experiment_users",
+            "Users exposed by experiment, variant and model version (latest results)",
+            labels=["experiment", "variant", "model_version"],
+        )
+        for row in self.results():
+            labels = [row["experiment"], row["variant"], row["model_version"] or "all"]
+            ctr.add_metric(labels, row["ctr"])
+            users.add_metric(labels, row["users"])
+        yield ctr
+        yield users

@@ -4,14 +4,18 @@ and item exposure for exploration and demotion."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 
+from recsys.experiments import store
 from recsys.settings import Settings
 from recsys.warehouse.connection import Warehouse
 from serving.experiments import Assignment, ExperimentBook
 from serving.exposure import Exposure
 from serving.impressions import ImpressionLog
 from serving.policy import Policy
+
+RESULTS_REFRESH_SECONDS = 60.0  # experiment_results is recomputed hourly; a minute is fresh
 
 
 class Online:
@@ -23,6 +27,10 @@ class Online:
         self.experiments = ExperimentBook(warehouse, settings.experiments_file)
         self.exposure = Exposure(warehouse, settings.api_user_cache_size)
         self.default_policy = Policy.of(None, settings)  # for users in no experiment
+        self.warehouse = warehouse
+        # The newest `experiment_results` rows of running experiments (for /metrics).
+        self.latest_results: list[dict] = []
+        self._results_at = float("-inf")
 
     def start(self) -> None:
         """Start the impression writer; experiments are read at the first poll after the
@@ -37,6 +45,15 @@ class Online:
         self.experiments.poll()
         if self.explores():
             self.exposure.refresh_pool()
+        if time.monotonic() - self._results_at >= RESULTS_REFRESH_SECONDS:
+            self._results_at = time.monotonic()
+            running = [e.name for e in self.experiments.all() if e.status == "running"]
+            with self.warehouse.session() as client:
+                self.latest_results = [
+                    {"experiment": name, **row}
+                    for name in running
+                    for row in store.latest_results(client, name)
+                ]
 
     def explores(self) -> bool:
         """Whether any list may give slots to exploration (else the pool is never read)."""

@@ -174,3 +174,28 @@ def test_promotion_needs_evidence_then_moves_the_champion_and_the_alias(
     assert alias.tags["model_version"] == challenger
     with api.app.state.serving.warehouse.session() as client:
         assert versions.published(client).model_version == challenger
+
+
+def test_experiment_results_asset_stores_results_that_plot_over_time(api, api_settings):
+    from recsys_assets.assets.experiments import experiment_results
+    from recsys_assets.resources import build_resources
+
+    needed = {k: v for k, v in build_resources(api_settings).items() if k != "mlflow"}
+    with dg.instance_for_test(temp_dir=str(api_settings.dagster_home)) as instance:
+        result = dg.materialize([experiment_results], resources=needed, instance=instance)
+    assert result.success
+    metadata = result.asset_materializations_for_node("experiment_results")[0].metadata
+    assert metadata[f"{NAME}/challenger/ctr"].value > metadata[f"{NAME}/control/ctr"].value
+    assert "| challenger |" in metadata["results"].value
+    assert metadata[f"{NAME}/srm_p_value"].value > 0.001
+
+    # The API exports the latest results for Grafana: CTR by variant and model version.
+    state = api.app.state.serving
+    state.online._results_at = float("-inf")
+    state.online.poll()
+    metrics = api.get("/metrics").text
+    assert f'recsys_experiment_ctr{{experiment="{NAME}",model_version="all",variant="challenger"}}' in (
+        metrics
+    )
+    assert "recsys_impressions_written_total" in metrics
+    assert "recsys_impressions_dropped_total 0.0" in metrics

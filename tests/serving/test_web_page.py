@@ -70,7 +70,10 @@ def test_pick_a_user_like_an_item_and_watch_the_list_change(site: str, browser):
     assert first.locator(".score").inner_text().startswith("score ")
     assert first.locator(".reason").inner_text()  # "because you watched ..." or similar
 
-    first.get_by_role("button", name=f"Like: {title}", exact=True).click()
+    with page.expect_request("**/events") as sent:
+        first.get_by_role("button", name=f"Like: {title}", exact=True).click()
+    # The like is credited to the list it came from.
+    assert re.fullmatch(r"[0-9a-f]{16}", sent.value.post_data_json["request_id"])
 
     expect(page.locator("#recs-meta")).to_have_attribute("data-source", "fold_in")
     expect(page.locator("#status")).to_contain_text(f"Liked “{title}”")
@@ -217,3 +220,36 @@ def test_an_items_window_shows_on_its_card(site: str, writable_home: Settings, b
     expect(card.locator(".availability")).to_contain_text("available until")
     expect(card.locator(".availability")).to_contain_text("2031")
     assert errors == []
+
+
+def test_the_model_panel_shows_the_running_experiment(
+    writable_home: Settings, tmp_path: Path, browser
+):
+    from playwright.sync_api import expect
+
+    experiments = tmp_path / "experiments.yaml"
+    experiments.write_text(
+        "experiments:\n"
+        "  - name: model-vs-trending\n"
+        "    variants:\n"
+        "      - {name: model, role: champion}\n"
+        "      - {name: trending, list: trending}\n"
+    )
+    settings = writable_home.model_copy(update={"experiments_file": experiments})
+    with serving(settings) as url:
+        page, errors = _open(browser, url, viewport={"width": 1280, "height": 900})
+        for user in httpx.get(f"{url}/about").json()["example_users"][:6]:
+            page.get_by_label("User id").fill(user)
+            page.get_by_role("button", name="Show recommendations").click()
+            expect(page.locator("#recs-meta")).to_contain_text(
+                f"experiment model-vs-trending: variant "
+            )
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        panel = page.locator("#experiment")
+        expect(panel).to_contain_text("Experiment model-vs-trending (running)")
+        expect(panel.locator("table.metrics")).to_contain_text("trending")
+        panel.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(exist_ok=True)
+        panel.screenshot(path=str(ARTIFACTS / "experiment-panel.png"))
+        assert errors == []

@@ -71,7 +71,7 @@ function availability(info) {
   return parts.length ? `available ${parts.join(" ")}` : "";
 }
 
-function card(entry, info, { score = true, isNew = false } = {}) {
+function card(entry, info, { score = true, isNew = false, requestId = null } = {}) {
   const node = $("card").content.firstElementChild.cloneNode(true);
   const title = info ? info.title : entry.item_id;
   node.dataset.itemId = entry.item_id;
@@ -99,7 +99,9 @@ function card(entry, info, { score = true, isNew = false } = {}) {
   actions.setAttribute("aria-label", `React to ${title}`);
   for (const button of actions.querySelectorAll("button")) {
     button.setAttribute("aria-label", `${button.textContent}: ${title}`);
-    button.addEventListener("click", () => react(entry.item_id, button.dataset.event, title, node));
+    button.addEventListener("click", () =>
+      react(entry.item_id, button.dataset.event, title, node, requestId),
+    );
   }
   return node;
 }
@@ -117,13 +119,17 @@ async function refreshRecommendations() {
   const freshIds = new Set(fresh.map((item) => item.item_id));
   $("recommendations").replaceChildren(
     ...data.items.map((item) =>
-      card(item, info.get(item.item_id), { isNew: freshIds.has(item.item_id) }),
+      card(item, info.get(item.item_id), {
+        isNew: freshIds.has(item.item_id),
+        requestId: data.request_id,
+      }),
     ),
   );
   $("recs-heading").textContent = `Recommendations for ${user}`;
   $("recs-meta").textContent =
     `model ${data.model_version} (${data.algorithm}) · source: ${data.source}, ` +
-    `${SOURCES[data.source] || data.source}`;
+    `${SOURCES[data.source] || data.source}` +
+    (data.experiment ? ` · experiment ${data.experiment}: variant ${data.variant}` : "");
   $("recs-meta").dataset.source = data.source;
   state.shown = data.items.map((item) => item.item_id);
   if (data.model_version !== state.modelVersion) await refreshModel();
@@ -247,7 +253,51 @@ async function refreshModel() {
   const decision = document.createElement("p");
   decision.className = "meta";
   decision.textContent = model.decision;
-  panel.replaceChildren(facts, table, decision);
+  panel.replaceChildren(facts, table, decision, await experimentPanel());
+}
+
+// The running experiment, if any: its variants' users, CTR with 95% intervals, lift, p-value.
+async function experimentPanel() {
+  const box = document.createElement("div");
+  box.id = "experiment";
+  const listed = await api("/experiments");
+  const live = listed.find((e) => e.status === "running" || e.status === "waiting");
+  if (!live) {
+    box.textContent = "No experiment running.";
+    box.className = "meta";
+    return box;
+  }
+  const report = await api(`/experiments/${encodeURIComponent(live.name)}`);
+  const heading = document.createElement("h3");
+  heading.textContent = `Experiment ${live.name} (${report.status})`;
+  const table = document.createElement("table");
+  table.className = "metrics";
+  const head = document.createElement("tr");
+  for (const label of ["variant", "users", "CTR (95% CI)", "lift", "p"]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = label;
+    head.append(th);
+  }
+  table.append(head);
+  for (const v of report.results.variants) {
+    const row = document.createElement("tr");
+    const ctr = `${v.ctr.value.toFixed(3)} (${v.ctr.low.toFixed(3)}–${v.ctr.high.toFixed(3)})`;
+    const control = v.variant === report.definition.control;
+    const lift = v.lift ? `${(v.lift.value * 100).toFixed(1)}%` : control ? "control" : "–";
+    const p = v.p_value === null ? "–" : v.p_value.toPrecision(2);
+    for (const text of [v.variant, String(v.users), ctr, lift, p]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    table.append(row);
+  }
+  const decision = document.createElement("p");
+  decision.className = "meta";
+  decision.textContent = report.decision.reason;
+  box.append(heading, table, decision);
+  return box;
 }
 
 async function loadAbout() {
@@ -287,10 +337,13 @@ async function loadAbout() {
 
 async function refreshTrending() {
   const span = $("trending-window").value;
-  const data = await api(`/trending?k=8&window=${encodeURIComponent(span)}`);
+  const viewer = state.user ? `&user_id=${encodeURIComponent(state.user)}` : "";
+  const data = await api(`/trending?k=8&window=${encodeURIComponent(span)}${viewer}`);
   const info = await itemsById(data.items.map((item) => item.item_id));
   $("trending").replaceChildren(
-    ...data.items.map((item) => card(item, info.get(item.item_id), { score: false })),
+    ...data.items.map((item) =>
+      card(item, info.get(item.item_id), { score: false, requestId: data.request_id }),
+    ),
   );
 }
 
@@ -325,7 +378,7 @@ async function loadUser(user) {
   say(`Showing ${user}.`);
 }
 
-async function react(itemId, eventType, title, node) {
+async function react(itemId, eventType, title, node, requestId = null) {
   if (!state.user) {
     say("Pick a user or start as a new user first.", true);
     $("user-id").focus();
@@ -337,7 +390,13 @@ async function react(itemId, eventType, title, node) {
     await api("/events", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ user_id: state.user, item_id: itemId, event_type: eventType }),
+      // The list's request_id credits the engagement to the list it came from.
+      body: JSON.stringify({
+        user_id: state.user,
+        item_id: itemId,
+        event_type: eventType,
+        ...(requestId ? { request_id: requestId } : {}),
+      }),
     });
     const { data, fresh } = await refreshRecommendations();
     await refreshProfile();
