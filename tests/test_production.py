@@ -110,9 +110,12 @@ def test_dashboard_plots_metrics_the_api_exports():
     from prometheus_client import generate_latest
 
     from recsys.streaming.observability import ConsumerStatus
+    from serving.impressions import ImpressionLog
 
     # What the API and the Kafka consumer export.
-    exported = ApiMetrics().exposition().decode()
+    api = ApiMetrics()
+    api.watch_online(ImpressionLog(None, capacity=1, flush_seconds=1.0), lambda: [])
+    exported = api.exposition().decode()
     exported += generate_latest(ConsumerStatus().registry).decode()
     names = set(re.findall(r"^# TYPE (\w+)", exported, flags=re.M))
     used = {
