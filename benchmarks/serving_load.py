@@ -6,9 +6,13 @@
 Needs `wrk` (Debian: `apt-get install wrk`). One uvicorn worker each for the API and for the
 baseline app (benchmarks/trivial_app.py: 10 constant items, async and sync variants). wrk runs
 closed-loop with 16 connections against each in turn, several rounds, random precomputed users;
-the ratio is API / baseline requests per second. Then an open-loop run at a fixed 300 requests/s
-(Python asyncio, one request every 3.3 ms) gives the API's latency percentiles at that rate,
-and the event write figures come from batched and single `POST /events`.
+the ratio is API / baseline requests per second. Two API processes serve the same home, one
+recording impressions (the default) and one not (RECSYS_API_LOG_IMPRESSIONS=false): their ratio
+is the cost of recording what is shown, and the recording one's /metrics say how many lists it
+dropped. A paced run (wrk with a delay per request, about 2,000 lists/s) checks for drops at
+that rate. Then an open-loop run at a fixed 300 requests/s (Python asyncio, one request every
+3.3 ms) gives the API's latency percentiles at that rate, and the event write figures come
+from batched and single `POST /events`.
 """
 
 from __future__ import annotations
@@ -35,13 +39,23 @@ request = function()
   return wrk.format("GET", "%s" .. users[math.random(#users)] .. "?k=10")
 end
 """
+# Paced: each connection waits this many ms before its next request.
+WRK_DELAY = """
+delay = function()
+  return %d
+end
+"""
 
 
-def wrk(url: str, prefix: str, users: list[str], seconds: int) -> float:
+def wrk(
+    url: str, prefix: str, users: list[str], seconds: int, connections: int = 16, delay_ms: int = 0
+) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % (",".join(f'"{u}"' for u in users), prefix))
+        if delay_ms:
+            script.write(WRK_DELAY % delay_ms)
     output = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", script.name, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,
         text=True,
         check=True,
@@ -95,6 +109,14 @@ async def open_loop(base_url: str, users: list[str], rate: float, seconds: float
     return latencies
 
 
+def impression_counts(base_url: str) -> tuple[float, float]:
+    """(lists recorded, lists dropped) from the API's /metrics."""
+    text = httpx.get(f"{base_url}/metrics").text
+    written = re.search(r"^recsys_impressions_written_total ([\d.e+]+)", text, re.M)
+    dropped = re.search(r"^recsys_impressions_dropped_total ([\d.e+]+)", text, re.M)
+    return float(written.group(1)), float(dropped.group(1))
+
+
 def event_writes(base_url: str) -> None:
     with httpx.Client(base_url=base_url, timeout=60) as client:
         batches, size = 30, 1000
@@ -125,41 +147,60 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="a RECSYS_HOME where the pipeline ran")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="publish into this folder and keep it")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark needs wrk: apt-get install wrk")
     with tempfile.TemporaryDirectory() as scratch:
-        home = args.home or Path(scratch)
+        home = args.home or args.keep or Path(scratch)
         if args.home is None:
             publish(home)
-        api_port, base_port = free_port(), free_port()
+        api_port, off_port, base_port = free_port(), free_port(), free_port()
         api = start_api(home, api_port)
+        off = start_api(home, off_port, {"RECSYS_API_LOG_IMPRESSIONS": "false"})
         baseline = start_baseline(base_port)
         try:
             api_url = f"http://127.0.0.1:{api_port}"
+            off_url = f"http://127.0.0.1:{off_port}"
             base_url = f"http://127.0.0.1:{base_port}"
             users = known_users(api_url, 2000)
-            rates = {"api": [], "async": [], "sync": []}
+            rates = {"api": [], "off": [], "async": [], "sync": []}
             for _ in range(args.rounds):
                 rates["async"].append(wrk(base_url, "/recommendations/", users, args.seconds))
+                rates["off"].append(wrk(off_url, "/recommendations/", users, args.seconds))
                 rates["api"].append(wrk(api_url, "/recommendations/", users, args.seconds))
                 rates["sync"].append(wrk(base_url, "/sync/recommendations/", users, args.seconds))
-            api_rps, async_rps, sync_rps = (float(np.median(rates[k])) for k in rates)
+            api_rps, off_rps, async_rps, sync_rps = (float(np.median(rates[k])) for k in rates)
+            written, dropped = impression_counts(api_url)
             print(
                 f"\nclosed loop, wrk 16 connections, {args.rounds} rounds x {args.seconds} s, "
                 "medians:"
             )
             print(f"trivial async endpoint          {async_rps:8,.0f} req/s")
             print(f"trivial sync (def) endpoint     {sync_rps:8,.0f} req/s")
+            print(f"GET /recommendations, impressions off {off_rps:8,.0f} req/s")
             print(
                 f"GET /recommendations/{{user_id}}  {api_rps:8,.0f} req/s  "
-                f"({api_rps / async_rps:.2f}x async baseline, {api_rps / sync_rps:.2f}x sync)"
+                f"({api_rps / async_rps:.2f}x async baseline, {api_rps / sync_rps:.2f}x sync, "
+                f"{api_rps / off_rps:.2f}x impressions off)"
             )
-            latencies = asyncio.run(open_loop(api_url, users, rate=300, seconds=20))
-            print(f"open loop at 300 req/s for 20 s: {percentiles(latencies)}")
+            print(
+                f"impressions at saturation: {written:,.0f} lists recorded, {dropped:,.0f} "
+                f"dropped ({dropped / max(written + dropped, 1):.2%})"
+            )
+            paced = wrk(api_url, "/recommendations/", users, 20, connections=20, delay_ms=9)
+            time.sleep(2)  # the last flush
+            written2, dropped2 = impression_counts(api_url)
+            print(
+                f"paced at {paced:,.0f} lists/s for 20 s: {written2 - written:,.0f} recorded, "
+                f"{dropped2 - dropped:,.0f} dropped"
+            )
+            for label, url in (("impressions off", off_url), ("impressions on", api_url)):
+                latencies = asyncio.run(open_loop(url, users, rate=300, seconds=20))
+                print(f"open loop at 300 req/s for 20 s, {label}: {percentiles(latencies)}")
             event_writes(api_url)
         finally:
-            for process in (api, baseline):
+            for process in (api, off, baseline):
                 process.terminate()
                 process.wait(timeout=30)
 

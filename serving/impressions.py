@@ -84,7 +84,7 @@ class ImpressionLog:
             return 0
         try:
             with self.warehouse.session() as client:
-                client.insert("impressions", batch, column_names=list(COLUMNS))
+                client.insert("impressions", _storable(batch), column_names=list(COLUMNS))
         except Exception:  # the warehouse down or busy past the lock timeout: lose, count
             log.exception("writing %d impression lists failed; they are dropped", len(batch))
             with self._drops:
@@ -92,3 +92,14 @@ class ImpressionLog:
             return 0
         self.written += len(batch)
         return len(batch)
+
+
+def _storable(batch: list[tuple]) -> list[tuple]:
+    """The batch with any id that is not valid UTF-8 text (a lone surrogate from a client)
+    kept as its bytes, so one odd id never loses the lists around it."""
+    try:
+        for row in batch:
+            row[1].encode("utf-8")
+        return batch
+    except UnicodeEncodeError:
+        return [(r[0], r[1].encode("utf-8", "surrogatepass"), *r[2:]) for r in batch]
