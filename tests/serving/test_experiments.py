@@ -194,8 +194,7 @@ def test_experiment_results_asset_stores_results_that_plot_over_time(api, api_se
     state.online._results_at = float("-inf")
     state.online.poll()
     metrics = api.get("/metrics").text
-    assert f'recsys_experiment_ctr{{experiment="{NAME}",model_version="all",variant="challenger"}}' in (
-        metrics
-    )
+    labels = f'experiment="{NAME}",model_version="all",variant="challenger"'
+    assert f"recsys_experiment_ctr{{{labels}}}" in metrics
     assert "recsys_impressions_written_total" in metrics
     assert "recsys_impressions_dropped_total 0.0" in metrics

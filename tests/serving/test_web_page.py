@@ -242,7 +242,7 @@ def test_the_model_panel_shows_the_running_experiment(
             page.get_by_label("User id").fill(user)
             page.get_by_role("button", name="Show recommendations").click()
             expect(page.locator("#recs-meta")).to_contain_text(
-                f"experiment model-vs-trending: variant "
+                "experiment model-vs-trending: variant "
             )
         page.reload()
         page.wait_for_selector("body[data-ready=true]")
