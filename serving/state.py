@@ -73,12 +73,16 @@ class ServingState:
         self.online.start()
         try:
             self.refresh(force=True)
-            self.online.poll()
         except Exception as error:
             reason = unavailable_reason(error)
             if reason is None:
                 raise
             log.warning("warehouse unavailable at start (%s); retrying in the background", reason)
+            return
+        try:  # experiments and exposure: measuring must never keep the API from serving
+            self.online.poll()
+        except Exception:
+            log.exception("reading experiments or exposure failed; retrying at the next poll")
 
     def poll(self) -> bool:
         """Periodic check: new events from other writers, a newly published version, and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 from clickhouse_connect.driver.client import Client
@@ -10,6 +11,8 @@ from clickhouse_connect.driver.client import Client
 from recsys.experiments.analysis import Results, VariantResult
 from recsys.experiments.decision import Decision
 from recsys.experiments.definitions import Experiment
+
+log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = (
     "experiment", "computed_at", "variant", "model_version", "users", "impressions", "clicks",
@@ -22,9 +25,15 @@ RESULT_COLUMNS = (
 def defined(client: Client) -> list[Experiment]:
     """The experiments defined through the API (the newest definition of each name)."""
     rows = client.query(
-        "SELECT definition FROM experiments FINAL WHERE deleted = 0 ORDER BY name"
+        "SELECT name, definition FROM experiments FINAL WHERE deleted = 0 ORDER BY name"
     ).result_rows
-    return [Experiment.model_validate_json(definition) for (definition,) in rows]
+    experiments = []
+    for name, definition in rows:
+        try:
+            experiments.append(Experiment.model_validate_json(definition))
+        except ValueError as error:  # stored by an older version: skip it, say why
+            log.warning("experiment %s ignored: its stored definition is invalid: %s", name, error)
+    return experiments
 
 
 def save(client: Client, experiment: Experiment) -> None:

@@ -14,13 +14,14 @@ def rarely_shown(client: Client, limit: int, days: float) -> list[str]:
     a hash of the id, so the pool is not the alphabet's start."""
     rows = client.query(
         f"""
-        SELECT item_id FROM (SELECT item_id FROM items FINAL WHERE {SERVABLE} AND {SERVABLE_SQL})
+        SELECT item_id
+        FROM (SELECT item_id FROM items FINAL WHERE {SERVABLE} AND {SERVABLE_SQL}) AS servable
         LEFT JOIN (
             SELECT item_id, count() AS shown FROM impressions
             ARRAY JOIN items AS item_id
             WHERE shown_at >= now64(3) - toIntervalSecond({{seconds:Int64}})
             GROUP BY item_id
-        ) USING (item_id)
+        ) AS counted USING (item_id)
         ORDER BY shown, cityHash64(item_id)
         LIMIT {{limit:UInt32}}
         """,

@@ -25,7 +25,10 @@ REQUESTS = [
 def answers(published: Settings) -> dict[str, list]:
     results = {}
     for reads in ("memory", "warehouse"):
-        settings = published.model_copy(update={"serving_reads": reads})
+        # The shared published home stays as the pipeline left it: no impressions written.
+        settings = published.model_copy(
+            update={"serving_reads": reads, "api_log_impressions": False}
+        )
         with TestClient(create_app(settings)) as client:
             results[reads] = [
                 (r.status_code, _without_request_id(r.json()))
