@@ -2,7 +2,7 @@
 API, click by their true preference and the position, and the real `experiment_results` asset
 measures the experiment.
 
-    python -m benchmarks.online_simulation               # about 3 minutes here
+    python -m benchmarks.online_simulation               # about 6 minutes here
     python -m benchmarks.online_simulation --users 6000 --sessions 3
 
 The synthetic world (recsys.data.synthetic) gives every user a taste over genres; the pipeline
@@ -203,6 +203,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=3000)
     parser.add_argument("--sessions", type=int, default=2)
+    parser.add_argument(
+        "--events-per-user", type=int, default=150, help="history the models learn tastes from"
+    )
     parser.add_argument("--keep", type=Path, help="simulate in this folder and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -211,7 +214,7 @@ def main() -> None:
             dataset="synthetic",
             synthetic_users=args.users,
             synthetic_items=600,
-            synthetic_events=args.users * 40,
+            synthetic_events=args.users * args.events_per_user,
             synthetic_seed=11,
             admin_token="simulation",
             mlflow_tracking_uri=None,

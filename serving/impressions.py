@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -52,9 +53,8 @@ class ImpressionLog:
                 self.dropped += 1
             return
         self._queue.append(
-            (request_id, user_id, surface, items, model_version, experiment, variant,
-             datetime.now(UTC))
-        )  # fmt: skip
+            (request_id, user_id, surface, items, model_version, experiment, variant, time.time())
+        )
 
     @property
     def queued(self) -> int:
@@ -79,7 +79,8 @@ class ImpressionLog:
         """Write every queued list in one insert; returns how many were written."""
         batch = []
         while self._queue:
-            batch.append(self._queue.popleft())
+            *row, shown_at = self._queue.popleft()
+            batch.append((*row, datetime.fromtimestamp(shown_at, UTC)))
         if not batch:
             return 0
         try:

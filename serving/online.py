@@ -3,6 +3,7 @@ and item exposure for exploration and demotion."""
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections.abc import Sequence
@@ -31,6 +32,10 @@ class Online:
         # The newest `experiment_results` rows of running experiments (for /metrics).
         self.latest_results: list[dict] = []
         self._results_at = float("-inf")
+        # Request ids: a random per-process prefix and a counter, unique across processes and
+        # restarts without a system call per request (16 hex characters).
+        self._id_prefix = secrets.token_hex(4)
+        self._ids = itertools.count(1)
 
     def start(self) -> None:
         """Start the impression writer; experiments are read at the first poll after the
@@ -71,7 +76,7 @@ class Online:
         assignment: Assignment | None = None,
     ) -> str:
         """Record a list about to be returned; returns its request_id."""
-        request_id = secrets.token_hex(8)
+        request_id = f"{self._id_prefix}{next(self._ids):08x}"
         if self.settings.api_log_impressions:
             experiment, variant = (
                 (assignment.experiment, assignment.variant.name) if assignment else ("", "")

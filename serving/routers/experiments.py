@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
 
 from recsys.experiments.definitions import Experiment
 from serving import experiment_reports
 from serving.dependencies import AdminDep, StateDep
 from serving.experiments import DefinitionConflict
+from serving.schemas_experiments import (
+    ExperimentDeleted,
+    ExperimentIn,
+    ExperimentReport,
+    ExperimentState,
+    Promoted,
+)
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
-Name = Annotated[str, Path(min_length=1, max_length=64)]
+Name = Annotated[str, Path(min_length=1, max_length=64)]  # any: an unknown one is a 404
 
 
 def _experiment(state, name: str) -> Experiment:
@@ -25,7 +32,7 @@ def _experiment(state, name: str) -> Experiment:
     return experiment
 
 
-@router.get("")
+@router.get("", response_model=list[ExperimentState])
 def list_experiments(state: StateDep) -> list[dict]:
     """Every experiment defined (file and API), with its status."""
     return [
@@ -34,7 +41,7 @@ def list_experiments(state: StateDep) -> list[dict]:
     ]
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=ExperimentReport)
 def experiment(name: Name, state: StateDep) -> dict:
     """The experiment with its live results: per variant users, impressions, CTR and
     conversion with 95% intervals (user-level), lift against the control with its interval
@@ -42,14 +49,18 @@ def experiment(name: Name, state: StateDep) -> dict:
     return experiment_reports.report(state, _experiment(state, name))
 
 
-@router.put("/{name}")
-def put_experiment(name: Name, state: AdminDep, body: Annotated[dict, Body()]) -> dict:
+@router.put("/{name}", response_model=ExperimentState)
+def put_experiment(name: Name, body: ExperimentIn, state: AdminDep) -> dict:
     """Define or replace an experiment (admin token). 409 when the file defines it or another
     running experiment holds its surface; 422 when the definition is invalid."""
+    if body.name not in (None, name):
+        raise HTTPException(
+            status_code=422, detail=f"the body names {body.name!r} but the path {name!r}"
+        )
     try:
-        experiment = Experiment.model_validate({**body, "name": name, "source": "api"})
-    except ValueError as error:
-        raise HTTPException(status_code=422, detail=str(error)) from error
+        experiment = Experiment.model_validate({**body.model_dump(), "name": name})
+    except ValueError as error:  # the path's name breaks the naming rule
+        raise HTTPException(status_code=422, detail=f"experiment name: {error}") from error
     try:
         state.online.experiments.put(experiment)
     except DefinitionConflict as error:
@@ -57,7 +68,7 @@ def put_experiment(name: Name, state: AdminDep, body: Annotated[dict, Body()]) -
     return {**experiment.model_dump(), "status": experiment_reports.status(state, experiment)}
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=ExperimentDeleted)
 def delete_experiment(name: Name, state: AdminDep) -> dict:
     """Remove an experiment defined through the API (admin token); its impressions and
     results stay."""
@@ -70,7 +81,7 @@ def delete_experiment(name: Name, state: AdminDep) -> dict:
     return {"name": name, "deleted": True}
 
 
-@router.post("/{name}/promote")
+@router.post("/{name}/promote", response_model=Promoted)
 async def promote(name: Name, state: AdminDep) -> dict:
     """Make the challenger the champion if it beats it with significance and users are split
     as the weights say (admin token); 409 with the reason otherwise. The MLflow `champion`

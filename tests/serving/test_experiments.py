@@ -53,6 +53,10 @@ def test_definitions_need_the_admin_token_and_are_checked(api, challenger):
     invalid = {**DEFINITION, "control": "nobody"}
     response = api.put(f"/experiments/{NAME}", json=invalid, headers=ADMIN)
     assert response.status_code == 422 and "control 'nobody'" in response.text
+    bad_name = api.put("/experiments/has spaces", json=DEFINITION, headers=ADMIN)
+    assert bad_name.status_code == 422 and "experiment name" in bad_name.text
+    mismatch = api.put(f"/experiments/{NAME}", json={**DEFINITION, "name": "x"}, headers=ADMIN)
+    assert mismatch.status_code == 422
     response = api.put(f"/experiments/{NAME}", json=DEFINITION, headers=ADMIN)
     assert response.status_code == 200 and response.json()["status"] == "running"
     second = api.put("/experiments/another", json=DEFINITION, headers=ADMIN)

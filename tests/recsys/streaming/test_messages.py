@@ -36,6 +36,14 @@ def test_given_ids_and_times_win_and_a_batch_numbers_its_events():
     assert events.iloc[0]["timestamp"] == datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 
+def test_a_request_id_travels_with_the_event_for_attribution():
+    shown = {**LIKE, "request_id": "9f2c41d00000002a"}
+    events = decode([_record(1, shown), _record(2, LIKE)], DEFAULT_EPOCH, NOW).events
+    assert list(events["request_id"]) == ["9f2c41d00000002a", ""]
+    bad = decode([_record(3, {**LIKE, "request_id": "has space"})], DEFAULT_EPOCH, NOW)
+    assert bad.events.empty and "request_id" in bad.rejected[0].reason
+
+
 def test_bad_messages_become_dead_letters_with_the_reason_and_never_block_the_rest():
     records = [
         _record(1, b"{not json"),
