@@ -116,6 +116,42 @@ def serving(settings: Settings) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+@contextmanager
+def api_process(home: Path, reload_seconds: float = 0.5) -> Iterator[str]:
+    """Another API process (uvicorn) over `home`'s warehouse, ready; yields its base URL."""
+    import time
+
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "RECSYS_HOME": str(home),
+        "RECSYS_API_RELOAD_SECONDS": str(reload_seconds),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serving.app:app", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "API did not start"
+            time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as s:

@@ -4,9 +4,6 @@ winner promoted by evidence: the API serves it at once and the MLflow alias foll
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import dagster as dg
@@ -14,7 +11,7 @@ import httpx
 import pytest
 
 from recsys.warehouse import versions
-from tests.conftest import SMALL_BUDGET, free_port, run_full_pipeline
+from tests.conftest import SMALL_BUDGET, api_process, run_full_pipeline
 from tests.serving.test_living_catalogue import wait_until
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -80,21 +77,8 @@ def test_each_response_names_its_variant_and_serves_it(api, challenger, facts):
 
 @pytest.fixture(scope="module")
 def second_api(api, api_settings) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "RECSYS_HOME": str(api_settings.home), "RECSYS_API_RELOAD_SECONDS": "0.5"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serving.app:app", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{base}/health/ready").status_code == 200, "API start")
+    with api_process(api_settings.home) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_assignment_is_the_same_in_another_api_process(api, challenger, second_api):

@@ -4,9 +4,6 @@ and items the served version lacks recommended by their content before any retra
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import api_process
 from tests.serving.responses import ids
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -200,25 +197,8 @@ def test_a_window_around_now_is_served(api, catalogue, everywhere):
 @pytest.fixture(scope="module")
 def second_api(api, api_settings) -> Iterator[str]:
     """Another API process on the same warehouse (started after this module's `api`)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "RECSYS_HOME": str(api_settings.home),
-        "RECSYS_API_RELOAD_SECONDS": "0.5",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serving.app:app", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{base}/health/ready").status_code == 200, "API start")
+    with api_process(api_settings.home) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def wait_until(condition, what: str, limit: float = 60.0) -> float:
