@@ -7,6 +7,7 @@ with nothing set it is the plain list (and the hot path stays as it was).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from recsys.experiments.definitions import Variant
 from recsys.settings import Settings
@@ -32,11 +33,11 @@ class Policy:
             demote_after=demote_after if variant.demote_after is None else variant.demote_after,
         )
 
-    @property
+    @cached_property  # read on every request
     def plain(self) -> bool:
         """The role's own list, as is."""
         return self.list == "model" and self.diversity is None and not self.changes_list
 
-    @property
+    @cached_property
     def changes_list(self) -> bool:
         return self.exploration > 0 or self.demote_after > 0

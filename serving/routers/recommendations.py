@@ -82,17 +82,16 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
             policies.serve, state, snapshot, catalogue, user_id, options, policy
         )
     state.metrics.served(served.source)
-    ids = [i for i, _, _ in served.items]
-    request_id = online.shown(SURFACE, user_id, ids, snapshot.model_version, assignment)
-    if policy.demote_after:
-        online.exposure.note(user_id, state.fresh.stamp(user_id), ids)
     # Built as JSON directly: a pydantic model per item, validated again on the way out, would
     # cost more than finding the recommendations. The fuzz test checks every response against
     # the documented `Recommendations` schema.
-    items = [
-        {"item_id": i, "score": s, "source": src, "position": n}
-        for n, (i, s, src) in enumerate(served.items, start=1)
-    ]
+    items, ids = [], []
+    for n, (i, s, src) in enumerate(served.items, start=1):
+        items.append({"item_id": i, "score": s, "source": src, "position": n})
+        ids.append(i)
+    request_id = online.shown(SURFACE, user_id, ids, snapshot.model_version, assignment)
+    if policy.demote_after:
+        online.exposure.note(user_id, state.fresh.stamp(user_id), ids)
     for item, why in zip(items, served.explanations or (), strict=False):
         item["explanation"] = why
     body = {
