@@ -9,6 +9,7 @@ from dataclasses import replace
 from serving import filters, path_choice
 from serving.catalogue import Catalogue
 from serving.filters import Scored
+from serving.history import history_or_none
 from serving.path_choice import ListOptions, Served
 from serving.policy import Policy
 from serving.snapshot import Snapshot
@@ -28,7 +29,9 @@ def serve(
     """The user's list under `policy` (may read the warehouse: call off the event loop)."""
     k = options.k
     if policy.list == "trending":
-        unwanted = frozenset(state.fresh.items_of(user_id))
+        # A fair control: what the user already took is left out, as the model's lists do.
+        history = history_or_none(state, snapshot, user_id, state.fresh.stamp(user_id))
+        unwanted = history.seen if history is not None else state.fresh.items_of(user_id)
         trending = ((i, s, "trending") for i, s in snapshot.trending)
         items = filters.top_up(
             [], k, trending, options.item_filter, catalogue.genres_of, unwanted,

@@ -79,10 +79,7 @@ class ServingState:
                 raise
             log.warning("warehouse unavailable at start (%s); retrying in the background", reason)
             return
-        try:  # experiments and exposure: measuring must never keep the API from serving
-            self.online.poll()
-        except Exception:
-            log.exception("reading experiments or exposure failed; retrying at the next poll")
+        self._poll_online()
 
     def poll(self) -> bool:
         """Periodic check: new events from other writers, a newly published version, and
@@ -91,8 +88,16 @@ class ServingState:
         due = time.monotonic() - self._last_sweep >= sweep_every
         swapped = self.refresh(force=due)
         self.refresh_catalogue()
-        self.online.poll()
+        self._poll_online()
         return swapped
+
+    def _poll_online(self) -> None:
+        """Experiments and exposure: measuring must never keep the API from serving, nor the
+        poll from its other work (erasures come after it)."""
+        try:
+            self.online.poll()
+        except Exception:
+            log.exception("reading experiments or exposure failed; retrying at the next poll")
 
     def refresh_catalogue(self) -> int:
         """Apply catalogue writes made by any process since the last look; returns how many

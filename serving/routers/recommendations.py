@@ -52,12 +52,13 @@ async def recommendations(user_id: UserId, request: Request) -> Response:
     # FastAPI dependency or parameter costs a resolution pass per request.
     state = serving_state(request)
     online = state.online
-    assignment = online.experiments.assign(SURFACE, user_id, state.served.keys())
+    served_roles = state.served  # one reference: a promotion swaps the whole dict
+    assignment = online.experiments.assign(SURFACE, user_id, served_roles.keys())
     if assignment is None:
         snapshot = published_snapshot(state)
         policy = online.default_policy
     else:
-        snapshot = state.served[assignment.variant.role]
+        snapshot = served_roles[assignment.variant.role]
         policy = Policy.of(assignment.variant, state.settings)
     catalogue = served_catalogue(state)
     options = plain_options(request.scope["query_string"])
