@@ -68,6 +68,9 @@ def promote(state: ServingState, experiment: Experiment) -> tuple[Decision, str]
     decision = decide(experiment, results)
     if decision.action != "promote":
         raise NotPromoted(decision.reason)
-    moved = act(state.warehouse, experiment, decision, results)
+    try:
+        moved = act(state.warehouse, experiment, decision, results)
+    except LookupError as error:  # the challenger was promoted or retired meanwhile
+        raise NotPromoted(str(error)) from error
     state.refresh(force=True)  # this process serves the new champion at once
     return decision, moved
