@@ -22,7 +22,7 @@ import pandas as pd
 
 from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.evaluation.evaluate import EvaluationData, evaluate, prepare
-from recsys.evaluation.split import SplitConfig, temporal_split
+from recsys.evaluation.split import SplitConfig, holdout_split
 from recsys.models import families
 from recsys.models.base import Recommender
 from recsys.models.ease import CatalogueTooLargeError
@@ -123,9 +123,9 @@ def select(
     `incumbent` (family, params) of the published model is refitted and scored on the same test
     split, so that the retrained model is compared with it on equal terms.
     """
-    outer = temporal_split(pairs, config.split)
+    outer = holdout_split(pairs, config.split)
     test_data = prepare(outer, items)
-    inner = temporal_split(outer.train.drop(columns="relevant", errors="ignore"), config.split)
+    inner = holdout_split(outer.train.drop(columns="relevant", errors="ignore"), config.split)
     validation_data = prepare(inner, items)
 
     baseline_validation = _score(PopularityRecommender(), validation_data)

@@ -151,6 +151,17 @@ class Settings(BaseSettings):
         "that it is served the precomputed list without the items it touched.",
     )
 
+    # How models are evaluated offline (tuning, test scoring, champion against challenger).
+    evaluation_split: Literal["temporal", "global_time", "random", "leave_last_out"] = Field(
+        default="temporal",
+        description="temporal: each user's latest 20% held out; global_time: one cut for "
+        "everyone; random: a seeded random 20% per user; leave_last_out: each user's last pair.",
+    )
+    relevance_min_rating: float = Field(
+        default=4.0, ge=0.0, le=5.0,
+        description="A held-out rating counts as relevant from these stars (0: every pair).",
+    )  # fmt: skip
+
     # Measuring online: impressions, attribution, experiments, exploration and demotion.
     api_log_impressions: bool = Field(
         default=True, description="Record every list served in the `impressions` table."

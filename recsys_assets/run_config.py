@@ -9,7 +9,7 @@ records what it used.
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 
 import dagster as dg
 
@@ -29,6 +29,8 @@ class RunDefaults(dg.ConfigurableResource):
     min_improve: float
     collab_weight: float
     min_interactions_for_collab: int
+    evaluation_split: str
+    relevance_min_rating: float
 
 
 class SettingsDefaults(dg.Config):
@@ -66,21 +68,27 @@ class SelectionRunConfig(SettingsDefaults):
     how many users (a fixed sample by id hash) tuning and evaluation read at most (0: all)."""
 
     from_settings = {
-        name: name
-        for name in (
-            "ease_max_items",
-            "min_improve",
-            "collab_weight",
-            "min_interactions_for_collab",
-        )
+        **{
+            name: name
+            for name in (
+                "ease_max_items",
+                "min_improve",
+                "collab_weight",
+                "min_interactions_for_collab",
+            )
+        },
+        "split_mode": "evaluation_split",
+        "rating_threshold": "relevance_min_rating",
     }
 
     # Trials per model family (recsys.models.families); a family left out is not searched.
     budget: dict[str, int] = default_budget()
     ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
     holdout_fraction: float = 0.2
-    split_mode: str = "per_user"
-    rating_threshold: float = 4.0
+    # Empty: RECSYS_EVALUATION_SPLIT (temporal, global_time, random, leave_last_out) and
+    # RECSYS_RELEVANCE_MIN_RATING.
+    split_mode: str | None = None
+    rating_threshold: float | None = None
     # Empty: RECSYS_MIN_IMPROVE, RECSYS_COLLAB_WEIGHT, RECSYS_MIN_INTERACTIONS_FOR_COLLAB.
     min_improve: float | None = None
     collab_weight: float | None = None
@@ -103,6 +111,7 @@ class SelectionRunConfig(SettingsDefaults):
                 holdout_fraction=self.holdout_fraction,
                 mode=self.split_mode,  # type: ignore[arg-type]
                 rating_threshold=self.rating_threshold,
+                seed=self.seed,
             ),
             ease_max_items=self.ease_max_items,
             collab_weight=self.collab_weight,
@@ -134,3 +143,11 @@ class TrendingConfig(SettingsDefaults):
 
     half_life_days: float | None = None  # empty: RECSYS_TRENDING_HALF_LIFE_DAYS
     limit: int = 1000  # per window: enough to fill filtered lists (a genre, a top-up)
+
+
+class PublicationConfig(dg.Config):
+    """Which role a retrained model may take (`recsys.selection.publication_role`)."""
+
+    role: Literal["auto", "champion", "challenger"] = "auto"
+    # auto: a model that lost offline by less than this is published as challenger (0: never).
+    challenger_margin: float = 0.0

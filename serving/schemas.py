@@ -110,6 +110,9 @@ class ModelInfo(BaseModel):
     params: dict[str, object]
     metrics: ModelMetrics
     baseline_metrics: dict[str, ModelMetrics]
+    evaluation: str = Field(
+        default="", description="The offline protocol the metrics come from (split, relevance)"
+    )
     decision: str
 
 

@@ -3,7 +3,7 @@ A migration is never edited once released: a change is a new migration at the en
 
 from __future__ import annotations
 
-from recsys.warehouse.schema_online import ONLINE_MIGRATIONS
+from recsys.warehouse.schema_recent import RECENT_MIGRATIONS
 from recsys.warehouse.schema_types import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -287,4 +287,4 @@ MIGRATIONS: tuple[Migration, ...] = (
             + ("quarantined_events", "events_rejected")
         ),
     ),
-) + ONLINE_MIGRATIONS
+) + RECENT_MIGRATIONS

@@ -34,6 +34,7 @@ _COLUMNS = (
     "decision",
     "fold_in",
     "role",
+    "evaluation",
 )
 
 
@@ -54,6 +55,7 @@ class ModelVersion:
     decision: str = ""  # why it was (not) published
     fold_in: dict[str, Any] = field(default_factory=dict)  # recsys.foldin.FoldInSpec as JSON
     role: str = ""  # the role it was published in (empty until published)
+    evaluation: str = ""  # the protocol its metrics come from (recsys.evaluation.split)
 
 
 def new_version_id(algorithm: str, now: datetime | None = None) -> str:
@@ -87,6 +89,7 @@ def _record_rows(client: Client, rows: list[ModelVersion]) -> None:
                 version.decision,
                 json.dumps(version.fold_in, sort_keys=True),
                 version.role,
+                version.evaluation,
             ]
             for version in rows
         ],
@@ -225,6 +228,7 @@ def _from_row(row: tuple) -> ModelVersion:
         decision=values["decision"],
         fold_in=json.loads(values["fold_in"] or "{}"),
         role=values["role"],
+        evaluation=values["evaluation"],
     )
 
 

@@ -4,7 +4,6 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import dagster as dg
 
@@ -29,7 +28,7 @@ from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
 from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
-from recsys_assets.run_config import SelectionRunConfig
+from recsys_assets.run_config import PublicationConfig, SelectionRunConfig
 
 GROUP = "models"
 REPORTED = (
@@ -123,6 +122,7 @@ def model_selection(
             },
             "popularity_ndcg_at_10": float(selection.baseline_test["ndcg_at_10"]),
             "users_evaluated": sampled_users,
+            "evaluation": selection_config.split.describe(),
             "users_total": all_users,
             "run_config_from_settings": dg.MetadataValue.json(config.used()),
         },
@@ -192,14 +192,6 @@ class TrainedModel:
     role: str = CHAMPION  # the role `published_model` publishes it in
 
 
-class PublicationConfig(dg.Config):
-    """Which role a retrained model may take (`recsys.selection.publication_role`)."""
-
-    role: Literal["auto", "champion", "challenger"] = "auto"
-    # auto: a model that lost offline by less than this is published as challenger (0: never).
-    challenger_margin: float = 0.0
-
-
 # The publish gate, said once: a retrained model that does not beat the published one is
 # recorded (model_versions, MLflow, an observation with the reason) but not produced, so Dagster
 # skips every export, check and the publication downstream of it and the run still succeeds.
@@ -251,6 +243,7 @@ def candidate_model(
         n_users=users,
         n_items=n_items,
         decision=reason,
+        evaluation=model_selection.config.split.describe(),
         fold_in=fold_in_spec(model, model_selection, interaction_matrix.interactions).to_json(),
     )
     version.mlflow_run_id = _track(context.resources.mlflow, version, model)
@@ -289,7 +282,13 @@ def fold_in_spec(
 
 def _track(mlflow, version: versions.ModelVersion, model: Recommender) -> str:
     """Log the champion's params, metrics and `.npz` artifact to this run's MLflow run."""
-    mlflow.set_tags({"model_version": version.model_version, "algorithm": version.algorithm})
+    mlflow.set_tags(
+        {
+            "model_version": version.model_version,
+            "algorithm": version.algorithm,
+            "evaluation": version.evaluation,
+        }
+    )
     mlflow.log_params({k: str(v) for k, v in version.params.items()})
     mlflow.log_metrics({f"test_{k}": v for k, v in version.metrics.items()})
     mlflow.log_metrics({f"popularity_{k}": v for k, v in version.baseline_metrics.items()})

@@ -33,4 +33,5 @@ def model(snapshot: SnapshotDep) -> ModelInfo:
         metrics=_metrics(version.metrics),
         baseline_metrics={"popularity": _metrics(version.baseline_metrics)},
         decision=version.decision,
+        evaluation=version.evaluation,
     )

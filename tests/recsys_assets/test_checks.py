@@ -164,7 +164,13 @@ def test_a_run_is_checked_against_its_own_config_and_defaults_resolve_at_run_tim
 ):
     """top_k from the run config (80) wins over the setting (7); fields left empty take the
     settings given to this deployment, not those of the process that imported the code."""
-    settings = small_settings(tmp_path, top_k=7, decay_half_life_days=30.0)
+    settings = small_settings(
+        tmp_path,
+        top_k=7,
+        decay_half_life_days=30.0,
+        evaluation_split="leave_last_out",
+        relevance_min_rating=0.0,
+    )
     run_config = {
         "ops": {
             **SMALL_BUDGET["ops"],
@@ -179,6 +185,12 @@ def test_a_run_is_checked_against_its_own_config_and_defaults_resolve_at_run_tim
     assert recs["top_k"].value == 80
     used = result.asset_materializations_for_node("interactions")[0].metadata
     assert used["run_config_from_settings"].value == {"decay_half_life_days": 30.0}
+    # The deployment's evaluation protocol drives selection and is recorded with the metrics.
+    selection = result.asset_materializations_for_node("model_selection")[0].metadata
+    assert selection["run_config_from_settings"].value["split_mode"] == "leave_last_out"
+    assert selection["evaluation"].value == (
+        "leave_last_out: held out each user's latest pair; relevant: every held-out pair"
+    )
     with Warehouse.from_url(settings.warehouse_url).session() as client:
         longest = client.query(
             "SELECT max(c) FROM (SELECT count() AS c FROM user_recommendations GROUP BY user_id)"

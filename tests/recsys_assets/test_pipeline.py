@@ -124,6 +124,8 @@ def test_published_version_carries_its_metrics_and_the_baseline(published: Setti
         } <= set(metrics)
     assert current.metrics["ndcg_at_10"] > current.baseline_metrics["ndcg_at_10"]
     assert current.decision.startswith("published as the first model")
+    # The metrics say which protocol produced them (RECSYS_EVALUATION_SPLIT, default temporal).
+    assert current.evaluation.startswith("temporal: held out each user's latest 20%")
 
 
 @pytest.fixture
@@ -188,6 +190,22 @@ def test_a_failed_run_says_why_and_leaves_the_published_version_serving(copied: 
     assert "unknown event types: ['teleport']" in failure.error.message
     with _warehouse(copied).session() as client:
         assert versions.published(client).model_version == before
+    before, result = _publish_then_run_again(
+        copied,
+        run_config={
+            "ops": {
+                "model_selection": {
+                    "config": {
+                        **SMALL_BUDGET["ops"]["model_selection"]["config"],
+                        "split_mode": "k_fold",
+                    }  # fmt: skip
+                }
+            }
+        },
+    )
+    failure = result.failure_data_for_node("model_selection")
+    assert "unknown evaluation split 'k_fold'" in failure.error.message
+    assert "temporal, global_time, random, leave_last_out" in failure.error.message
 
 
 def test_a_model_without_its_exports_is_not_published(copied: Settings):

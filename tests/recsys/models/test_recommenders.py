@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from recsys.evaluation.evaluate import evaluate, prepare
-from recsys.evaluation.split import temporal_split
+from recsys.evaluation.split import holdout_split
 from recsys.ids import unpack_ids
 from recsys.matrix import build_matrix
 from recsys.models.als import ALSParams, ALSRecommender
@@ -132,7 +132,7 @@ def test_evaluation_prefers_a_real_model_to_popularity_on_communities():
                         + pd.Timedelta(days=(i + u) % 10),
                     }
                 )
-    data = prepare(temporal_split(pd.DataFrame(rows)), ITEMS)
+    data = prepare(holdout_split(pd.DataFrame(rows)), ITEMS)
     ease = evaluate(EASERecommender(l2=1.0).fit(data.train), data)
     popularity = evaluate(PopularityRecommender().fit(data.train), data)
     assert ease["ndcg_at_10"] > popularity["ndcg_at_10"]

@@ -1,11 +1,11 @@
-"""Migrations for measuring recommendations online: what was shown, experiments, results.
-(`schema_history` lists every migration; these are appended to it.)"""
+"""The migrations since 11 (`schema_history` lists every migration; these are appended to it):
+measuring online (11), the evaluation protocol beside a model's metrics (12)."""
 
 from __future__ import annotations
 
 from recsys.warehouse.schema_types import Migration
 
-ONLINE_MIGRATIONS: tuple[Migration, ...] = (
+RECENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         11,
         "impressions, experiments and their results",
@@ -80,5 +80,10 @@ ONLINE_MIGRATIONS: tuple[Migration, ...] = (
             ORDER BY (experiment, decided_at)
             """,
         ),
+    ),
+    Migration(
+        12,
+        "the evaluation protocol that produced a model's metrics",
+        ("ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS evaluation String DEFAULT ''",),
     ),
 )
