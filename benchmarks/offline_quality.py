@@ -1,12 +1,14 @@
 """Offline quality and cost of the whole pipeline on a MovieLens folder (default ml-latest-small).
 
     python -m benchmarks.offline_quality [--dataset ../shared/datasets/ml-latest-small]
+    python -m benchmarks.offline_quality --split leave_last_out    # another evaluation protocol
 
 Runs `python -m recsys materialize` (load, interactions, tuning with the default budget,
 evaluation, refit on all data, exports, publication) in a fresh RECSYS_HOME, and prints its
 wall time and peak memory, then the metrics table the `model_selection` asset recorded (each
-family's best, scored on the same temporal test split as popularity) and the champion's ratio
-to popularity.
+family's best, scored on the same test split as popularity) and the champion's ratio to
+popularity. `--split` and `--min-rating` choose the evaluation protocol
+(RECSYS_EVALUATION_SPLIT, RECSYS_RELEVANCE_MIN_RATING).
 """
 
 from __future__ import annotations
@@ -21,15 +23,27 @@ import time
 from pathlib import Path
 
 from benchmarks._util import ROOT, recsys_env
+from recsys.evaluation.split import PROTOCOLS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default = ROOT.parent / "shared" / "datasets" / "ml-latest-small"
     parser.add_argument("--dataset", type=Path, default=default)
+    parser.add_argument(
+        "--split",
+        default="temporal",
+        choices=PROTOCOLS,
+    )
+    parser.add_argument("--min-rating", type=float, default=4.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        env = recsys_env(home, dataset=f"movielens:{args.dataset}")
+        env = recsys_env(
+            home,
+            dataset=f"movielens:{args.dataset}",
+            evaluation_split=args.split,
+            relevance_min_rating=args.min_rating,
+        )
         started = time.perf_counter()
         completed = subprocess.run(
             [sys.executable, "-m", "recsys", "materialize"],
@@ -52,6 +66,7 @@ def main() -> None:
     champion = metadata["champion"].value
     ratio = metadata["champion_ndcg_at_10"].value / metadata["popularity_ndcg_at_10"].value
     print(f"dataset: {args.dataset}")
+    print(f"evaluation: {metadata['evaluation'].value}")
     print(
         f"end-to-end pipeline: {wall:.0f} s wall, peak memory {peak_mb:,.0f} MB (largest process)"
     )
