@@ -22,6 +22,7 @@ import pandas as pd
 
 from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.evaluation.evaluate import EvaluationData, evaluate, prepare
+from recsys.evaluation.retrieval import candidate_recall, relevant_retrieved
 from recsys.evaluation.split import SplitConfig, holdout_split
 from recsys.models import families
 from recsys.models.base import Recommender
@@ -46,6 +47,7 @@ class SelectionConfig:
     collab_weight: float = DEFAULT_COLLAB_WEIGHT
     min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS
     seed: int = 42
+    retrieval_n: int = 100  # candidates per family for the candidate-recall report (0: none)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.budget) - set(families.BY_NAME))
@@ -86,6 +88,8 @@ class Selection:
     baseline_test: dict[str, float]
     champion: str
     incumbent_test: dict[str, float] | None = None  # the published model's config, same split
+    # Candidate recall@retrieval_n per family's best and for their union, on the test split.
+    retrieval_recall: dict[str, float] = field(default_factory=dict)
 
     @property
     def champion_result(self) -> FamilyResult:
@@ -145,11 +149,17 @@ def select(
             family, trials, validation_data, items, config, base, on_trial
         )
 
+    retrieved = {}
+    if config.retrieval_n:
+        popularity = PopularityRecommender().fit(test_data.train)
+        retrieved["popularity"] = relevant_retrieved(popularity, test_data, config.retrieval_n)
     for result in results.values():
         if result.best is None:
             continue
         model = build_model(result.family, result.best.params, items, config)
         result.test_metrics = _score(model, test_data)
+        if config.retrieval_n:  # while the model is fitted on the test split's train part
+            retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
     scored = {f: r for f, r in results.items() if r.best is not None}
     if not scored:
         raise ValueError("no model family could be trained on this data")
@@ -160,7 +170,8 @@ def select(
             incumbent_test = _score(build_model(*incumbent, items, config), test_data)
         except (ValueError, TypeError, KeyError) as error:  # e.g. a family renamed since
             log.warning("could not re-evaluate the published model %s: %s", incumbent, error)
-    return Selection(results, baseline_validation, baseline_test, champion, incumbent_test)
+    recall = candidate_recall(retrieved, test_data)
+    return Selection(results, baseline_validation, baseline_test, champion, incumbent_test, recall)
 
 
 def offline_replacement_decision(

@@ -95,6 +95,8 @@ class SelectionRunConfig(SettingsDefaults):
     min_interactions_for_collab: int | None = None
     seed: int = 42
     max_users: int = 50_000
+    # Candidates per family for the candidate-recall report on the test split (0: no report).
+    retrieval_n: int = 100
 
     def to_selection_config(self) -> SelectionConfig:
         """The search this run asked for; a family name the registry does not know is a
@@ -117,6 +119,7 @@ class SelectionRunConfig(SettingsDefaults):
             collab_weight=self.collab_weight,
             min_interactions_for_collab=self.min_interactions_for_collab,
             seed=self.seed,
+            retrieval_n=self.retrieval_n,
         )
 
 

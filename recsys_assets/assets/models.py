@@ -29,21 +29,9 @@ from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 from recsys_assets.run_config import PublicationConfig, SelectionRunConfig
+from recsys_assets.selection_report import REPORTED, metrics_table
 
 GROUP = "models"
-REPORTED = (
-    "ndcg_at_10",
-    "precision_at_10",
-    "recall_at_10",
-    "map_at_10",
-    "hit_rate_at_10",
-    "coverage_at_10",
-    "novelty_at_10",
-    "diversity_at_10",
-    "ndcg_at_20",
-    "cold_ndcg_at_10",
-    "warm_ndcg_at_10",
-)
 
 
 @dataclass
@@ -114,7 +102,7 @@ def model_selection(
         metadata={
             "champion": selection.champion,
             "champion_params": dg.MetadataValue.json(champion.best.params),
-            "metrics": dg.MetadataValue.md(metrics_table(selection)),
+            "metrics": dg.MetadataValue.md(metrics_table(selection, selection_config.retrieval_n)),
             **{
                 f"champion_{k}": float(champion.test_metrics[k])
                 for k in REPORTED
@@ -123,41 +111,11 @@ def model_selection(
             "popularity_ndcg_at_10": float(selection.baseline_test["ndcg_at_10"]),
             "users_evaluated": sampled_users,
             "evaluation": selection_config.split.describe(),
+            "candidate_recall_union": selection.retrieval_recall.get("union", 0.0),
             "users_total": all_users,
             "run_config_from_settings": dg.MetadataValue.json(config.used()),
         },
     )
-
-
-def metrics_table(selection: Selection) -> str:
-    """Markdown: each family's best validation NDCG and its test metrics, popularity last."""
-    lines = [
-        "| model | val ndcg_at_10 | " + " | ".join(REPORTED) + " | note |",
-        "|" + "---|" * (len(REPORTED) + 3),
-    ]
-    rows = [
-        (f, r.best.metrics[OBJECTIVE] if r.best else None, r.test_metrics, r.skipped)
-        for f, r in selection.families.items()
-    ]
-    rows.append(
-        (
-            "popularity",
-            selection.baseline_validation[OBJECTIVE],
-            selection.baseline_test,
-            "baseline",
-        )
-    )
-    if selection.incumbent_test:
-        rows.append(("published (refit)", None, selection.incumbent_test, "incumbent"))
-    for name, validation, test, note in rows:
-        cells = [f"{test[k]:.4f}" if k in test else "" for k in REPORTED]
-        val = f"{validation:.4f}" if validation is not None else ""
-        mark = " **champion**" if name == selection.champion else ""
-        lines.append(f"| {name}{mark} | {val} | " + " | ".join(cells) + f" | {note} |")
-    users = selection.baseline_test.get("users", 0)
-    cold = selection.baseline_test.get("cold_users", 0)
-    lines.append(f"\nTest users: {users:.0f} ({cold:.0f} cold, fewer than 5 training items).")
-    return "\n".join(lines)
 
 
 @dg.asset(group_name=GROUP, kinds={"python"})

@@ -54,6 +54,16 @@ def test_champion_is_the_best_validation_score_and_beats_popularity(world):
         "warm_ndcg_at_10",
         "diversity_at_10",
     } <= set(champion.test_metrics)
+    # Candidate recall of each family's top 100 and of their union, on the same test split.
+    recall = selection.retrieval_recall
+    assert set(recall) == {*best, "popularity", "union"}
+    assert all(0.0 <= value <= 1.0 for value in recall.values())
+    assert recall["union"] >= max(v for k, v in recall.items() if k != "union")
+    # The recall of a top 20 list equals the evaluation's recall@20: the same lists.
+    small = select(pairs, items, SelectionConfig(budget={"ease": 1}, retrieval_n=20))
+    assert small.retrieval_recall["ease"] == pytest.approx(
+        small.families["ease"].test_metrics["recall_at_20"]
+    )
 
 
 def test_first_trial_of_each_family_is_its_configured_default(world):
