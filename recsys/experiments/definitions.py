@@ -83,9 +83,6 @@ class Experiment(BaseModel):
     def control_variant(self) -> Variant:
         return next(v for v in self.variants if v.name == self.control)
 
-    def variant(self, name: str) -> Variant | None:
-        return next((v for v in self.variants if v.name == name), None)
-
     @property
     def roles(self) -> set[str]:
         return {variant.role for variant in self.variants}
