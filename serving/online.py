@@ -53,11 +53,12 @@ class Online:
         if time.monotonic() - self._results_at >= RESULTS_REFRESH_SECONDS:
             self._results_at = time.monotonic()
             running = [e.name for e in self.experiments.all() if e.status == "running"]
+            if not running:  # no engine opened for nothing (embedded: it is shared)
+                self.latest_results = []
+                return
             with self.warehouse.session() as client:
                 self.latest_results = [
-                    {"experiment": name, **row}
-                    for name in running
-                    for row in store.latest_results(client, name)
+                    row for name in running for row in store.latest_results(client, name)
                 ]
 
     def explores(self) -> bool:
