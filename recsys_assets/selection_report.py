@@ -15,6 +15,9 @@ REPORTED = (
     "novelty_at_10",
     "diversity_at_10",
     "ndcg_at_20",
+    "recall_at_20",
+    "ndcg_at_50",
+    "recall_at_50",
     "cold_ndcg_at_10",
     "warm_ndcg_at_10",
 )

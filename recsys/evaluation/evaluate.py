@@ -63,14 +63,15 @@ def prepare(split: TemporalSplit, items: pd.DataFrame | None = None) -> Evaluati
 def evaluate(
     model: Recommender,
     data: EvaluationData,
-    ks: Sequence[int] = (10, 20),
+    ks: Sequence[int] = (10, 20, 50),  # multi-stage systems report recall and NDCG deep
     cold_threshold: int = 5,
     block_size: int = 1024,
     beyond_accuracy: bool = True,
 ) -> dict[str, float]:
     """Metrics at each K over users with relevant held-out items; the model must be fitted.
 
-    Keys: `ndcg_at_10`, ..., `coverage_at_10`, `novelty_at_10`, `diversity_at_10`, the ranking
+    Keys: `ndcg_at_10`, ..., `recall_at_50`, `coverage_at_10`, `novelty_at_10`,
+    `diversity_at_10` (beyond-accuracy figures at K up to 20: the lists people see), the ranking
     metrics again for warm and cold users (`cold_ndcg_at_10`: fewer than `cold_threshold` train
     items; left out when a group is empty), and `users` / `cold_users`. `beyond_accuracy=False`
     skips coverage, novelty and diversity (tuning trials only need the ranking metrics).
@@ -98,7 +99,7 @@ def evaluate(
             if len(cold) < len(per_user):
                 warm = (v for r, v in per_user.items() if r not in cold)
                 results[f"warm_{name}_at_{k}"] = _mean(warm)
-        if not beyond_accuracy:
+        if not beyond_accuracy or k > 20:
             continue
         ranked_lists = list(lists.values())
         results[f"coverage_at_{k}"] = metrics.catalogue_coverage(

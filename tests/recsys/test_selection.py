@@ -48,6 +48,8 @@ def test_champion_is_the_best_validation_score_and_beats_popularity(world):
     assert {
         "precision_at_10",
         "recall_at_20",
+        "recall_at_50",
+        "ndcg_at_50",
         "map_at_10",
         "coverage_at_10",
         "cold_ndcg_at_10",
