@@ -35,10 +35,10 @@ def live_results(state: ServingState, experiment: Experiment) -> Results:
 
 
 def report(state: ServingState, experiment: Experiment) -> dict:
-    results = live_results(state, experiment)
-    decision = decide(experiment, results)
-    with state.warehouse.session() as client:
+    with state.warehouse.session() as client:  # one session: embedded, the engine is shared
+        results = current_results(client, experiment, state.settings.attribution_hours)
         decisions = store.decisions(client, experiment.name)
+    decision = decide(experiment, results)
     served = {role: snapshot.model_version for role, snapshot in state.served.items()}
     return {
         "definition": experiment.model_dump(),

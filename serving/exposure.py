@@ -28,9 +28,9 @@ class Exposure:
         self._pool_at = float("-inf")
         self._shown = UserCache(cache_size)
 
-    def refresh_pool(self, force: bool = False) -> bool:
-        """Re-read the rarely shown items (at most once a minute unless forced)."""
-        if not force and time.monotonic() - self._pool_at < POOL_REFRESH_SECONDS:
+    def refresh_pool(self) -> bool:
+        """Re-read the rarely shown items (at most once a minute)."""
+        if time.monotonic() - self._pool_at < POOL_REFRESH_SECONDS:
             return False
         with self.warehouse.session() as client:
             self.pool = tuple(impression_reads.rarely_shown(client, POOL_SIZE, WINDOW_DAYS))
