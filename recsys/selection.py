@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +30,14 @@ from recsys.models.base import Recommender
 from recsys.models.ease import CatalogueTooLargeError
 from recsys.models.families import FAMILIES, BuildOptions
 from recsys.models.popularity import PopularityRecommender
-from recsys.warehouse.roles import CHALLENGER, CHAMPION
+from recsys.publication import OBJECTIVE
+from recsys.ranking import tuning as ranker_tuning
+from recsys.ranking.candidates import RECENT
+from recsys.ranking.model import RankerRecommender
+from recsys.ranking.source import staged
 
 log = logging.getLogger(__name__)
 
-OBJECTIVE = "ndcg_at_10"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class SelectionConfig:
             ease_max_items=self.ease_max_items,
             collab_weight=self.collab_weight,
             min_interactions_for_collab=self.min_interactions_for_collab,
+            split=self.split,
         )
 
 
@@ -121,12 +126,19 @@ def select(
     config: SelectionConfig = SelectionConfig(),
     on_trial: Callable[[Trial], None] | None = None,
     incumbent: tuple[str, dict[str, Any]] | None = None,
+    feature_store: Any = None,
 ) -> Selection:
     """Tune each family on a validation split, score the winners on the test split.
 
     `incumbent` (family, params) of the published model is refitted and scored on the same test
-    split, so that the retrained model is compared with it on equal terms.
+    split, so that the retrained model is compared with it on equal terms. `feature_store` (a
+    warehouse) is where the two-stage ranker computes its features; without one it is skipped.
     """
+    with ExitStack() as scratch:
+        return _select(pairs, items, config, on_trial, incumbent, feature_store, scratch)
+
+
+def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -> Selection:
     outer = holdout_split(pairs, config.split)
     test_data = prepare(outer, items)
     inner = holdout_split(outer.train.drop(columns="relevant", errors="ignore"), config.split)
@@ -145,10 +157,30 @@ def select(
                 family.name, None, skipped="no collaborative model to build on"
             )
             continue
+        if family.two_stage:
+            results[family.name] = _tune_ranker(
+                family,
+                trials,
+                validation_data,
+                inner.train,
+                items,
+                config,
+                results,
+                feature_store,
+                on_trial,
+            )
+            continue
         results[family.name] = _tune_family(
             family, trials, validation_data, items, config, base, on_trial
         )
 
+    outer_source = None  # the test split's train pairs in the warehouse, staged once if needed
+    if feature_store is not None and any(
+        families.family(f).two_stage or (incumbent and incumbent[0] == f) for f in results
+    ):
+        outer_source = scratch.enter_context(
+            staged(feature_store, outer.train, items, config.split)
+        )
     retrieved = {}
     if config.retrieval_n:
         popularity = PopularityRecommender().fit(test_data.train)
@@ -157,9 +189,12 @@ def select(
         if result.best is None:
             continue
         model = build_model(result.family, result.best.params, items, config)
-        result.test_metrics = _score(model, test_data)
+        result.test_metrics = _score(model, test_data, source=outer_source)
         if config.retrieval_n:  # while the model is fitted on the test split's train part
             retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
+            if isinstance(model, RankerRecommender) and RECENT in model.fitted:
+                recent = model.fitted[RECENT]
+                retrieved[RECENT] = relevant_retrieved(recent, test_data, config.retrieval_n)
     scored = {f: r for f, r in results.items() if r.best is not None}
     if not scored:
         raise ValueError("no model family could be trained on this data")
@@ -167,67 +202,12 @@ def select(
     incumbent_test = None
     if incumbent is not None:
         try:
-            incumbent_test = _score(build_model(*incumbent, items, config), test_data)
+            incumbent_model = build_model(*incumbent, items, config)
+            incumbent_test = _score(incumbent_model, test_data, source=outer_source)
         except (ValueError, TypeError, KeyError) as error:  # e.g. a family renamed since
             log.warning("could not re-evaluate the published model %s: %s", incumbent, error)
     recall = candidate_recall(retrieved, test_data)
     return Selection(results, baseline_validation, baseline_test, champion, incumbent_test, recall)
-
-
-def offline_replacement_decision(
-    retrained: dict[str, float],
-    published: dict[str, float] | None,
-    min_improve: float,
-    metric: str = OBJECTIVE,
-) -> tuple[bool, str]:
-    """Should the retrained model replace the published one? Only if, on the same offline test
-    split, it beats it by `min_improve` (or nothing is published). Offline evidence only: online
-    experiments between served versions are a different decision."""
-    if published is None:
-        return True, "published as the first model (there was no earlier model to compare with)"
-    new, old = retrained[metric], published[metric]
-    if new >= old + min_improve:
-        return True, (
-            f"published: {metric} {new:.4f} beats the previous model's {old:.4f} "
-            f"(min_improve {min_improve})"
-        )
-    return False, (
-        f"kept the published model: {metric} {new:.4f} does not beat its {old:.4f} "
-        f"by min_improve {min_improve} on the same evaluation"
-    )
-
-
-def publication_role(
-    retrained: dict[str, float],
-    published: dict[str, float] | None,
-    min_improve: float,
-    requested: str = "auto",
-    challenger_margin: float = 0.0,
-    metric: str = OBJECTIVE,
-) -> tuple[str | None, str]:
-    """The role a retrained model is published in (None: not published), and why.
-
-    - `champion`: only if it beats the champion offline (`offline_replacement_decision`).
-    - `challenger`: beside the champion whatever the offline comparison says, for an online
-      experiment to decide (the quality checks still apply). With no champion yet, any
-      request publishes the first champion.
-    - `auto`: champion if it beats it; else challenger if it lost by less than
-      `challenger_margin` (0: never), since offline NDCG and online clicks can disagree.
-    """
-    wins, reason = offline_replacement_decision(retrained, published, min_improve, metric)
-    if published is None:
-        return CHAMPION, reason
-    if requested == "challenger":
-        return CHALLENGER, f"published as challenger (run config); offline: {reason}"
-    if wins:
-        return CHAMPION, reason
-    gap = published[metric] - retrained[metric]
-    if requested == "auto" and gap < challenger_margin:
-        return CHALLENGER, (
-            f"published as challenger: {metric} {retrained[metric]:.4f} is within "
-            f"challenger_margin {challenger_margin} of the champion's {published[metric]:.4f}"
-        )
-    return None, reason
 
 
 def _tune_family(
@@ -277,6 +257,43 @@ def _best_collaborative(results: dict[str, FamilyResult]) -> FamilyResult | None
     return max(candidates, key=lambda r: r.best.metrics[OBJECTIVE], default=None)
 
 
-def _score(model: Recommender, data: EvaluationData, full: bool = True) -> dict[str, float]:
+def _tune_ranker(
+    family, n_trials, data, past_pairs, items, config, results, feature_store, on_trial
+) -> FamilyResult:
+    """The two-stage family: retrievers are the other families' best (`recsys.ranking`)."""
+    if feature_store is None:
+        return FamilyResult(family.name, None, skipped="needs a warehouse to compute features in")
+    best = {f: (r.best.metrics[OBJECTIVE], r.best.params) for f, r in results.items() if r.best}
+    ranker = build_model(family.name, ranker_tuning.retriever_params(best), items, config)
+
+    def report(params: dict[str, Any], score: float, seconds: float) -> None:
+        if on_trial:
+            on_trial(Trial(family.name, params, {OBJECTIVE: score}, seconds))
+
+    found = ranker_tuning.tune(
+        ranker,
+        n_trials,
+        data,
+        past_pairs,
+        items,
+        config.split,
+        feature_store,
+        family.search,
+        config.seed,
+        report,
+    )
+    if found is None:
+        return FamilyResult(family.name, None, skipped="too few validation users to learn from")
+    params, score = found
+    return FamilyResult(family.name, Trial(family.name, params, {OBJECTIVE: score}, 0.0))
+
+
+def _score(
+    model: Recommender, data: EvaluationData, full: bool = True, source: Any = None
+) -> dict[str, float]:
+    if isinstance(model, RankerRecommender):
+        if source is None:
+            raise ValueError("the ranker needs a warehouse to compute its features in")
+        model.bind(source)
     model.fit(data.train)
     return evaluate(model, data, beyond_accuracy=full)

@@ -2,8 +2,8 @@
 
 Selection, the run config (a trial budget per family name) and the refit loop over `FAMILIES`;
 adding a family is a module in `recsys/models/` plus one record here. A composite family
-(the hybrid today, a learned ranker over several retrievers later) is built on the best
-collaborative family the search found.
+(the hybrid) is built on the best collaborative family the search found; the two-stage ranker
+(`recsys.ranking`) on every retriever family's best, tuned by `recsys.ranking.tuning`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import optuna
 import pandas as pd
 
 from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
+from recsys.evaluation.split import SplitConfig
 from recsys.models.als import ALSParams, ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
@@ -23,6 +24,7 @@ from recsys.models.ease import EASERecommender
 from recsys.models.hybrid import HybridRecommender
 from recsys.models.knn import ItemKNNRecommender
 from recsys.models.popularity import PopularityRecommender
+from recsys.ranking.model import RankerRecommender
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class BuildOptions:
     ease_max_items: int = 15_000
     collab_weight: float = DEFAULT_COLLAB_WEIGHT
     min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS
+    split: SplitConfig = SplitConfig()  # the ranker learns labels by the evaluation's rule
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Family:
     budget: int = 1  # trials by default; 0 in a run's budget leaves the family out
     collaborative: bool = False  # learns from who did what: a base for composite families
     composite: bool = False  # built on the best collaborative family found
+    two_stage: bool = False  # retrieves from the other families, then ranks (recsys.ranking)
 
 
 def _als(params: dict[str, Any], options: BuildOptions) -> Recommender:
@@ -68,6 +72,21 @@ def _hybrid(params: dict[str, Any], options: BuildOptions) -> Recommender:
         min_interactions=params["min_interactions"],
     )
 
+
+def _ranker(params: dict[str, Any], options: BuildOptions) -> Recommender:
+    settings = {k: params[k] for k in (*RANKER_SETTINGS, "trees") if k in params}
+    return RankerRecommender(
+        params["retrievers"],
+        settings,
+        lambda name, retriever: build(name, retriever, options),
+        split=options.split,
+        depth=int(params.get("depth", 100)),
+        anchor=params.get("anchor", ""),
+        max_training_users=int(params.get("max_training_users", 3_000)),
+    )
+
+
+RANKER_SETTINGS = ("learning_rate", "num_leaves", "min_child_samples", "feature_fraction")
 
 FAMILIES: tuple[Family, ...] = (
     Family(
@@ -126,6 +145,19 @@ FAMILIES: tuple[Family, ...] = (
         },
         budget=4,
         composite=True,
+    ),
+    Family(
+        "ranker",
+        _ranker,
+        search=lambda trial: {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.15, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 7, 63, log=True),
+            "min_child_samples": trial.suggest_int("min_child_samples", 5, 100, log=True),
+            "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
+        },
+        budget=4,
+        composite=True,
+        two_stage=True,
     ),
 )
 BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}

@@ -13,13 +13,13 @@ from recsys.matrix import InteractionMatrix
 from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
+from recsys.publication import publication_role
 from recsys.selection import (
     OBJECTIVE,
     Selection,
     SelectionConfig,
     Trial,
     build_model,
-    publication_role,
     select,
 )
 from recsys.warehouse import interaction_sql, item_reads, versions

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from recsys.data.synthetic import SyntheticConfig, SyntheticWorld
-from recsys.selection import OBJECTIVE, SelectionConfig, offline_replacement_decision, select
+from recsys.publication import offline_replacement_decision
+from recsys.selection import OBJECTIVE, SelectionConfig, select
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def test_offline_replacement_decision(new, old, min_improve, publish):
 
 
 def test_publication_role_champion_challenger_or_none():
-    from recsys.selection import publication_role
+    from recsys.publication import publication_role
 
     champion = {"ndcg_at_10": 0.10}
     assert publication_role({"ndcg_at_10": 0.05}, None, 0.0)[0] == "champion"  # the first

@@ -1,0 +1,127 @@
+"""Retrieval, the first stage: every retriever's top N per user, united, with each retriever's
+score and rank kept as features for the ranker.
+
+Retrievers are fitted models of the registered families (ALS, EASE, item-kNN, content,
+popularity) plus `RecentNeighbours`: items similar to the user's last few items, which catches
+what a user is into right now rather than over their whole history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys.matrix import InteractionMatrix
+from recsys.models.base import Recommender, top_k
+
+RECENT = "recent_neighbours"
+MISSING_RANK = 1_000.0  # the rank a retriever "gave" an item it did not retrieve
+
+
+class RecentNeighbours(Recommender):
+    """Items most similar to each user's `last_n` most recent items (by an item-item model's
+    similarity), the more recent the heavier."""
+
+    name = RECENT
+
+    def __init__(self, similarity: Recommender, recent: sp.csr_matrix) -> None:
+        self.similarity = similarity  # a fitted model with item_similarity_rows
+        self.recent = recent  # users x items, weight of each recent item (0 elsewhere)
+
+    def fit(self, train: InteractionMatrix) -> RecentNeighbours:
+        self.train = train
+        return self
+
+    def scores(self, user_rows: np.ndarray) -> np.ndarray:
+        recent = self.recent[user_rows]
+        scores = np.zeros((len(user_rows), self.train.shape[1]), np.float32)
+        items = np.unique(recent.indices)
+        if len(items):
+            rows = self.similarity.item_similarity_rows(items)  # items x all items
+            scores += recent[:, items] @ rows
+        return scores
+
+
+def recent_items(train: InteractionMatrix, last_at: pd.DataFrame, last_n: int = 5) -> sp.csr_matrix:
+    """Users x items: weight 1/(position) for each user's `last_n` latest positive items.
+
+    `last_at` holds (user_id, item_id, last_at) pairs; pairs not in `train` are ignored."""
+    user_rows = pd.Series(np.arange(len(train.user_ids)), index=train.user_ids)
+    item_cols = pd.Series(np.arange(len(train.item_ids)), index=train.item_ids)
+    latest = last_at.sort_values("last_at", ascending=False, kind="stable")
+    latest = latest.assign(position=latest.groupby("user_id").cumcount() + 1)
+    latest = latest[latest["position"] <= last_n]
+    rows = user_rows.reindex(latest["user_id"]).to_numpy()
+    cols = item_cols.reindex(latest["item_id"]).to_numpy()
+    known = ~(np.isnan(rows) | np.isnan(cols))
+    weights = 1.0 / latest["position"].to_numpy()[known]
+    matrix = sp.csr_matrix(
+        (weights.astype(np.float32), (rows[known].astype(int), cols[known].astype(int))),
+        shape=train.shape,
+    )
+    return matrix.multiply(train.confidence > 0).tocsr()
+
+
+def retrieve(
+    retrievers: Mapping[str, Recommender], user_rows: np.ndarray, depth: Mapping[str, int]
+) -> pd.DataFrame:
+    """The union of every retriever's top `depth[name]` unseen items for `user_rows`.
+
+    One row per (row, col) with `<name>_score` (NaN when that retriever did not retrieve it),
+    `<name>_rank` (1 = its best; MISSING_RANK when absent) and `retrieved_by` (how many did)."""
+    frames = []
+    for name, model in retrievers.items():
+        cols, scores = model.recommend(user_rows, depth[name])
+        width = cols.shape[1]
+        frame = pd.DataFrame(
+            {
+                "row": np.repeat(user_rows, width),
+                "col": cols.ravel(),
+                f"{name}_score": scores.ravel(),
+                f"{name}_rank": np.tile(np.arange(1, width + 1, dtype=np.float32), len(user_rows)),
+            }
+        )
+        frames.append(frame[frame["col"] >= 0].set_index(["row", "col"]))
+    if not frames:
+        return pd.DataFrame(columns=["row", "col"])
+    union = pd.concat(frames, axis=1, join="outer")
+    ranks = [f"{name}_rank" for name in retrievers]
+    union["retrieved_by"] = union[ranks].notna().sum(axis=1).astype(np.float32)
+    union[ranks] = union[ranks].fillna(MISSING_RANK)
+    return union.reset_index().sort_values(["row", "col"], kind="stable", ignore_index=True)
+
+
+def rank_lists(
+    candidates: pd.DataFrame, scores: np.ndarray, user_rows: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, scores) of each user's k best candidates by `scores`, in `user_rows` order;
+    -1 marks empty slots (a user with fewer than k candidates)."""
+    columns = np.full((len(user_rows), k), -1, dtype=np.int64)
+    best = np.full((len(user_rows), k), -np.inf, dtype=np.float32)
+    if len(candidates) == 0 or k == 0:
+        return columns, best
+    position = pd.Series(np.arange(len(user_rows)), index=user_rows)
+    slot = position.reindex(candidates["row"].to_numpy()).to_numpy()
+    order = np.lexsort((-scores, slot))
+    slot, cols, vals = slot[order], candidates["col"].to_numpy()[order], scores[order]
+    start = np.searchsorted(slot, np.arange(len(user_rows)))
+    rank = np.arange(len(slot)) - start[slot.astype(int)]
+    keep = rank < k
+    columns[slot[keep].astype(int), rank[keep]] = cols[keep]
+    best[slot[keep].astype(int), rank[keep]] = vals[keep]
+    return columns, best
+
+
+def padded_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """`top_k` that always returns k columns (a catalogue smaller than k pads with -1)."""
+    cols, vals = top_k(scores, k)
+    if cols.shape[1] == k:
+        return cols, vals
+    pad = k - cols.shape[1]
+    return (
+        np.pad(cols, ((0, 0), (0, pad)), constant_values=-1),
+        np.pad(vals, ((0, 0), (0, pad)), constant_values=-np.inf),
+    )

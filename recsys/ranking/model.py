@@ -1,0 +1,210 @@
+"""The two-stage model: retrieve candidates from several families, rank them with LightGBM.
+
+    fit(train):  pairs behind `train` ──temporal split──▶ inner past / inner future
+                 retrievers fitted on the inner past ──▶ candidates of users with a future
+                 features (SQL, as of each user's cut-off) + label (relevant in the future)
+                 ──▶ booster (`trees` rounds, settings from tuning)
+                 retrievers refitted on all of `train` (what lists are built from)
+    recommend:   candidates ──features──▶ booster score ──▶ top K
+
+It is a family like the others (`recsys.models.families`): its params say which retrievers with
+which params, how deep, and the booster's settings, so refitting it on other data (the test
+split, all data) repeats the same recipe. Features need the warehouse: `bind` a
+`FeatureSource` over the pairs behind the matrix before `fit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.evaluation.evaluate import prepare
+from recsys.evaluation.split import SplitConfig, holdout_split
+from recsys.foldin import FoldInParts
+from recsys.matrix import InteractionMatrix
+from recsys.models.base import Recommender
+from recsys.ranking import learner
+from recsys.ranking.candidates import RECENT, RecentNeighbours, rank_lists, recent_items, retrieve
+from recsys.ranking.features import FEATURES
+from recsys.ranking.source import FeatureSource, narrowed
+
+Builder = Callable[[str, dict[str, Any]], Recommender]
+LAST_ITEMS = 5  # "recent neighbours" look at each user's last five items
+SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neighbours use
+
+
+class RankerRecommender(Recommender):
+    name = "ranker"
+    parallel_safe = False  # scoring reads features from the warehouse: one process
+    recommend_block_size = 4096
+
+    def __init__(
+        self,
+        retrievers: dict[str, dict[str, Any]],
+        settings: dict[str, Any],
+        build: Builder,
+        split: SplitConfig | None = None,
+        depth: int = 100,
+        anchor: str = "",
+        max_training_users: int = 3_000,
+        seed: int = 42,
+    ) -> None:
+        if not retrievers:
+            raise ValueError("the ranker needs at least one retriever family")
+        self.retriever_params = retrievers
+        self.settings = settings
+        self.split = split or SplitConfig()
+        self.depth = depth
+        # The retriever whose item side serves similar items and request-time fold-in.
+        self.anchor = anchor or next(iter(retrievers))
+        self.max_training_users = max_training_users
+        self.seed = seed
+        self._build = build
+        self.source: FeatureSource | None = None
+        self.booster = None
+        self.fitted: dict[str, Recommender] = {}
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "retrievers": self.retriever_params,
+            "depth": self.depth,
+            "anchor": self.anchor,
+            "max_training_users": self.max_training_users,
+            **self.settings,
+        }
+
+    def bind(self, source: FeatureSource) -> RankerRecommender:
+        """Where features are computed: the warehouse and the pairs behind the next `fit`."""
+        self.source = source
+        return self
+
+    def fit(self, train: InteractionMatrix) -> RankerRecommender:
+        source = self._bound()
+        pairs = source.pairs()
+        inner = holdout_split(pairs, self.split)
+        data = prepare(inner)
+        with narrowed(source, inner.train) as past:
+            retrievers = self.fit_retrievers(data.train, past)
+            labelled = training_frame(retrievers, data, past, self.depth, self._sample(data))
+        self.booster = learner.train(labelled, self.settings, self.seed)
+        self.train = train
+        self.fitted = self.fit_retrievers(train, source)
+        return self
+
+    def fit_retrievers(
+        self, train: InteractionMatrix, source: FeatureSource
+    ) -> dict[str, Recommender]:
+        """Every retriever fitted on `train`, recent neighbours last (it reuses a similarity)."""
+        fitted = {
+            name: self._build(name, params).fit(train)
+            for name, params in self.retriever_params.items()
+        }
+        similarity = next((fitted[n] for n in SIMILARITY_FROM if n in fitted), None)
+        if similarity is not None:
+            recent = recent_items(train, source.latest(LAST_ITEMS), LAST_ITEMS)
+            fitted[RECENT] = RecentNeighbours(similarity, recent).fit(train)
+        return fitted
+
+    def scores(self, user_rows: np.ndarray) -> np.ndarray:
+        """Dense scores: the booster's for candidates, -inf elsewhere (never retrieved)."""
+        candidates = candidate_features(
+            self.fitted, self.train, self._bound(), user_rows, self.depth
+        )
+        dense = np.full((len(user_rows), self.train.shape[1]), -np.inf, np.float32)
+        if len(candidates):
+            slot = pd.Series(np.arange(len(user_rows)), index=user_rows)
+            values = self.booster.predict(
+                candidates[self.booster.feature_name()].to_numpy(np.float32)
+            )
+            dense[slot[candidates["row"]].to_numpy(), candidates["col"].to_numpy()] = values
+        return dense
+
+    def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        candidates = candidate_features(
+            self.fitted, self.train, self._bound(), user_rows, self.depth
+        )
+        if len(candidates) == 0:
+            return rank_lists(candidates, np.empty(0, np.float32), user_rows, k)
+        values = self.booster.predict(candidates[self.booster.feature_name()].to_numpy(np.float32))
+        return rank_lists(candidates, values.astype(np.float32), user_rows, k)
+
+    def contributions(self, candidates: pd.DataFrame) -> pd.DataFrame:
+        """Each candidate's per-feature contribution to its score (LightGBM `pred_contrib`)."""
+        names = self.booster.feature_name()
+        values = self.booster.predict(candidates[names].to_numpy(np.float32), pred_contrib=True)
+        return pd.DataFrame(values[:, :-1], columns=names, index=candidates.index)
+
+    def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
+        return self.fitted[self.anchor].item_similarity_rows(item_cols)
+
+    def artifact_arrays(self) -> dict[str, np.ndarray]:
+        arrays = dict(self.fitted[self.anchor].artifact_arrays())
+        arrays["ranker_booster"] = np.array(self.booster.model_to_string())
+        return arrays
+
+    def fold_in_parts(self) -> FoldInParts:
+        # Request-time fold-in scores a fresh user with the anchor's item side.
+        return self.fitted[self.anchor].fold_in_parts()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["source"] = None  # a warehouse handle does not travel between processes
+        return state
+
+    def _bound(self) -> FeatureSource:
+        if self.source is None:
+            raise ValueError(
+                "the ranker computes its features in the warehouse: bind a FeatureSource first"
+            )
+        return self.source
+
+    def _sample(self, data) -> np.ndarray:
+        rows = data.users
+        if len(rows) <= self.max_training_users:
+            return rows
+        rng = np.random.default_rng(self.seed)
+        return np.sort(rng.choice(rows, self.max_training_users, replace=False))
+
+
+def candidate_features(
+    retrievers: dict[str, Recommender],
+    train: InteractionMatrix,
+    source: FeatureSource,
+    user_rows: np.ndarray,
+    depth: int,
+) -> pd.DataFrame:
+    """Candidates of `user_rows` with retriever scores and ranks and the warehouse features."""
+    found = retrieve(retrievers, np.asarray(user_rows), {name: depth for name in retrievers})
+    if len(found) == 0:
+        return found
+    keys = pd.DataFrame(
+        {
+            "user_id": train.user_ids[found["row"].to_numpy()],
+            "item_id": train.item_ids[found["col"].to_numpy()],
+        },
+        index=found.index,
+    )
+    return pd.concat([found, source.features(keys)], axis=1)
+
+
+def training_frame(
+    retrievers: dict[str, Recommender],
+    data,
+    source: FeatureSource,
+    depth: int,
+    user_rows: np.ndarray,
+) -> learner.Labelled:
+    """Labelled candidates of `user_rows` (users with relevant held-out items of `data`)."""
+    frame = candidate_features(retrievers, data.train, source, user_rows, depth)
+    column = {item: col for col, item in enumerate(data.train.item_ids)}
+    relevant = {
+        int(row): frozenset(column[i] for i in data.relevant[int(row)] if i in column)
+        for row in user_rows
+    }
+    labels = [col in relevant[row] for row, col in zip(frame["row"], frame["col"], strict=True)]
+    frame = frame.assign(label=np.asarray(labels, dtype=np.int32))
+    names = [c for c in frame.columns if c.endswith(("_score", "_rank"))]
+    return learner.Labelled(frame, [*names, "retrieved_by", *FEATURES], relevant)
