@@ -39,7 +39,6 @@ from recsys.ranking.source import staged
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class SelectionConfig:
     """Trials per family name (see `recsys.models.families`; a family left out or at 0 is not

@@ -22,6 +22,8 @@ class Recommender(ABC):
     train: InteractionMatrix
     # Users scored at once when generating every list: dense scores are block x items floats.
     recommend_block_size: int = 1024
+    # Can lists be generated in other processes (the pickled model alone is enough)?
+    parallel_safe: bool = True
 
     @abstractmethod
     def fit(self, train: InteractionMatrix) -> Recommender: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import optuna
@@ -78,7 +79,7 @@ def _ranker(params: dict[str, Any], options: BuildOptions) -> Recommender:
     return RankerRecommender(
         params["retrievers"],
         settings,
-        lambda name, retriever: build(name, retriever, options),
+        partial(build, options=options),  # picklable: the model travels between steps
         split=options.split,
         depth=int(params.get("depth", 100)),
         anchor=params.get("anchor", ""),

@@ -16,6 +16,7 @@ split, all data) repeats the same recipe. Features need the warehouse: `bind` a
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from recsys.models.base import Recommender
 from recsys.ranking import learner
 from recsys.ranking.candidates import RECENT, RecentNeighbours, rank_lists, recent_items, retrieve
 from recsys.ranking.features import FEATURES
-from recsys.ranking.source import FeatureSource, narrowed
+from recsys.ranking.source import FeatureSource, live, narrowed
 
 Builder = Callable[[str, dict[str, Any]], Recommender]
 LAST_ITEMS = 5  # "recent neighbours" look at each user's last five items
@@ -64,6 +65,7 @@ class RankerRecommender(Recommender):
         self.seed = seed
         self._build = build
         self.source: FeatureSource | None = None
+        self.as_of: datetime | None = None  # features of published lists are as of this
         self.booster = None
         self.fitted: dict[str, Recommender] = {}
 
@@ -80,6 +82,17 @@ class RankerRecommender(Recommender):
         """Where features are computed: the warehouse and the pairs behind the next `fit`."""
         self.source = source
         return self
+
+    def attach(self, store: Any, as_of: datetime) -> RankerRecommender:
+        """Features from the live `interactions` table of `store`, as of `as_of` (serving)."""
+        self.as_of = as_of
+        return self.bind(live(store, self.split, as_of))
+
+    def reattach(self, store: Any) -> RankerRecommender:
+        """The same live source in another process (a handle does not travel)."""
+        if self.as_of is None:
+            raise ValueError("this ranker was never attached to a live warehouse")
+        return self.attach(store, self.as_of)
 
     def fit(self, train: InteractionMatrix) -> RankerRecommender:
         source = self._bound()

@@ -119,7 +119,7 @@ def narrowed(parent: FeatureSource, pairs: pd.DataFrame) -> Iterator[FeatureSour
     """A source over `pairs` (a scratch table meanwhile), with the parent's catalogue and rules;
     features as of each user's latest pair."""
     table = f"{SCRATCH_PREFIX}pairs_{uuid.uuid4().hex}"
-    rows = pairs[PAIR_COLUMNS].assign(
+    rows = pairs.reindex(columns=PAIR_COLUMNS).assign(  # pairs may come without ratings
         user_id=pairs["user_id"].astype(str), item_id=pairs["item_id"].astype(str)
     )
     with parent.store.session() as client:

@@ -6,6 +6,7 @@ import numpy as np
 from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
+from recsys.ranking.model import RankerRecommender
 from recsys.warehouse import exports, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.item_model import write_content_terms, write_item_model
@@ -39,6 +40,8 @@ def user_recommendations(
     config = config.resolved(defaults)  # its top_k is recorded: the check reads it
     version = candidate_model.version.model_version
     model = candidate_model.model
+    if isinstance(model, RankerRecommender):  # it reads features from this run's warehouse
+        model.reattach(warehouse.get())
     matrix = model.train
     users = len(generation.active_rows(model))
     item_ids = exports.id_array(matrix.item_ids)
@@ -48,7 +51,8 @@ def user_recommendations(
     def bucket_tables():
         done = 0
         k = config.top_k + min(int(withheld.sum()), config.top_k)  # room for what is left out
-        lists = generation.generate(model, k, config.buckets, config.workers)
+        workers = config.workers if model.parallel_safe else 1
+        lists = generation.generate(model, k, config.buckets, workers)
         for bucket in lists:
             yield exports.topk_table(
                 bucket.rows,

@@ -14,6 +14,8 @@ from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
 from recsys.publication import publication_role
+from recsys.ranking import learner
+from recsys.ranking.model import RankerRecommender
 from recsys.selection import (
     OBJECTIVE,
     Selection,
@@ -88,6 +90,7 @@ def model_selection(
         selection_config,
         on_trial=log_trial,
         incumbent=(incumbent.algorithm, incumbent.params) if incumbent else None,
+        feature_store=context.resources.warehouse.get(),
     )
     champion = selection.champion_result
     context.log.info(f"champion: {selection.champion} {champion.best.params}")
@@ -174,6 +177,8 @@ def candidate_model(
     model = build_model(champion.family, champion.best.params, items, model_selection.config)
     # The holdout chose the model; serving uses all data. ALS reports each sweep: at millions
     # of users this is the run's longest step.
+    if isinstance(model, RankerRecommender):  # its features: the warehouse as of now
+        model.attach(context.resources.warehouse.get(), datetime.now(UTC))
     if isinstance(model, ALSRecommender):
         sweeps = model.als_params.iterations
         progress = Progress(context.log.info, "ALS fit", total=sweeps, unit="iterations")
@@ -250,6 +255,10 @@ def _track(mlflow, version: versions.ModelVersion, model: Recommender) -> str:
     mlflow.log_params({k: str(v) for k, v in version.params.items()})
     mlflow.log_metrics({f"test_{k}": v for k, v in version.metrics.items()})
     mlflow.log_metrics({f"popularity_{k}": v for k, v in version.baseline_metrics.items()})
+    if isinstance(model, RankerRecommender):  # what the booster leans on, by total gain
+        shares = learner.importances(model.booster)
+        mlflow.log_dict(shares, "ranker/feature_importance.json")
+        mlflow.log_metrics({f"importance_{name}": share for name, share in shares.items()})
     with tempfile.TemporaryDirectory() as scratch:
         mlflow.log_artifact(str(model.save(Path(scratch) / "model.npz")), artifact_path="model")
     return mlflow.active_run().info.run_id
