@@ -21,27 +21,28 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from recsys import families
 from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.evaluation.evaluate import EvaluationData, evaluate, prepare
 from recsys.evaluation.retrieval import candidate_recall, relevant_retrieved
 from recsys.evaluation.split import SplitConfig, holdout_split
-from recsys.models import families
+from recsys.families import FAMILIES, BuildOptions
 from recsys.models.base import Recommender
 from recsys.models.ease import CatalogueTooLargeError
-from recsys.models.families import FAMILIES, BuildOptions
 from recsys.models.popularity import PopularityRecommender
 from recsys.publication import OBJECTIVE
 from recsys.ranking import tuning as ranker_tuning
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.model import RankerRecommender
 from recsys.ranking.source import staged
+from recsys.selection_results import FamilyResult, Selection, Trial
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    """Trials per family name (see `recsys.models.families`; a family left out or at 0 is not
+    """Trials per family name (see `recsys.families`; a family left out or at 0 is not
     searched), the split, the limits models are built with, and the search's seed."""
 
     budget: dict[str, int] = field(default_factory=families.default_budget)
@@ -51,6 +52,8 @@ class SelectionConfig:
     min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS
     seed: int = 42
     retrieval_n: int = 100  # candidates per family for the candidate-recall report (0: none)
+    # The ranker's candidates per retriever; others contribute retrieval_n (or 100).
+    ranker_candidates: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.budget) - set(families.BY_NAME))
@@ -58,6 +61,12 @@ class SelectionConfig:
             raise ValueError(
                 f"budget names unknown model families {unknown}; known: {list(families.BY_NAME)}"
             )
+
+    def ranker_depth(self, params: dict[str, Any]) -> dict[str, int]:
+        """Candidates the ranker takes from each of its retrievers (and recent neighbours)."""
+        default = self.retrieval_n or 100
+        names = [*params["retrievers"], RECENT]
+        return {name: int(self.ranker_candidates.get(name, default)) for name in names}
 
     def options(self, items: pd.DataFrame) -> BuildOptions:
         return BuildOptions(
@@ -67,37 +76,6 @@ class SelectionConfig:
             min_interactions_for_collab=self.min_interactions_for_collab,
             split=self.split,
         )
-
-
-@dataclass
-class Trial:
-    family: str
-    params: dict[str, Any]
-    metrics: dict[str, float]  # on the validation split
-    fit_seconds: float
-
-
-@dataclass
-class FamilyResult:
-    family: str
-    best: Trial | None
-    test_metrics: dict[str, float] = field(default_factory=dict)  # best params, outer test
-    skipped: str = ""
-
-
-@dataclass
-class Selection:
-    families: dict[str, FamilyResult]
-    baseline_validation: dict[str, float]
-    baseline_test: dict[str, float]
-    champion: str
-    incumbent_test: dict[str, float] | None = None  # the published model's config, same split
-    # Candidate recall@retrieval_n per family's best and for their union, on the test split.
-    retrieval_recall: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def champion_result(self) -> FamilyResult:
-        return self.families[self.champion]
 
 
 def build_model(
@@ -144,7 +122,8 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
     validation_data = prepare(inner, items)
 
     baseline_validation = _score(PopularityRecommender(), validation_data)
-    baseline_test = _score(PopularityRecommender(), test_data)
+    per_user: dict[str, dict[int, float]] = {"popularity": {}}
+    baseline_test = _score(PopularityRecommender(), test_data, per_user=per_user["popularity"])
     results: dict[str, FamilyResult] = {}
     for family in FAMILIES:
         trials = config.budget.get(family.name, 0)
@@ -157,8 +136,11 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
             )
             continue
         if family.two_stage:
-            results[family.name] = _tune_ranker(
+            results[family.name] = ranker_tuning.tune_family(
                 family,
+                lambda params, name=family.name: build_model(
+                    name, {**params, "depth": config.ranker_depth(params)}, items, config
+                ),
                 trials,
                 validation_data,
                 inner.train,
@@ -188,7 +170,10 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
         if result.best is None:
             continue
         model = build_model(result.family, result.best.params, items, config)
-        result.test_metrics = _score(model, test_data, source=outer_source)
+        per_user[result.family] = {}
+        result.test_metrics = _score(
+            model, test_data, source=outer_source, per_user=per_user[result.family]
+        )
         if config.retrieval_n:  # while the model is fitted on the test split's train part
             retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
             if isinstance(model, RankerRecommender) and RECENT in model.fitted:
@@ -206,7 +191,9 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
         except (ValueError, TypeError, KeyError) as error:  # e.g. a family renamed since
             log.warning("could not re-evaluate the published model %s: %s", incumbent, error)
     recall = candidate_recall(retrieved, test_data)
-    return Selection(results, baseline_validation, baseline_test, champion, incumbent_test, recall)
+    return Selection(
+        results, baseline_validation, baseline_test, champion, incumbent_test, recall, per_user
+    )
 
 
 def _tune_family(
@@ -256,43 +243,16 @@ def _best_collaborative(results: dict[str, FamilyResult]) -> FamilyResult | None
     return max(candidates, key=lambda r: r.best.metrics[OBJECTIVE], default=None)
 
 
-def _tune_ranker(
-    family, n_trials, data, past_pairs, items, config, results, feature_store, on_trial
-) -> FamilyResult:
-    """The two-stage family: retrievers are the other families' best (`recsys.ranking`)."""
-    if feature_store is None:
-        return FamilyResult(family.name, None, skipped="needs a warehouse to compute features in")
-    best = {f: (r.best.metrics[OBJECTIVE], r.best.params) for f, r in results.items() if r.best}
-    ranker = build_model(family.name, ranker_tuning.retriever_params(best), items, config)
-
-    def report(params: dict[str, Any], score: float, seconds: float) -> None:
-        if on_trial:
-            on_trial(Trial(family.name, params, {OBJECTIVE: score}, seconds))
-
-    found = ranker_tuning.tune(
-        ranker,
-        n_trials,
-        data,
-        past_pairs,
-        items,
-        config.split,
-        feature_store,
-        family.search,
-        config.seed,
-        report,
-    )
-    if found is None:
-        return FamilyResult(family.name, None, skipped="too few validation users to learn from")
-    params, score = found
-    return FamilyResult(family.name, Trial(family.name, params, {OBJECTIVE: score}, 0.0))
-
-
 def _score(
-    model: Recommender, data: EvaluationData, full: bool = True, source: Any = None
+    model: Recommender,
+    data: EvaluationData,
+    full: bool = True,
+    source: Any = None,
+    per_user: dict[int, float] | None = None,
 ) -> dict[str, float]:
     if isinstance(model, RankerRecommender):
         if source is None:
             raise ValueError("the ranker needs a warehouse to compute its features in")
         model.bind(source)
     model.fit(data.train)
-    return evaluate(model, data, beyond_accuracy=full)
+    return evaluate(model, data, beyond_accuracy=full, per_user=per_user)

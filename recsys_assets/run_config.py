@@ -14,7 +14,7 @@ from typing import ClassVar, Literal, Self
 import dagster as dg
 
 from recsys.evaluation.split import SplitConfig
-from recsys.models.families import default_budget
+from recsys.families import default_budget
 from recsys.selection import SelectionConfig
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
 
@@ -81,7 +81,7 @@ class SelectionRunConfig(SettingsDefaults):
         "rating_threshold": "relevance_min_rating",
     }
 
-    # Trials per model family (recsys.models.families); a family left out is not searched.
+    # Trials per model family (recsys.families); a family left out is not searched.
     budget: dict[str, int] = default_budget()
     ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
     holdout_fraction: float = 0.2
@@ -97,6 +97,9 @@ class SelectionRunConfig(SettingsDefaults):
     max_users: int = 50_000
     # Candidates per family for the candidate-recall report on the test split (0: no report).
     retrieval_n: int = 100
+    # The ranker's candidates per retriever (a family name or "recent_neighbours"); a retriever
+    # not named here contributes retrieval_n (100 when that is 0).
+    ranker_candidates: dict[str, int] = {}
 
     def to_selection_config(self) -> SelectionConfig:
         """The search this run asked for; a family name the registry does not know is a
@@ -120,6 +123,7 @@ class SelectionRunConfig(SettingsDefaults):
             min_interactions_for_collab=self.min_interactions_for_collab,
             seed=self.seed,
             retrieval_n=self.retrieval_n,
+            ranker_candidates=dict(self.ranker_candidates),
         )
 
 

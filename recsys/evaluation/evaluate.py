@@ -67,6 +67,7 @@ def evaluate(
     cold_threshold: int = 5,
     block_size: int = 1024,
     beyond_accuracy: bool = True,
+    per_user: dict[int, float] | None = None,
 ) -> dict[str, float]:
     """Metrics at each K over users with relevant held-out items; the model must be fitted.
 
@@ -75,6 +76,7 @@ def evaluate(
     metrics again for warm and cold users (`cold_ndcg_at_10`: fewer than `cold_threshold` train
     items; left out when a group is empty), and `users` / `cold_users`. `beyond_accuracy=False`
     skips coverage, novelty and diversity (tuning trials only need the ranking metrics).
+    `per_user`, if given, receives each user row's NDCG@10 (for bootstrap intervals).
     """
     users = data.users
     history = np.diff(data.train.confidence.indptr)
@@ -91,13 +93,15 @@ def evaluate(
     results["cold_users"] = float(len(cold))
     for k in ks:
         for name, metric in RANKING_METRICS.items():
-            per_user = {row: metric(lists[row], data.relevant[row], k) for row in lists}
-            results[f"{name}_at_{k}"] = _mean(per_user.values())
+            values = {row: metric(lists[row], data.relevant[row], k) for row in lists}
+            if per_user is not None and name == "ndcg" and k == 10:
+                per_user.update(values)
+            results[f"{name}_at_{k}"] = _mean(values.values())
             # A group with no users gets no figure rather than a misleading zero.
             if cold:
-                results[f"cold_{name}_at_{k}"] = _mean(v for r, v in per_user.items() if r in cold)
-            if len(cold) < len(per_user):
-                warm = (v for r, v in per_user.items() if r not in cold)
+                results[f"cold_{name}_at_{k}"] = _mean(v for r, v in values.items() if r in cold)
+            if len(cold) < len(values):
+                warm = (v for r, v in values.items() if r not in cold)
                 results[f"warm_{name}_at_{k}"] = _mean(warm)
         if not beyond_accuracy or k > 20:
             continue

@@ -7,7 +7,7 @@
                  retrievers refitted on all of `train` (what lists are built from)
     recommend:   candidates ──features──▶ booster score ──▶ top K
 
-It is a family like the others (`recsys.models.families`): its params say which retrievers with
+It is a family like the others (`recsys.families`): its params say which retrievers with
 which params, how deep, and the booster's settings, so refitting it on other data (the test
 split, all data) repeats the same recipe. Features need the warehouse: `bind` a
 `FeatureSource` over the pairs behind the matrix before `fit`.
@@ -48,7 +48,7 @@ class RankerRecommender(Recommender):
         settings: dict[str, Any],
         build: Builder,
         split: SplitConfig | None = None,
-        depth: int = 100,
+        depth: int | dict[str, int] = 100,
         anchor: str = "",
         max_training_users: int = 3_000,
         seed: int = 42,
@@ -58,7 +58,10 @@ class RankerRecommender(Recommender):
         self.retriever_params = retrievers
         self.settings = settings
         self.split = split or SplitConfig()
-        self.depth = depth
+        # Candidates per retriever: one number for all, or per retriever name.
+        self.depth = (
+            depth if isinstance(depth, dict) else {RECENT: depth, **{n: depth for n in retrievers}}
+        )
         # The retriever whose item side serves similar items and request-time fold-in.
         self.anchor = anchor or next(iter(retrievers))
         self.max_training_users = max_training_users
@@ -187,10 +190,12 @@ def candidate_features(
     train: InteractionMatrix,
     source: FeatureSource,
     user_rows: np.ndarray,
-    depth: int,
+    depth: dict[str, int],
 ) -> pd.DataFrame:
     """Candidates of `user_rows` with retriever scores and ranks and the warehouse features."""
-    found = retrieve(retrievers, np.asarray(user_rows), {name: depth for name in retrievers})
+    found = retrieve(
+        retrievers, np.asarray(user_rows), {name: depth.get(name, 100) for name in retrievers}
+    )
     if len(found) == 0:
         return found
     keys = pd.DataFrame(
@@ -207,7 +212,7 @@ def training_frame(
     retrievers: dict[str, Recommender],
     data,
     source: FeatureSource,
-    depth: int,
+    depth: dict[str, int],
     user_rows: np.ndarray,
 ) -> learner.Labelled:
     """Labelled candidates of `user_rows` (users with relevant held-out items of `data`)."""

@@ -19,9 +19,11 @@ import pandas as pd
 
 from recsys.evaluation.evaluate import EvaluationData
 from recsys.evaluation.split import SplitConfig
+from recsys.publication import OBJECTIVE
 from recsys.ranking import learner
 from recsys.ranking.model import RankerRecommender, training_frame
 from recsys.ranking.source import staged
+from recsys.selection_results import FamilyResult, Trial
 
 RETRIEVER_FAMILIES = ("ease", "als", "item_knn", "content_tfidf")
 CHECK_SHARE = 0.25
@@ -77,3 +79,35 @@ def tune(
     study.enqueue_trial(dict(learner.START))
     study.optimize(run, n_trials=max(1, n_trials))
     return max(tried, key=lambda t: t[1])
+
+
+def tune_family(
+    family, build, n_trials, data, past_pairs, items, config, results, feature_store, on_trial
+) -> FamilyResult:
+    """The two-stage family: retrievers are the other families' best (`recsys.ranking`);
+    `build(params)` makes a ranker of them."""
+    if feature_store is None:
+        return FamilyResult(family.name, None, skipped="needs a warehouse to compute features in")
+    best = {f: (r.best.metrics[OBJECTIVE], r.best.params) for f, r in results.items() if r.best}
+    ranker = build(retriever_params(best))
+
+    def report(params: dict[str, Any], score: float, seconds: float) -> None:
+        if on_trial:
+            on_trial(Trial(family.name, params, {OBJECTIVE: score}, seconds))
+
+    found = tune(
+        ranker,
+        n_trials,
+        data,
+        past_pairs,
+        items,
+        config.split,
+        feature_store,
+        family.search,
+        config.seed,
+        report,
+    )
+    if found is None:
+        return FamilyResult(family.name, None, skipped="too few validation users to learn from")
+    params, score = found
+    return FamilyResult(family.name, Trial(family.name, params, {OBJECTIVE: score}, 0.0))

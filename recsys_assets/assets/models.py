@@ -18,12 +18,11 @@ from recsys.ranking import learner
 from recsys.ranking.model import RankerRecommender
 from recsys.selection import (
     OBJECTIVE,
-    Selection,
     SelectionConfig,
-    Trial,
     build_model,
     select,
 )
+from recsys.selection_results import Selection, Trial
 from recsys.warehouse import interaction_sql, item_reads, versions
 from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from recsys import families
+from recsys.families import FAMILIES, BuildOptions, Family
 from recsys.matrix import InteractionMatrix
-from recsys.models import families
-from recsys.models.families import FAMILIES, BuildOptions, Family
 from recsys.models.popularity import PopularityRecommender
 from recsys.selection import SelectionConfig, select
 from tests.recsys.test_selection import world  # noqa: F401  (the module's fixture)

@@ -81,7 +81,7 @@ def _ranker(params: dict[str, Any], options: BuildOptions) -> Recommender:
         settings,
         partial(build, options=options),  # picklable: the model travels between steps
         split=options.split,
-        depth=int(params.get("depth", 100)),
+        depth=params.get("depth", 100),
         anchor=params.get("anchor", ""),
         max_training_users=int(params.get("max_training_users", 3_000)),
     )

@@ -1,0 +1,39 @@
+"""What model selection found: each trial, each family's best and its test scores, the champion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Trial:
+    family: str
+    params: dict[str, Any]
+    metrics: dict[str, float]  # on the validation split
+    fit_seconds: float
+
+
+@dataclass
+class FamilyResult:
+    family: str
+    best: Trial | None
+    test_metrics: dict[str, float] = field(default_factory=dict)  # best params, outer test
+    skipped: str = ""
+
+
+@dataclass
+class Selection:
+    families: dict[str, FamilyResult]
+    baseline_validation: dict[str, float]
+    baseline_test: dict[str, float]
+    champion: str
+    incumbent_test: dict[str, float] | None = None  # the published model's config, same split
+    # Candidate recall@retrieval_n per family's best and for their union, on the test split.
+    retrieval_recall: dict[str, float] = field(default_factory=dict)
+    # Each family's (and popularity's) NDCG@10 per test user, for bootstrap intervals.
+    test_per_user: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    @property
+    def champion_result(self) -> FamilyResult:
+        return self.families[self.champion]

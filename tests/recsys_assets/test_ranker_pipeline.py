@@ -1,0 +1,76 @@
+"""The two-stage ranker in the real asset graph: published only when it wins its place."""
+
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import pytest
+
+from recsys.settings import Settings
+from recsys.warehouse import versions
+from recsys.warehouse.connection import Warehouse
+from tests.conftest import copy_home, run_full_pipeline
+
+
+@pytest.fixture
+def copied(published: Settings, tmp_path: Path) -> Settings:
+    return copy_home(published, tmp_path / "home")
+
+
+def _run(home: Settings, **selection) -> tuple[str, dg.ExecuteInProcessResult]:
+    """A run on a published home with this model_selection config (publishes its champion
+    whatever the incumbent scored: min_improve -1); (the version before, the result)."""
+    warehouse = Warehouse.from_url(home.warehouse_url)
+    with warehouse.session() as client:
+        before = versions.published(client).model_version
+    config = {"ops": {"model_selection": {"config": {"min_improve": -1.0, **selection}}}}
+    with dg.instance_for_test() as instance:
+        result = run_full_pipeline(home, instance, run_config=config)
+    return before, result
+
+
+def _selection_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    [materialization] = result.asset_materializations_for_node("model_selection")
+    return materialization.metadata
+
+
+def test_a_ranker_that_loses_to_a_single_family_is_not_published(copied: Settings):
+    # Two candidates per retriever: whatever it learns, its lists are too short to win.
+    starved = {name: 2 for name in ("ease", "item_knn", "popularity", "recent_neighbours")}
+    _, result = _run(
+        copied, budget={"ease": 1, "item_knn": 1, "ranker": 1}, ranker_candidates=starved
+    )
+    metadata = _selection_metadata(result)
+    assert metadata["champion"].value == "ease"
+    table = metadata["metrics"].value
+    assert "| ranker |" in table  # it competed, on the same split
+    warehouse = Warehouse.from_url(copied.warehouse_url)
+    with warehouse.session() as client:
+        published = versions.published(client)
+    assert published.algorithm == "ease"
+
+
+def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(copied: Settings):
+    before, result = _run(copied, budget={"ease": 1, "item_knn": 1, "ranker": 2})
+    metadata = _selection_metadata(result)
+    assert metadata["champion"].value == "ranker", metadata["metrics"].value
+    warehouse = Warehouse.from_url(copied.warehouse_url)
+    with warehouse.session() as client:
+        published = versions.published(client)
+        assert published.algorithm == "ranker" and published.model_version != before
+        users_with_signal, users_with_lists = client.query(
+            "SELECT (SELECT uniqExact(user_id) FROM interactions WHERE confidence > 0), "
+            "(SELECT uniqExact(user_id) FROM user_recommendations "
+            "WHERE model_version = {v:String})",
+            parameters={"v": published.model_version},
+        ).result_rows[0]
+        leftovers = client.query(
+            "SELECT count() FROM system.tables WHERE name LIKE 'ranker_scratch_%'"
+        ).result_rows[0][0]
+    assert users_with_lists == users_with_signal
+    assert leftovers == 0  # scratch tables of the features are dropped
+    # Its MLflow run says what the booster leaned on.
+    mlflow.set_tracking_uri(copied.tracking_uri)
+    run = mlflow.get_run(published.mlflow_run_id)
+    shares = {k: v for k, v in run.data.metrics.items() if k.startswith("importance_")}
+    assert shares and abs(sum(shares.values()) - 1.0) < 1e-6
