@@ -179,6 +179,8 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
             if isinstance(model, RankerRecommender) and RECENT in model.fitted:
                 recent = model.fitted[RECENT]
                 retrieved[RECENT] = relevant_retrieved(recent, test_data, config.retrieval_n)
+        if isinstance(model, RankerRecommender):
+            result.details = model.describe()
     scored = {f: r for f, r in results.items() if r.best is not None}
     if not scored:
         raise ValueError("no model family could be trained on this data")

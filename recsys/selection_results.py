@@ -20,6 +20,8 @@ class FamilyResult:
     best: Trial | None
     test_metrics: dict[str, float] = field(default_factory=dict)  # best params, outer test
     skipped: str = ""
+    # What a family reports beyond metrics (the ranker: feature importances of its test fit).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,14 +3,14 @@
 import dagster as dg
 
 from recsys.settings import Settings, get_settings
-from recsys_assets.assets import experiments, exports, features, ingest, models
+from recsys_assets.assets import experiments, exports, features, ingest, models, ranking
 from recsys_assets.automation import build_nightly_schedule, build_retrain_sensor
 from recsys_assets.checks import all_checks
 from recsys_assets.experiment_automation import build_registry_sensor, build_results_schedule
 from recsys_assets.jobs import experiment_results_job, full_pipeline
 from recsys_assets.resources import build_resources
 
-all_assets = dg.load_assets_from_modules([ingest, features, models, exports, experiments])
+all_assets = dg.load_assets_from_modules([ingest, features, models, ranking, exports, experiments])
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -147,6 +147,15 @@ class RankerRecommender(Recommender):
         values = self.booster.predict(candidates[self.booster.feature_name()].to_numpy(np.float32))
         return rank_lists(candidates, values.astype(np.float32), user_rows, k)
 
+    def describe(self) -> dict[str, Any]:
+        """What the fitted ranker is made of: retrievers, candidates each, feature importances."""
+        return {
+            "retrievers": sorted(self.fitted),
+            "candidates": dict(self.depth),
+            "trees": self.booster.num_trees(),
+            "importances": learner.importances(self.booster),
+        }
+
     def contributions(self, candidates: pd.DataFrame) -> pd.DataFrame:
         """Each candidate's per-feature contribution to its score (LightGBM `pred_contrib`)."""
         names = self.booster.feature_name()

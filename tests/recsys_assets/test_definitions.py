@@ -11,6 +11,8 @@ PIPELINE_ASSETS = {
     "interaction_matrix",
     "model_selection",
     "candidate_model",
+    "retrieval",
+    "ranker",
     "content_model",
     "user_recommendations",
     "similar_items",

@@ -48,6 +48,9 @@ def test_a_ranker_that_loses_to_a_single_family_is_not_published(copied: Setting
     with warehouse.session() as client:
         published = versions.published(client)
     assert published.algorithm == "ease"
+    [report] = result.asset_materializations_for_node("ranker")
+    assert report.metadata["status"].value == "lost to ease"
+    assert report.metadata["minus_best_single"].value < 0
 
 
 def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(copied: Settings):
@@ -68,6 +71,11 @@ def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(copied: 
             "SELECT count() FROM system.tables WHERE name LIKE 'ranker_scratch_%'"
         ).result_rows[0][0]
     assert users_with_lists == users_with_signal
+    [report] = result.asset_materializations_for_node("ranker")
+    assert report.metadata["status"].value == "champion"
+    assert "x_genre_share_max" in report.metadata["feature_importance"].value
+    [reach] = result.asset_materializations_for_node("retrieval")
+    assert reach.metadata["union_recall"].value >= reach.metadata["recall_ease"].value
     assert leftovers == 0  # scratch tables of the features are dropped
     # Its MLflow run says what the booster leaned on.
     mlflow.set_tracking_uri(copied.tracking_uri)
