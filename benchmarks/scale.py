@@ -37,7 +37,7 @@ from benchmarks._util import ROOT, recsys_env
 
 EVENTS_PER_USER = 10
 # Fixed and modest: a few ALS trials and one item-kNN trial, tuned on a bounded user sample.
-BUDGET = {"budget": {"als": 2, "item_knn": 1}}
+BUDGET = {"budget": {"als": 2, "item_knn": 1}}  # --ranker adds {"ranker": 1}
 
 
 class PeakMemory:
@@ -101,7 +101,10 @@ def run_one(events: int, output: Path) -> None:
 
     settings = get_settings()
     job = build_definitions(settings).resolve_job_def("full_pipeline")
-    run_config = {"ops": {"model_selection": {"config": BUDGET}}}
+    budget = {
+        "budget": {**BUDGET["budget"], **({"ranker": 1} if os.environ.get("SCALE_RANKER") else {})}
+    }
+    run_config = {"ops": {"model_selection": {"config": budget}}}
     (settings.home / "dagster").mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.local_temp(str(settings.home / "dagster")) as instance:
         started = time.time()
@@ -232,6 +235,9 @@ def main() -> None:
     parser.add_argument(
         "--workers-check", action="store_true", help="time 2 generation workers vs 1 (first size)"
     )
+    parser.add_argument(
+        "--ranker", action="store_true", help="add the two-stage ranker (one trial) to the budget"
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: report here
     args = parser.parse_args()
     if args.one:
@@ -248,6 +254,8 @@ def main() -> None:
                 automation_on="false",
             )
             env["OPENBLAS_NUM_THREADS"] = "1"
+            if args.ranker:
+                env["SCALE_RANKER"] = "1"
             if args.workers_check and events == args.events[0]:
                 env["SCALE_WORKERS_CHECK"] = "1"
             output = Path(home) / "report.json"
