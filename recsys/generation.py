@@ -34,6 +34,8 @@ class BucketLists:
     rows: np.ndarray
     columns: np.ndarray
     scores: np.ndarray
+    # Per slot, (features, lifts) that raised the item most; None unless the model explains.
+    lifted_by: np.ndarray | None = None
 
     @property
     def users(self) -> int:
@@ -65,12 +67,15 @@ def bucket_lists(model: Recommender, bucket: int, rows: np.ndarray, k: int) -> B
     k = min(k, model.train.shape[1])
     columns = np.full((len(rows), k), -1, dtype=np.int64)
     scores = np.zeros((len(rows), k), dtype=np.float32)
+    lifted = np.empty((len(rows), k), dtype=object) if model.explains else None
     block = model.recommend_block_size
     for start in range(0, len(rows), block):
-        cols, vals = model.recommend(rows[start : start + block], k)
+        cols, vals, why = model.recommend_explained(rows[start : start + block], k)
         columns[start : start + block, : cols.shape[1]] = cols
         scores[start : start + block, : vals.shape[1]] = vals
-    return BucketLists(bucket, rows, columns, scores)
+        if lifted is not None and why is not None:
+            lifted[start : start + block, : why.shape[1]] = why
+    return BucketLists(bucket, rows, columns, scores, lifted)
 
 
 def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iterator[BucketLists]:

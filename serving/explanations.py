@@ -69,3 +69,19 @@ def explain(
             reason = "popular with people like you"
         explanations.append({"reason": reason, "because": because})
     return explanations
+
+
+RANKER = "ranker"  # the learned ranker's versions explain themselves (`recsys.ranking`)
+
+
+def add_lifts(
+    explanations: list[dict], items: list[Scored], lifts: dict[str, list[tuple[str, float]]]
+) -> None:
+    """Add a learned ranker's own account of each published item: the features (retriever
+    scores and ranks, user, item and cross features) that raised it most (`pred_contrib`)."""
+    for explanation, (item_id, _, _) in zip(explanations, items, strict=True):
+        found = lifts.get(item_id)
+        if found:
+            explanation["lifted_by"] = [
+                {"feature": name, "lift": round(float(lift), 4)} for name, lift in found
+            ]

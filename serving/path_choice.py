@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from recsys.warehouse.faults import unavailable_reason
 from serving import filters, scoring
 from serving.catalogue import Catalogue
-from serving.explanations import explain
+from serving.explanations import RANKER, add_lifts, explain
 from serving.filters import ItemFilter, Scored
 from serving.history import History, history_or_none, user_history
 from serving.snapshot import Snapshot
@@ -129,4 +129,6 @@ def recommend(
         chosen, options.k, trending, options.item_filter, genres_of, unwanted, withdrawn
     )
     explanations = explain(snapshot, catalogue, history, items) if options.explain else None
+    if explanations and source == "precomputed" and snapshot.algorithm == RANKER:
+        add_lifts(explanations, items, snapshot.reads.user_lifts(user_id))
     return Served(source, items, explanations)

@@ -31,11 +31,21 @@ class Because(BaseModel):
     share: float = Field(description="Share of this recommendation's score from this item")
 
 
+class Lift(BaseModel):
+    feature: str = Field(description="A retriever's score or rank, or a user/item/cross feature")
+    lift: float = Field(description="How much it raised the ranker's score")
+
+
 class Explanation(BaseModel):
     reason: str = Field(
         description="e.g. 'because you watched X', 'matches your genres', 'trending'"
     )
     because: list[Because] = Field(description="The user's items that contributed most")
+    lifted_by: list[Lift] | None = Field(
+        default=None,
+        description="A learned ranker's lists: the features that raised the item most "
+        "(e.g. ease_score, x_genre_share_max), from its per-feature contributions",
+    )
 
 
 class ScoredItem(BaseModel):

@@ -19,10 +19,20 @@ from serving.caches import POINT_READ, ReadThrough
 
 class VersionReads(ABC):
     in_memory = False  # True: a read never leaves the process (no worker thread needed)
+    warehouse: Warehouse | None
+    model_version: str
 
     @abstractmethod
     def user_list(self, user_id: str) -> list[ScoredItem] | None:
         """The user's published top-K, best first; None for users the version has no list for."""
+
+    def user_lifts(self, user_id: str) -> dict[str, list[tuple[str, float]]]:
+        """Per item of the user's list, the features a learned ranker says lifted it (a point
+        read: only explained requests ask)."""
+        if self.warehouse is None:
+            return {}
+        with self.warehouse.session() as client:
+            return version_reads.user_lifts(client, self.model_version, user_id, POINT_READ)
 
     @abstractmethod
     def similar(self, item_id: str) -> tuple[str, list[ScoredItem]] | None:
@@ -44,9 +54,17 @@ class VersionReads(ABC):
 class MemoryReads(VersionReads):
     in_memory = True
 
-    def __init__(self, user_lists: dict, similar_lists: dict) -> None:
+    def __init__(
+        self,
+        user_lists: dict,
+        similar_lists: dict,
+        warehouse: Warehouse | None = None,
+        model_version: str = "",
+    ) -> None:
         self._users = user_lists
         self._similar = similar_lists
+        self.warehouse = warehouse
+        self.model_version = model_version
 
     @classmethod
     def load(cls, warehouse: Warehouse, model_version: str) -> MemoryReads:
@@ -54,6 +72,8 @@ class MemoryReads(VersionReads):
             return cls(
                 version_reads.user_lists(client, model_version),
                 version_reads.similar_lists(client, model_version),
+                warehouse,
+                model_version,
             )
 
     def user_list(self, user_id):

@@ -71,6 +71,17 @@ class Recommender(ABC):
         )
         return path
 
+    # Does `recommend_explained` say which features lifted each item (a learned ranker)?
+    explains: bool = False
+
+    def recommend_explained(
+        self, user_rows: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """`recommend`, plus per slot the (features, lifts) that raised the item most, as an
+        object array (None: this model does not explain itself)."""
+        columns, scores = self.recommend(user_rows, k)
+        return columns, scores, None
+
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(item columns, scores) of each user's k best unseen items; -1 marks empty slots."""
         scores = self.scores(user_rows)

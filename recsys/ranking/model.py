@@ -33,6 +33,7 @@ from recsys.ranking.features import FEATURES
 from recsys.ranking.source import FeatureSource, live, narrowed
 
 Builder = Callable[[str, dict[str, Any]], Recommender]
+LIFTS = 3  # features named per explained item
 LAST_ITEMS = 5  # "recent neighbours" look at each user's last five items
 SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neighbours use
 
@@ -138,6 +139,33 @@ class RankerRecommender(Recommender):
             dense[slot[candidates["row"]].to_numpy(), candidates["col"].to_numpy()] = values
         return dense
 
+    explains = True
+
+    def recommend_explained(
+        self, user_rows: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top k, and for each slot the features that lifted the item most (`pred_contrib`)."""
+        candidates = candidate_features(
+            self.fitted, self.train, self._bound(), user_rows, self.depth
+        )
+        lifted = np.empty((len(user_rows), k), dtype=object)
+        if len(candidates) == 0:
+            cols, vals = rank_lists(candidates, np.empty(0, np.float32), user_rows, k)
+            return cols, vals, lifted
+        names = self.booster.feature_name()
+        features = candidates[names].to_numpy(np.float32)
+        cols, vals = rank_lists(candidates, self.booster.predict(features), user_rows, k)
+        i, j = np.nonzero(cols >= 0)
+        chosen = pd.DataFrame({"row": np.asarray(user_rows)[i], "col": cols[i, j], "i": i, "j": j})
+        where = candidates[["row", "col"]].reset_index(drop=True).reset_index(names="at")
+        chosen = chosen.merge(where, on=["row", "col"], how="left")
+        if len(chosen):
+            picked = chosen["at"].to_numpy()
+            contributions = self.booster.predict(features[picked], pred_contrib=True)[:, :-1]
+            for a, b, row in zip(chosen["i"], chosen["j"], contributions, strict=True):
+                lifted[a, b] = top_lifts(names, row)
+        return cols, vals, lifted
+
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         candidates = candidate_features(
             self.fitted, self.train, self._bound(), user_rows, self.depth
@@ -192,6 +220,14 @@ class RankerRecommender(Recommender):
             return rows
         rng = np.random.default_rng(self.seed)
         return np.sort(rng.choice(rows, self.max_training_users, replace=False))
+
+
+def top_lifts(names: list[str], contributions: np.ndarray, n: int = 0) -> tuple:
+    """The n features that raised this item's score most (positive contributions only):
+    (names, lifts), largest first."""
+    order = np.argsort(-contributions)[: n or LIFTS]
+    keep = [int(i) for i in order if contributions[i] > 0]
+    return [names[i] for i in keep], [float(contributions[i]) for i in keep]
 
 
 def candidate_features(

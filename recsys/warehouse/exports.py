@@ -27,6 +27,7 @@ def topk_table(
     source: str,
     withheld: np.ndarray | None = None,
     limit: int | None = None,
+    lifted_by: np.ndarray | None = None,
 ) -> pa.Table:
     """Flatten top-K lists into Arrow rows (key, rank, value, score, version, source).
 
@@ -34,6 +35,7 @@ def topk_table(
     Columns `withheld` marks (items that may not be shown now) are dropped too, and each row
     keeps at most `limit` entries (callers ask for a few more to fill the gaps).
     Ids travel dictionary-encoded: no Python string per row, however many rows there are.
+    `lifted_by` (a learned ranker's) adds, per slot, the features that lifted the item most.
     """
     key, value = names
     k = columns.shape[1]
@@ -47,16 +49,19 @@ def topk_table(
     n = len(ranks)
     block_keys = id_array(row_ids[rows])
     key_codes = np.repeat(np.arange(len(rows), dtype=np.int32), k).reshape(-1, k)[valid]
-    return pa.table(
-        {
-            "model_version": _constant(model_version, n),
-            key: pa.DictionaryArray.from_arrays(key_codes, block_keys),
-            "rank": pa.array(ranks.astype(np.uint16)),
-            value: pa.DictionaryArray.from_arrays(columns[valid].astype(np.int32), column_ids),
-            "score": pa.array(scores[valid].astype(np.float32)),
-            "source": _constant(source, n),
-        }
-    )
+    table = {
+        "model_version": _constant(model_version, n),
+        key: pa.DictionaryArray.from_arrays(key_codes, block_keys),
+        "rank": pa.array(ranks.astype(np.uint16)),
+        value: pa.DictionaryArray.from_arrays(columns[valid].astype(np.int32), column_ids),
+        "score": pa.array(scores[valid].astype(np.float32)),
+        "source": _constant(source, n),
+    }
+    if lifted_by is not None:
+        why = [w if w is not None else ([], []) for w in lifted_by[valid]]
+        table["lifted_by"] = pa.array([names for names, _ in why], pa.list_(pa.string()))
+        table["lifts"] = pa.array([lifts for _, lifts in why], pa.list_(pa.float32()))
+    return pa.table(table)
 
 
 def _constant(text: str, n: int) -> pa.DictionaryArray:

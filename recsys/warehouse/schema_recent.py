@@ -86,4 +86,14 @@ RECENT_MIGRATIONS: tuple[Migration, ...] = (
         "the evaluation protocol that produced a model's metrics",
         ("ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS evaluation String DEFAULT ''",),
     ),
+    Migration(
+        13,
+        "why a learned ranker placed each item: the features that lifted it most",
+        (
+            "ALTER TABLE user_recommendations ADD COLUMN IF NOT EXISTS "
+            "lifted_by Array(LowCardinality(String)) DEFAULT []",
+            "ALTER TABLE user_recommendations ADD COLUMN IF NOT EXISTS "
+            "lifts Array(Float32) DEFAULT []",
+        ),
+    ),
 )

@@ -66,6 +66,22 @@ def user_list(
     return _scored(rows) or None
 
 
+def user_lifts(
+    client: Client, model_version: str, user_id: str, settings: dict | None = None
+) -> dict[str, list[tuple[str, float]]]:
+    """Per item of the user's published list: the features that lifted it most (a learned
+    ranker's lists; empty for other models)."""
+    rows = _point_read(
+        client,
+        "SELECT item_id, lifted_by, lifts FROM user_recommendations "
+        "WHERE model_version = {v:String} AND user_id = {key:String} AND notEmpty(lifted_by)",
+        model_version,
+        user_id,
+        settings,
+    )
+    return {str(item): list(zip(names, lifts, strict=True)) for item, names, lifts in rows}
+
+
 def similar_list(
     client: Client, model_version: str, item_id: str, settings: dict | None = None
 ) -> tuple[str, list[ScoredItem]] | None:

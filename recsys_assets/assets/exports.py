@@ -65,6 +65,7 @@ def user_recommendations(
                 model.name,
                 withheld,
                 config.top_k,
+                bucket.lifted_by,
             )
             done += bucket.users  # counted once the bucket is written
             progress(done, f"bucket {bucket.bucket + 1}/{config.buckets} written")

@@ -82,3 +82,26 @@ def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(copied: 
     run = mlflow.get_run(published.mlflow_run_id)
     shares = {k: v for k, v in run.data.metrics.items() if k.startswith("importance_")}
     assert shares and abs(sum(shares.values()) - 1.0) < 1e-6
+    # The API serves its lists, and explains each item by what lifted it (pred_contrib).
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    with warehouse.session() as client:
+        [[user]] = client.query(
+            "SELECT user_id FROM user_recommendations WHERE model_version = {v:String} "
+            "ORDER BY user_id LIMIT 1",
+            parameters={"v": published.model_version},
+        ).result_rows
+    with TestClient(create_app(copied)) as api:
+        body = api.get(f"/recommendations/{user}", params={"k": 5, "explain": True}).json()
+    assert body["algorithm"] == "ranker" and body["source"] == "precomputed"
+    lifted = [item["explanation"].get("lifted_by") for item in body["items"]]
+    assert all(lifted), body
+    names = {lift["feature"] for lifts in lifted for lift in lifts}
+    assert all(lift["lift"] > 0 for lifts in lifted for lift in lifts)
+    assert names <= set(shares_names(shares))
+
+
+def shares_names(shares: dict[str, float]) -> list[str]:
+    return [name.removeprefix("importance_") for name in shares]
