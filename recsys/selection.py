@@ -54,6 +54,8 @@ class SelectionConfig:
     retrieval_n: int = 100  # candidates per family for the candidate-recall report (0: none)
     # The ranker's candidates per retriever; others contribute retrieval_n (or 100).
     ranker_candidates: dict[str, int] = field(default_factory=dict)
+    # Test users scored at most (a fixed sample): every family on the same ones.
+    max_test_users: int = 10_000
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.budget) - set(families.BY_NAME))
@@ -117,7 +119,7 @@ def select(
 
 def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -> Selection:
     outer = holdout_split(pairs, config.split)
-    test_data = prepare(outer, items)
+    test_data = prepare(outer, items).sample(config.max_test_users)
     inner = holdout_split(outer.train.drop(columns="relevant", errors="ignore"), config.split)
     validation_data = prepare(inner, items)
 
@@ -175,8 +177,9 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
             model, test_data, source=outer_source, per_user=per_user[result.family]
         )
         if config.retrieval_n:  # while the model is fitted on the test split's train part
-            retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
-            if isinstance(model, RankerRecommender) and RECENT in model.fitted:
+            if not isinstance(model, RankerRecommender):  # its own reach is the union's
+                retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
+            elif RECENT in model.fitted:
                 recent = model.fitted[RECENT]
                 retrieved[RECENT] = relevant_retrieved(recent, test_data, config.retrieval_n)
         if isinstance(model, RankerRecommender):

@@ -100,6 +100,8 @@ class SelectionRunConfig(SettingsDefaults):
     # The ranker's candidates per retriever (a family name or "recent_neighbours"); a retriever
     # not named here contributes retrieval_n (100 when that is 0).
     ranker_candidates: dict[str, int] = {}
+    # Test users every family is scored on at most (a fixed sample by id hash).
+    max_test_users: int = 10_000
 
     def to_selection_config(self) -> SelectionConfig:
         """The search this run asked for; a family name the registry does not know is a
@@ -124,6 +126,7 @@ class SelectionRunConfig(SettingsDefaults):
             seed=self.seed,
             retrieval_n=self.retrieval_n,
             ranker_candidates=dict(self.ranker_candidates),
+            max_test_users=self.max_test_users,
         )
 
 

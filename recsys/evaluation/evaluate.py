@@ -35,6 +35,17 @@ class EvaluationData:
     def users(self) -> np.ndarray:
         return np.fromiter(self.relevant, dtype=np.int64)
 
+    def sample(self, max_users: int) -> EvaluationData:
+        """At most `max_users` of the evaluated users: a fixed sample by a hash of their ids (the
+        same users for every model and every run), so costly models stay affordable to score."""
+        if not max_users or len(self.relevant) <= max_users:
+            return self
+        rows = self.users
+        hashes = pd.util.hash_array(np.asarray(self.train.user_ids[rows], dtype=object))
+        kept = rows[np.argsort(hashes, kind="stable")[:max_users]]
+        relevant = {int(row): self.relevant[int(row)] for row in np.sort(kept)}
+        return EvaluationData(self.train, relevant, self.popularity, self.genres)
+
 
 def prepare(split: TemporalSplit, items: pd.DataFrame | None = None) -> EvaluationData:
     """Build the train matrix and the relevant sets of users present in train."""

@@ -70,28 +70,31 @@ def retrieve(
 ) -> pd.DataFrame:
     """The union of every retriever's top `depth[name]` unseen items for `user_rows`.
 
-    One row per (row, col) with `<name>_score` (NaN when that retriever did not retrieve it),
-    `<name>_rank` (1 = its best; MISSING_RANK when absent) and `retrieved_by` (how many did)."""
-    frames = []
+    One row per (row, col), sorted, with `<name>_score` (NaN when that retriever did not
+    retrieve it), `<name>_rank` (1 = its best; MISSING_RANK when absent) and `retrieved_by`
+    (how many did). Keys are row * items + col, so the union is one sorted unique of integers."""
+    user_rows = np.asarray(user_rows, dtype=np.int64)
+    found = {}
     for name, model in retrievers.items():
         cols, scores = model.recommend(user_rows, depth[name])
-        width = cols.shape[1]
-        frame = pd.DataFrame(
-            {
-                "row": np.repeat(user_rows, width),
-                "col": cols.ravel(),
-                f"{name}_score": scores.ravel(),
-                f"{name}_rank": np.tile(np.arange(1, width + 1, dtype=np.float32), len(user_rows)),
-            }
-        )
-        frames.append(frame[frame["col"] >= 0].set_index(["row", "col"]))
-    if not frames:
-        return pd.DataFrame(columns=["row", "col"])
-    union = pd.concat(frames, axis=1, join="outer")
-    ranks = [f"{name}_rank" for name in retrievers]
-    union["retrieved_by"] = union[ranks].notna().sum(axis=1).astype(np.float32)
-    union[ranks] = union[ranks].fillna(MISSING_RANK)
-    return union.reset_index().sort_values(["row", "col"], kind="stable", ignore_index=True)
+        valid = cols >= 0
+        ranks = np.broadcast_to(np.arange(1, cols.shape[1] + 1, dtype=np.float32), cols.shape)
+        rows = np.broadcast_to(user_rows[:, None], cols.shape)
+        found[name] = (rows[valid], cols[valid], scores[valid], ranks[valid])
+    width = 1 + max((int(c.max()) for _, c, _, _ in found.values() if len(c)), default=0)
+    keys = {name: r * width + c for name, (r, c, _, _) in found.items()}
+    union = np.unique(np.concatenate(list(keys.values()))) if keys else np.empty(0, np.int64)
+    frame = {"row": union // width, "col": union % width}
+    by = np.zeros(len(union), np.float32)
+    for name, (_, _, scores, ranks) in found.items():
+        at = np.searchsorted(union, keys[name])
+        score = np.full(len(union), np.nan, np.float32)
+        rank = np.full(len(union), MISSING_RANK, np.float32)
+        score[at], rank[at] = scores, ranks
+        frame[f"{name}_score"], frame[f"{name}_rank"] = score, rank
+        by[at] += 1
+    frame["retrieved_by"] = by
+    return pd.DataFrame(frame)
 
 
 def rank_lists(

@@ -1,16 +1,16 @@
-"""The ranker's features, computed as SQL in the warehouse, point in time.
+"""The ranker's features: entity features computed as SQL in the warehouse, point in time, and
+the per-candidate cross features assembled from them.
 
-For each candidate (user, item) the query computes, as of the user's moment `as_of`:
-- user features from the user's pairs: activity, decayed confidence, rating habits, time since
-  their last event, the share of rated and disliked pairs;
-- item features from every user's pairs *up to* `as_of` (an ASOF JOIN on each item's
-  cumulative timeline): users so far, positives so far, mean rating so far, users in the last 30
-  days, age since its first pair, days since its last one; plus its release year and genre count;
-- cross features: the user's affinity for the item's genres (share of their pairs, and how much
-  better than their own mean they rate them).
+Per user (SQL, as of the user's moment `as_of`): activity, decayed confidence, rating habits,
+time since their last event, the shares of rated, disliked and positive pairs; and their genre
+affinity (share of their pairs per genre, and how much better than their own mean they rate it).
+Per (item, as_of) (SQL, an ASOF JOIN on each item's cumulative timeline, so only pairs up to
+`as_of` count): users so far, positives so far, mean rating so far, users in the last 30 days,
+age since its first pair, days since its last one. Per item: release year and genre count.
+Cross (numpy, per candidate): the user's affinity for the item's genres (mean, max, preference).
 
 `as_of` is each user's latest pair in the source when training and evaluating (with a per-user
-temporal split this is the user's cut-off, so nothing after it leaks in), and the request time
+temporal split that is the user's cut-off, so nothing after it leaks in), and the request time
 when serving. Sources are SQL the caller builds (a staged table or `interactions`), never
 client input; values are bound parameters.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
@@ -34,7 +35,7 @@ USER_FEATURES = (
     "u_span_days",
     "u_days_since_last",
 )
-ITEM_FEATURES = (
+ITEM_HISTORY = (
     "i_users",
     "i_positive",
     "i_positive_share",
@@ -42,13 +43,14 @@ ITEM_FEATURES = (
     "i_users_30d",
     "i_age_days",
     "i_days_since_last",
-    "i_year",
-    "i_genres",
 )
+ITEM_STATIC = ("i_year", "i_genres")
+ITEM_FEATURES = ITEM_HISTORY + ITEM_STATIC
 CROSS_FEATURES = ("x_genre_share_mean", "x_genre_share_max", "x_genre_preference")
 FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES
 
 RECENT_DAYS = 30
+EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -63,150 +65,190 @@ class FeatureSources:
     half_life_days: float = 30.0
 
 
-FEATURES_SQL = """
-WITH
-    pairs AS (
-        SELECT user_id, item_id, confidence, disliked, last_at, rating,
-            if({threshold:Float64} = 0, confidence > 0,
-               disliked = 0 AND if(rating IS NULL, confidence >= {min_confidence:Float64},
-                                   rating >= {threshold:Float64})) AS positive
-        FROM ({pairs})
-    ),
-    wanted AS (SELECT DISTINCT user_id, item_id FROM {candidates}),
-    user_pairs AS (
-        SELECT user_id, confidence, disliked, last_at, rating, positive,
-            if({use_now:UInt8}, {now:DateTime64(3, 'UTC')},
-               max(last_at) OVER (PARTITION BY user_id)) AS moment
-        FROM pairs
-        WHERE user_id IN (SELECT user_id FROM wanted)
-    ),
-    users AS (
-        SELECT
-            user_id,
-            any(moment) AS as_of,
-            toFloat64(count()) AS u_pairs,
-            sum(confidence * exp2(-dateDiff('second', last_at, moment) / {half_life:Float64}))
-                AS u_decayed_confidence,
-            avgOrNull(rating) AS u_mean_rating,
-            stddevPopOrNull(rating) AS u_rating_std,
-            countIf(rating IS NOT NULL) / count() AS u_rated_share,
-            countIf(disliked = 1) / count() AS u_dislike_share,
-            countIf(positive) / count() AS u_positive_share,
-            dateDiff('second', min(last_at), max(last_at)) / 86400 AS u_span_days,
-            dateDiff('second', max(last_at), any(moment)) / 86400 AS u_days_since_last
-        FROM user_pairs
-        GROUP BY user_id
-    ),
-    timeline AS (
-        SELECT
-            item_id,
-            last_at AS at,
-            count() OVER w AS users_so_far,
-            sum(toUInt64(positive)) OVER w AS positive_so_far,
-            sum(ifNull(rating, 0)) OVER w AS rating_sum_so_far,
-            count(rating) OVER w AS rated_so_far,
-            min(last_at) OVER (PARTITION BY item_id) AS first_at
-        FROM pairs
-        WHERE item_id IN (SELECT item_id FROM wanted)
-        WINDOW w AS (PARTITION BY item_id ORDER BY last_at
-                     RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    ),
-    candidates AS (
-        SELECT w.user_id AS user_id, w.item_id AS item_id, u.as_of AS as_of,
-            u.as_of - INTERVAL {recent_days:UInt32} DAY AS recent_from
-        FROM wanted AS w INNER JOIN users AS u ON w.user_id = u.user_id
-    ),
-    item_now AS (
-        SELECT c.user_id AS user_id, c.item_id AS item_id,
-            toFloat64(ifNull(t.users_so_far, 0)) AS i_users,
-            toFloat64(ifNull(t.positive_so_far, 0)) AS i_positive,
-            if(t.users_so_far > 0, t.positive_so_far / t.users_so_far, NULL) AS i_positive_share,
-            if(t.rated_so_far > 0, t.rating_sum_so_far / t.rated_so_far, NULL) AS i_mean_rating,
-            if(t.users_so_far > 0, dateDiff('second', t.first_at, c.as_of) / 86400, NULL)
-                AS i_age_days,
-            if(t.users_so_far > 0, dateDiff('second', t.at, c.as_of) / 86400, NULL)
-                AS i_days_since_last,
-            c.recent_from AS recent_from
-        FROM candidates AS c
-        ASOF LEFT JOIN timeline AS t ON c.item_id = t.item_id AND t.at <= c.as_of
-    ),
-    item_then AS (
-        SELECT c.user_id AS user_id, c.item_id AS item_id,
-            toFloat64(t.users_so_far) AS users_before_recent
-        FROM candidates AS c
-        ASOF LEFT JOIN timeline AS t ON c.item_id = t.item_id AND t.at <= c.recent_from
-    ),
-    catalogue AS (
-        SELECT item_id, genres, year FROM ({items})
-        WHERE item_id IN (SELECT item_id FROM wanted)
-    ),
-    catalogue_all AS (SELECT item_id, genres FROM ({items})),
-    user_genres AS (
-        SELECT p.user_id AS user_id, genre,
-            count() / any(u.u_pairs) AS share,
-            avg(coalesce(p.rating - u.u_mean_rating, 0)) AS preference
-        FROM pairs AS p
-        INNER JOIN users AS u ON p.user_id = u.user_id
-        INNER JOIN catalogue_all AS ci ON p.item_id = ci.item_id
-        ARRAY JOIN ci.genres AS genre
-        GROUP BY p.user_id, genre
-    ),
-    wanted_genres AS (
-        SELECT w.user_id AS user_id, w.item_id AS item_id, item_genre
-        FROM wanted AS w
-        INNER JOIN catalogue AS ci ON w.item_id = ci.item_id
-        ARRAY JOIN ci.genres AS item_genre
-    ),
-    cross_features AS (
-        SELECT wg.user_id AS user_id, wg.item_id AS item_id,
-            avg(ifNull(g.share, 0)) AS x_genre_share_mean,
-            max(ifNull(g.share, 0)) AS x_genre_share_max,
-            avg(ifNull(g.preference, 0)) AS x_genre_preference
-        FROM wanted_genres AS wg
-        LEFT JOIN user_genres AS g ON g.user_id = wg.user_id AND g.genre = wg.item_genre
-        GROUP BY wg.user_id, wg.item_id
-    )
+PAIRS_SQL = """
+    SELECT user_id, item_id, confidence, disliked, last_at, rating,
+        if({threshold:Float64} = 0, confidence > 0,
+           disliked = 0 AND if(rating IS NULL, confidence >= {min_confidence:Float64},
+                               rating >= {threshold:Float64})) AS positive
+    FROM ({pairs})
+"""
+
+USERS_SQL = """
 SELECT
-    n.user_id AS user_id, n.item_id AS item_id,
-    u.u_pairs, u.u_decayed_confidence, u.u_mean_rating, u.u_rating_std, u.u_rated_share,
-    u.u_dislike_share, u.u_positive_share, u.u_span_days, u.u_days_since_last,
-    n.i_users, n.i_positive, n.i_positive_share, n.i_mean_rating,
-    n.i_users - ifNull(th.users_before_recent, 0) AS i_users_30d,
-    n.i_age_days, n.i_days_since_last,
-    if(ca.year > 0, toFloat64(ca.year), NULL) AS i_year,
-    toFloat64(length(ca.genres)) AS i_genres,
-    x.x_genre_share_mean, x.x_genre_share_max, x.x_genre_preference
-FROM item_now AS n
-INNER JOIN users AS u ON n.user_id = u.user_id
-LEFT JOIN item_then AS th ON n.user_id = th.user_id AND n.item_id = th.item_id
-LEFT JOIN catalogue AS ca ON n.item_id = ca.item_id
-LEFT JOIN cross_features AS x ON n.user_id = x.user_id AND n.item_id = x.item_id
+    user_id,
+    any(moment) AS as_of,
+    toFloat64(count()) AS u_pairs,
+    sum(confidence * exp2(-dateDiff('second', last_at, moment) / {half_life:Float64}))
+        AS u_decayed_confidence,
+    avgOrNull(rating) AS u_mean_rating,
+    stddevPopOrNull(rating) AS u_rating_std,
+    countIf(rating IS NOT NULL) / count() AS u_rated_share,
+    countIf(disliked = 1) / count() AS u_dislike_share,
+    countIf(positive) / count() AS u_positive_share,
+    dateDiff('second', min(last_at), max(last_at)) / 86400 AS u_span_days,
+    dateDiff('second', max(last_at), any(moment)) / 86400 AS u_days_since_last
+FROM (
+    SELECT *, if({use_now:UInt8}, {now:DateTime64(3, 'UTC')},
+                 max(last_at) OVER (PARTITION BY user_id)) AS moment
+    FROM ({pairs_sql})
+)
+GROUP BY user_id
+"""
+
+USER_GENRES_SQL = """
+SELECT p.user_id AS user_id, genre,
+    count() / any(u.pairs) AS share,
+    avg(coalesce(p.rating - u.mean_rating, 0)) AS preference
+FROM ({pairs_sql}) AS p
+INNER JOIN (
+    SELECT user_id, count() AS pairs, avgOrNull(rating) AS mean_rating
+    FROM ({pairs_sql}) GROUP BY user_id
+) AS u ON p.user_id = u.user_id
+INNER JOIN (SELECT item_id, genres FROM ({items})) AS ci ON p.item_id = ci.item_id
+ARRAY JOIN ci.genres AS genre
+GROUP BY p.user_id, genre
+"""
+
+# Each item's cumulative counts at every moment it gained a pair (ties share one value), matched
+# to each wanted (item, as_of) by an ASOF JOIN: the latest moment not after as_of.
+ITEM_HISTORY_SQL = """
+WITH timeline AS (
+    SELECT
+        item_id,
+        last_at AS at,
+        count() OVER w AS users_so_far,
+        sum(toUInt64(positive)) OVER w AS positive_so_far,
+        sum(ifNull(rating, 0)) OVER w AS rating_sum_so_far,
+        count(rating) OVER w AS rated_so_far,
+        min(last_at) OVER (PARTITION BY item_id) AS first_at
+    FROM ({pairs_sql})
+    WHERE item_id IN (SELECT item_id FROM {keys})
+    WINDOW w AS (PARTITION BY item_id ORDER BY last_at
+                 RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT
+    k.item_id AS item_id,
+    k.as_of AS as_of,
+    toFloat64(ifNull(now.users_so_far, 0)) AS i_users,
+    toFloat64(ifNull(now.positive_so_far, 0)) AS i_positive,
+    if(i_users > 0, now.positive_so_far / i_users, NULL) AS i_positive_share,
+    if(now.rated_so_far > 0, now.rating_sum_so_far / now.rated_so_far, NULL) AS i_mean_rating,
+    i_users - toFloat64(ifNull(before.users_so_far, 0)) AS i_users_30d,
+    if(i_users > 0, dateDiff('second', now.first_at, k.as_of) / 86400, NULL) AS i_age_days,
+    if(i_users > 0, dateDiff('second', now.at, k.as_of) / 86400, NULL) AS i_days_since_last
+FROM {keys} AS k
+ASOF LEFT JOIN timeline AS now ON k.item_id = now.item_id AND now.at <= k.as_of
+ASOF LEFT JOIN timeline AS before
+    ON k.item_id = before.item_id AND before.at <= k.as_of - INTERVAL {recent_days:UInt32} DAY
+"""
+
+ITEM_STATIC_SQL = """
+SELECT item_id, genres, if(year > 0, toFloat64(year), NULL) AS i_year,
+    toFloat64(length(genres)) AS i_genres
+FROM ({items})
 """
 
 
-def compute(
-    client: Client,
-    sources: FeatureSources,
-    candidates: str,
-    now: datetime | None = None,
-) -> pd.DataFrame:
-    """Features of every (user_id, item_id) in the `candidates` table, as of each user's latest
-    pair (or as of `now`, when serving). Users without pairs in the source get no rows."""
-    sql = (
-        FEATURES_SQL.replace("{pairs}", sources.pairs)
-        .replace("{items}", sources.items)
-        .replace("{candidates}", candidates)
-    )
+def _fill(sql: str, sources: FeatureSources) -> str:
+    pairs = PAIRS_SQL.replace("{pairs}", sources.pairs)
+    return sql.replace("{pairs_sql}", pairs).replace("{items}", sources.items)
+
+
+def _rule(sources: FeatureSources) -> dict[str, object]:
+    return {
+        "threshold": float(sources.rating_threshold),
+        "min_confidence": float(sources.min_confidence),
+    }
+
+
+def users(client: Client, sources: FeatureSources, now: datetime | None) -> pd.DataFrame:
+    """USER_FEATURES and `as_of` per user_id (the index), as of `now` or each user's latest."""
     frame = client.query_df(
-        sql,
+        _fill(USERS_SQL, sources),
         parameters={
-            "threshold": float(sources.rating_threshold),
-            "min_confidence": float(sources.min_confidence),
+            **_rule(sources),
             "half_life": float(sources.half_life_days) * 86_400,
             "use_now": int(now is not None),
-            "now": now or datetime(1970, 1, 1),
-            "recent_days": RECENT_DAYS,
+            "now": now or EPOCH,
         },
+    )
+    return frame.set_index("user_id").astype({name: "float64" for name in USER_FEATURES})
+
+
+def user_genres(client: Client, sources: FeatureSources) -> pd.DataFrame:
+    """(user_id, genre, share, preference): each user's affinity for each genre they touched."""
+    return client.query_df(
+        _fill(USER_GENRES_SQL, sources), parameters=_rule(sources), settings={"join_use_nulls": 1}
+    )
+
+
+def item_history(client: Client, sources: FeatureSources, keys_table: str) -> pd.DataFrame:
+    """ITEM_HISTORY per (item_id, as_of) row of `keys_table`, counting pairs up to as_of."""
+    frame = client.query_df(
+        _fill(ITEM_HISTORY_SQL, sources).replace("{keys}", keys_table),
+        parameters={**_rule(sources), "recent_days": RECENT_DAYS},
         settings={"join_use_nulls": 1},
     )
-    return frame.astype({name: "float64" for name in FEATURES})
+    return frame.astype({name: "float64" for name in ITEM_HISTORY})
+
+
+def items(client: Client, sources: FeatureSources) -> pd.DataFrame:
+    """ITEM_STATIC and the genre list per item_id (the index)."""
+    frame = client.query_df(_fill(ITEM_STATIC_SQL, sources))
+    return frame.set_index("item_id").astype({name: "float64" for name in ITEM_STATIC})
+
+
+def genre_affinity(
+    user_rows: np.ndarray, item_rows: np.ndarray, affinity: GenreAffinity
+) -> dict[str, np.ndarray]:
+    """CROSS_FEATURES per candidate (user_rows[i], item_rows[i]): the user's share of pairs in
+    the item's genres (mean and max over them) and their rating preference for those genres.
+    Rows of -1 (a user or item the source does not know) get zeros."""
+    n = len(user_rows)
+    out = {name: np.zeros(n) for name in CROSS_FEATURES}
+    known = (user_rows >= 0) & (item_rows >= 0)
+    if not known.any():
+        return out
+    u, i = user_rows[known], item_rows[known]
+    genres = affinity.item_genres[i]  # candidates x genres, 0/1
+    counts = np.maximum(np.asarray(genres.sum(axis=1)).ravel(), 1)
+    share = affinity.share[u].multiply(genres).tocsr()
+    preference = affinity.preference[u].multiply(genres)
+    out["x_genre_share_mean"][known] = np.asarray(share.sum(axis=1)).ravel() / counts
+    out["x_genre_share_max"][known] = share.max(axis=1).toarray().ravel()
+    out["x_genre_preference"][known] = np.asarray(preference.sum(axis=1)).ravel() / counts
+    return out
+
+
+@dataclass(frozen=True)
+class GenreAffinity:
+    """Sparse user x genre affinity and item x genre membership, rows as the source's indexes."""
+
+    share: object  # scipy.sparse csr, users x genres
+    preference: object  # scipy.sparse csr, users x genres
+    item_genres: object  # scipy.sparse csr, items x genres (1 where the item has the genre)
+
+    @classmethod
+    def build(
+        cls, user_index: pd.Index, item_frame: pd.DataFrame, genres: pd.DataFrame
+    ) -> GenreAffinity:
+        import scipy.sparse as sp
+
+        exploded = item_frame["genres"].explode().dropna()
+        names = pd.Index(pd.unique(pd.concat([exploded, genres["genre"]], ignore_index=True)))
+        rows = item_frame.index.get_indexer(exploded.index)
+        membership = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, names.get_indexer(exploded.to_numpy()))),
+            shape=(len(item_frame), len(names)),
+        )
+        membership.data[:] = 1.0  # an item listing a genre twice is still in it once
+        users = user_index.get_indexer(genres["user_id"])
+        cols = names.get_indexer(genres["genre"])
+        keep = users >= 0
+        shape = (len(user_index), len(names))
+
+        def matrix(values: pd.Series):
+            data = values.fillna(0).to_numpy(np.float64)[keep]
+            return sp.csr_matrix((data, (users[keep], cols[keep])), shape=shape)
+
+        return cls(matrix(genres["share"]), matrix(genres["preference"]), membership)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from recsys.evaluation.split import SplitConfig
@@ -25,12 +26,23 @@ SCRATCH_PREFIX = "ranker_scratch_"
 
 
 @dataclass
+class EntityTables:
+    """A source's per-entity features, read once and reused for every block of candidates."""
+
+    users: pd.DataFrame  # USER_FEATURES and as_of, by user_id
+    items: pd.DataFrame  # ITEM_STATIC and genres, by item_id
+    affinity: features.GenreAffinity
+    history_now: pd.DataFrame | None  # ITEM_HISTORY by item_id, when every user's as_of is now
+
+
+@dataclass
 class FeatureSource:
     """A warehouse (anything with `session()`) and the SQL sources of one set of pairs."""
 
     store: Any
     sources: features.FeatureSources
     now: datetime | None = None  # None: features as of each user's latest pair
+    _tables: EntityTables | None = field(default=None, repr=False)
 
     def pairs(self) -> pd.DataFrame:
         """The pairs themselves, for the ranker's own label split."""
@@ -47,22 +59,75 @@ class FeatureSource:
                 parameters={"per_user": per_user},
             )
 
+    def tables(self) -> EntityTables:
+        """User, item and genre-affinity features of this source (read on first use)."""
+        if self._tables is None:
+            with self.store.session() as client:
+                users = features.users(client, self.sources, self.now)
+                items = features.items(client, self.sources)
+                genres = features.user_genres(client, self.sources)
+                history = None
+                if self.now is not None:  # one as_of for everyone: per item, once
+                    keys = pd.DataFrame({"item_id": items.index, "as_of": self.now})
+                    history = self._history(client, keys).set_index("item_id")
+            affinity = features.GenreAffinity.build(users.index, items, genres)
+            self._tables = EntityTables(users, items, affinity, history)
+        return self._tables
+
     def features(self, candidates: pd.DataFrame) -> pd.DataFrame:
         """`features.FEATURES` of each (user_id, item_id) candidate, in the candidates' order."""
-        keys = candidates[["user_id", "item_id"]].astype(str)
-        table = f"{SCRATCH_PREFIX}candidates_{uuid.uuid4().hex}"
+        tables = self.tables()
+        u = tables.users.index.get_indexer(candidates["user_id"])
+        i = tables.items.index.get_indexer(candidates["item_id"])
+        columns = {
+            **_gather(tables.users, features.USER_FEATURES, u),
+            **_gather(tables.items, features.ITEM_STATIC, i),
+            **features.genre_affinity(u, i, tables.affinity),
+        }
+        if tables.history_now is not None:
+            at = tables.history_now.index.get_indexer(candidates["item_id"])
+            columns |= _gather(tables.history_now, features.ITEM_HISTORY, at)
+        else:
+            columns |= self._history_as_of_users(candidates, tables.users, u)
+        return pd.DataFrame(columns, index=candidates.index)[list(features.FEATURES)]
+
+    def _history_as_of_users(
+        self, candidates: pd.DataFrame, users: pd.DataFrame, u: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Item history as of each candidate's user's moment (one SQL pass for the block)."""
+        as_of = pd.DatetimeIndex(pd.to_datetime(users["as_of"], utc=True))[np.maximum(u, 0)]
+        keys = pd.DataFrame({"item_id": candidates["item_id"].to_numpy(), "as_of": as_of})
+        keys = keys[u >= 0]
+        distinct = keys.drop_duplicates(ignore_index=True)
         with self.store.session() as client:
-            client.command(
-                f"CREATE TABLE {table} (user_id String, item_id String) "
-                "ENGINE = MergeTree ORDER BY (user_id, item_id)"
-            )
-            try:
-                client.insert_df(table, keys)
-                found = features.compute(client, self.sources, table, self.now)
-            finally:
-                client.command(f"DROP TABLE IF EXISTS {table} SYNC")
-        merged = keys.merge(found, on=["user_id", "item_id"], how="left")
-        return merged[list(features.FEATURES)].set_index(candidates.index)
+            found = self._history(client, distinct)
+        found = found.set_index(["item_id", "as_of"])
+        at = found.index.get_indexer(pd.MultiIndex.from_arrays([candidates["item_id"], as_of]))
+        at[u < 0] = -1
+        return _gather(found, features.ITEM_HISTORY, at)
+
+    def _history(self, client, keys: pd.DataFrame) -> pd.DataFrame:
+        table = f"{SCRATCH_PREFIX}keys_{uuid.uuid4().hex}"
+        client.command(
+            f"CREATE TABLE {table} (item_id String, as_of DateTime64(3, 'UTC')) "
+            "ENGINE = MergeTree ORDER BY (item_id, as_of)"
+        )
+        try:
+            client.insert_df(table, keys)
+            found = features.item_history(client, self.sources, table)
+        finally:
+            client.command(f"DROP TABLE IF EXISTS {table} SYNC")
+        return found.assign(as_of=pd.to_datetime(found["as_of"], utc=True))
+
+
+def _gather(frame: pd.DataFrame, names, at: np.ndarray) -> dict[str, np.ndarray]:
+    """Columns `names` of `frame` at positions `at` (NaN where at is -1)."""
+    out = {}
+    for name in names:
+        values = frame[name].to_numpy(np.float64)
+        picked = values[np.maximum(at, 0)] if len(values) else np.full(len(at), np.nan)
+        out[name] = np.where(at >= 0, picked, np.nan)
+    return out
 
 
 def live(store: Any, split: SplitConfig, now: datetime | None, half_life_days: float = 30.0):

@@ -95,3 +95,33 @@ def test_item_features_never_see_past_the_users_cut_off(cross_world, warehouse):
     # ...and it is not because the features are empty: items do have a past.
     assert seen_without[list(ITEM_FEATURES)].notna().any().all()
     assert (seen_without["i_users"] > 0).sum() > 20
+
+
+def test_features_of_a_tiny_world_match_a_hand_count(warehouse):
+    day = lambda d: datetime(2020, 1, d, tzinfo=UTC)  # noqa: E731
+    pairs = pd.DataFrame(
+        [
+            ("u1", "a", 4.0, 0, day(1), 4.0),
+            ("u1", "b", 5.0, 0, day(10), 5.0),
+            ("u2", "a", 2.0, 0, day(5), 2.0),
+            ("u2", "c", 4.0, 0, day(20), 4.0),
+            ("u3", "c", 4.0, 0, day(2), None),
+        ],
+        columns=["user_id", "item_id", "confidence", "disliked", "last_at", "rating"],
+    )
+    items = pd.DataFrame(
+        {"item_id": ["a", "b", "c"], "genres": [["x", "y"], ["x"], ["z"]], "year": [1999, 2001, 0]}
+    )
+    candidates = pd.DataFrame({"user_id": ["u1", "u2", "u3", "nobody"], "item_id": list("cbaa")})
+    with staged(warehouse, pairs, items, SplitConfig()) as source:
+        found = source.features(candidates)
+    u1_c, u2_b, u3_a, nobody = (found.iloc[n] for n in range(4))
+    # u1's cut-off is Jan 10: of item c's pairs only u3's (Jan 2, unrated, confident) counts.
+    assert (u1_c["i_users"], u1_c["i_positive"], u1_c["i_age_days"]) == (1, 1, 8)
+    assert np.isnan(u1_c["i_mean_rating"]) and u1_c["u_mean_rating"] == 4.5
+    # u2 (Jan 20) sees u1's 5 stars on b; u2 rated genre x one star under their own mean.
+    assert (u2_b["i_mean_rating"], u2_b["i_days_since_last"]) == (5, 10)
+    assert (u2_b["x_genre_share_max"], u2_b["x_genre_preference"]) == (0.5, -1.0)
+    # u3 (Jan 2) sees only u1's Jan 1 pair on a, not u2's Jan 5 one.
+    assert (u3_a["i_users"], u3_a["i_mean_rating"], u3_a["i_year"]) == (1, 4, 1999)
+    assert np.isnan(nobody["u_pairs"]) and np.isnan(nobody["i_users"])
