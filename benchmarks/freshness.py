@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psutil
 
 from benchmarks._util import ROOT, free_port, percentiles, recsys_env, start_api
 
@@ -124,7 +125,13 @@ def main() -> None:
         try:
             base_url = f"http://127.0.0.1:{port}"
             users = known_users(base_url, 2 * args.rounds + 10)
+            with httpx.Client(base_url=base_url, timeout=30) as client:
+                version = client.get("/model").json()
+            print(f"served: {version['algorithm']} ({version['model_version']})")
             measure(base_url, users, args.rounds)
+            # What holding the version costs the API (a ranker holds every retriever's item side).
+            rss = psutil.Process(api.pid).memory_info().rss / 2**20
+            print(f"API process resident memory after the run: {rss:,.0f} MB")
         finally:
             api.terminate()
             api.wait(timeout=30)

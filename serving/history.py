@@ -28,6 +28,8 @@ class History:
     confidences: np.ndarray
     disliked: np.ndarray
     strongest: np.ndarray | None = None  # per item, the event type that weighed most
+    last_at: np.ndarray | None = None  # per item, its latest event (epoch seconds)
+    ratings: np.ndarray | None = None  # per item, its rating (NaN: unrated)
 
     def verb_of(self, item_id: str) -> str | None:
         if self.strongest is None:
@@ -66,6 +68,8 @@ def user_history(
         confidences=frame["confidence"].to_numpy(dtype=np.float32),
         disliked=frame["disliked"].to_numpy().astype(bool),
         strongest=frame["strongest"].to_numpy(dtype=object),
+        last_at=frame["last_at"].to_numpy(dtype=np.float64),
+        ratings=frame["rating"].to_numpy(dtype=np.float64),
     )
     state.histories.put(user_id, key, history)
     return history

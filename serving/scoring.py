@@ -6,12 +6,14 @@ is cached until the user's next event or the next version.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from recsys.foldin.new_items import quantile_scores
+from recsys.ranking.online import OnlineRanker, Pairs
 from serving.catalogue import Catalogue
 from serving.history import History
 from serving.snapshot import Snapshot
@@ -41,6 +43,11 @@ def fold_in(
     assert model is not None
     columns, known = model.columns(history.item_ids)
     confidences = history.confidences[known]
+    if snapshot.ranker is not None:  # both stages now: retrievers, features, booster
+        two_stage = _two_stage(snapshot.ranker, history)
+        if two_stage is not None:
+            state.fold_ins.put(user_id, key, two_stage)
+            return two_stage
     scores = model.scores(columns, confidences)
     if scores is None:  # nothing positive the model knows: trending minus what they touched
         seen = history.seen
@@ -55,6 +62,23 @@ def fold_in(
         ranked = _best(snapshot, history, scores, columns, confidences)
     state.fold_ins.put(user_id, key, ranked)
     return ranked
+
+
+def _two_stage(ranker: OnlineRanker, history: History) -> Ranked | None:
+    """The ranker's list for the history (None: nothing positive the version knows)."""
+    found = [ranker.column_of.get(str(i), -1) for i in history.item_ids]
+    known = np.asarray(found, dtype=np.int64) >= 0
+    if not (history.confidences[known] > 0).any():
+        return None
+    pairs = Pairs(
+        columns=np.asarray(found, dtype=np.int64)[known],
+        confidences=history.confidences[known].astype(np.float64),
+        disliked=history.disliked[known],
+        last_at=history.last_at[known],
+        ratings=history.ratings[known],
+    )
+    columns, scores = ranker.rank(pairs, time.time(), POOL)
+    return Ranked("fold_in", ranker.item_ids[columns], scores)
 
 
 def _best(

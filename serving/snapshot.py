@@ -13,7 +13,8 @@ from datetime import datetime
 from recsys.foldin import FoldInModel, FoldInSpec
 from recsys.foldin.new_items import NewItems
 from recsys.foldin.vocabulary import ContentVocabulary
-from recsys.warehouse import item_reads, version_reads, versions
+from recsys.ranking.online import RANKER_BUNDLE, OnlineRanker, bundle_arrays
+from recsys.warehouse import bundles, item_reads, version_reads, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.item_model import read_content_terms, read_item_model
 from recsys.warehouse.version_reads import ScoredItem
@@ -32,6 +33,8 @@ class Snapshot:
     # The version's content space, and the items added since it was trained placed in it.
     vocabulary: ContentVocabulary | None = field(default=None, repr=False)
     new_items: NewItems = field(default_factory=NewItems, repr=False)
+    # A two-stage ranker version's retrievers, features and booster, for fold-in.
+    ranker: OnlineRanker | None = field(default=None, repr=False)
 
     @property
     def model_version(self) -> str:
@@ -79,6 +82,11 @@ def load_snapshot(warehouse: Warehouse, version: versions.ModelVersion, reads: s
         trending = version_reads.trending_lists(client, version.model_version)
         item_side = read_item_model(client, version.model_version) if version.fold_in else None
         vocabulary = read_content_terms(client, version.model_version) if item_side else None
+        packed = (
+            bundles.read(client, version.model_version, RANKER_BUNDLE)
+            if version.algorithm == RANKER_BUNDLE
+            else None
+        )
         added = (
             item_reads.rows_new_to(client, version.model_version, version.events_ingested_until)
             if vocabulary
@@ -92,5 +100,6 @@ def load_snapshot(warehouse: Warehouse, version: versions.ModelVersion, reads: s
         if item_side
         else None,
         vocabulary=vocabulary,
+        ranker=OnlineRanker(bundle_arrays(packed)) if packed else None,
     )
     return snapshot.with_new_items({row[0]: row for row in added})

@@ -97,7 +97,7 @@ def write_topk(
 
 EXPORT_TABLES = ("user_recommendations", "similar_items", "trending_items", "item_model")
 # Written with a version and pruned with it, but a version may have none (no content terms).
-VERSION_TABLES = (*EXPORT_TABLES, "content_terms")
+VERSION_TABLES = (*EXPORT_TABLES, "content_terms", "model_bundles")
 
 
 def withheld_columns(client: Client, item_ids: np.ndarray) -> np.ndarray:

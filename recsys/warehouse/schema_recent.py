@@ -96,4 +96,19 @@ RECENT_MIGRATIONS: tuple[Migration, ...] = (
             "lifts Array(Float32) DEFAULT []",
         ),
     ),
+    Migration(
+        14,
+        "a version's serving bundles (the two-stage ranker's item sides, features and booster)",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS model_bundles (
+                model_version LowCardinality(String),
+                name LowCardinality(String),
+                data String
+            ) ENGINE = MergeTree
+            PARTITION BY model_version
+            ORDER BY (model_version, name)
+            """,
+        ),
+    ),
 )

@@ -45,17 +45,20 @@ def user_interactions(
     # One thread: a handful of rows gains nothing from parallel reads; plain result columns
     # instead of query_df save a millisecond on the API's request path.
     result = client.query(
-        f"SELECT item_id, confidence, disliked, strongest FROM ({sql})",
+        f"SELECT item_id, confidence, disliked, strongest, "
+        f"toUnixTimestamp64Milli(last_at) / 1000, rating FROM ({sql})",
         parameters={**params, "user": user_id, "reference_ms": reference_ms},
         settings={"max_threads": 1},
     )
-    columns = result.result_columns or [[], [], [], []]
+    columns = result.result_columns or [[], [], [], [], [], []]
     return pd.DataFrame(
         {
             "item_id": pd.Series(columns[0], dtype=object),
             "confidence": np.asarray(columns[1], dtype=np.float32),
             "disliked": np.asarray(columns[2], dtype=np.uint8),
             "strongest": pd.Series(columns[3], dtype=object),  # the event type weighing most
+            "last_at": np.asarray(columns[4], dtype=np.float64),  # epoch seconds
+            "rating": np.asarray([np.nan if r is None else r for r in columns[5]], np.float64),
         }
     )
 

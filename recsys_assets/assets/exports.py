@@ -6,8 +6,9 @@ import numpy as np
 from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
+from recsys.ranking import bundle
 from recsys.ranking.model import RankerRecommender
-from recsys.warehouse import exports, versions
+from recsys.warehouse import bundles, exports, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.item_model import write_content_terms, write_item_model
 from recsys_assets.assets.ingest import events
@@ -177,6 +178,13 @@ def item_model(
     rows = write_item_model(store, version, side, on_block=progress)
     terms = write_content_terms(store, version, content_model.vocabulary)
     context.log.info(f"item side of {version}: {rows:,} items, fold-in {parts.kind}")
+    bundle_mb = 0.0
+    if isinstance(model, RankerRecommender):  # both stages at request time (fold-in)
+        data = bundle.to_bytes(model.reattach(store))
+        with store.session() as client:
+            bundles.write(client, version, bundle.NAME, data)
+        bundle_mb = len(data) / 2**20
+        context.log.info(f"ranker bundle of {version}: {bundle_mb:.1f} MB")
     return dg.MaterializeResult(
         metadata={
             "model_version": version,
@@ -185,6 +193,7 @@ def item_model(
             "factors": 0 if parts.factors is None else int(parts.factors.shape[1]),
             "item_weights": 0 if parts.item_weights is None else int(parts.item_weights.nnz),
             "content_terms": terms,
+            "ranker_bundle_mb": bundle_mb,
         }
     )
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from recsys.evaluation.split import SplitConfig
 from recsys.ranking.features import ITEM_FEATURES
@@ -125,3 +126,40 @@ def test_features_of_a_tiny_world_match_a_hand_count(warehouse):
     # u3 (Jan 2) sees only u1's Jan 1 pair on a, not u2's Jan 5 one.
     assert (u3_a["i_users"], u3_a["i_mean_rating"], u3_a["i_year"]) == (1, 4, 1999)
     assert np.isnan(nobody["u_pairs"]) and np.isnan(nobody["i_users"])
+
+
+def test_request_time_user_features_equal_the_warehouse_sql(cross_world, warehouse):
+    """Serving's Python twin of the user features (`online.user_features`, fold-in) against the
+    SQL the batch path uses, on the same pairs and moment: no training/serving skew."""
+    from recsys.ranking import features
+    from recsys.ranking.online import Pairs, Rule, genre_affinity, user_features
+
+    pairs, items = cross_world
+    pairs = pairs.assign(disliked=(pairs["rating"] < 2.5).astype(int))  # some dislikes too
+    users = sorted(pairs["user_id"].unique())[:25]
+    with staged(warehouse, pairs, items, SplitConfig()) as source, warehouse.session() as client:
+        expected = features.users(client, source.sources, None)
+        genres = features.user_genres(client, source.sources)
+    column = {item: c for c, item in enumerate(items["item_id"])}
+    names = sorted({g for gs in items["genres"] for g in gs})
+    membership = np.zeros((len(items), len(names)), np.float32)
+    for row, gs in enumerate(items["genres"]):
+        membership[row, [names.index(g) for g in gs]] = 1
+    for user in users:
+        own = pairs[pairs["user_id"] == user]
+        mine = Pairs(
+            columns=own["item_id"].map(column).to_numpy(),
+            confidences=own["confidence"].to_numpy(np.float64),
+            disliked=own["disliked"].to_numpy().astype(bool),
+            last_at=own["last_at"].map(lambda t: t.timestamp()).to_numpy(),
+            ratings=own["rating"].to_numpy(np.float64),
+        )
+        as_of = expected.loc[user, "as_of"].timestamp()
+        got = user_features(mine, as_of, Rule())
+        for name in features.USER_FEATURES:
+            assert got[name] == pytest.approx(expected.loc[user, name], rel=1e-5, abs=1e-6), name
+        share, preference = genre_affinity(mine, sp.csr_matrix(membership))
+        sql = genres[genres["user_id"] == user].set_index("genre")
+        for genre, row in sql.iterrows():
+            assert share[names.index(genre)] == pytest.approx(row["share"], rel=1e-6)
+            assert preference[names.index(genre)] == pytest.approx(row["preference"], abs=1e-6)

@@ -6,6 +6,7 @@ import dagster as dg
 import mlflow
 import pytest
 
+from recsys.ranking.online import OnlineRanker
 from recsys.settings import Settings
 from recsys.warehouse import versions
 from recsys.warehouse.connection import Warehouse
@@ -53,7 +54,9 @@ def test_a_ranker_that_loses_to_a_single_family_is_not_published(copied: Setting
     assert report.metadata["minus_best_single"].value < 0
 
 
-def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(copied: Settings):
+def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(
+    copied: Settings, monkeypatch: pytest.MonkeyPatch
+):
     before, result = _run(copied, budget={"ease": 1, "item_knn": 1, "ranker": 2})
     metadata = _selection_metadata(result)
     assert metadata["champion"].value == "ranker", metadata["metrics"].value
@@ -101,6 +104,36 @@ def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(copied: 
     names = {lift["feature"] for lifts in lifted for lift in lifts}
     assert all(lift["lift"] > 0 for lifts in lifted for lift in lifts)
     assert names <= set(shares_names(shares))
+    # A user the lists do not cover goes through both stages now (fold-in): every retriever's
+    # item side, features from memory, the booster.
+    with warehouse.session() as client:
+        [[bundle]] = client.query(
+            "SELECT length(data) FROM model_bundles WHERE model_version = {v:String}",
+            parameters={"v": published.model_version},
+        ).result_rows
+        liked = [
+            r[0]
+            for r in client.query(
+                "SELECT item_id FROM user_recommendations WHERE model_version = {v:String} "
+                "AND user_id = {u:String} ORDER BY rank LIMIT 3",
+                parameters={"v": published.model_version, "u": user},
+            ).result_rows
+        ]
+    assert bundle > 0
+    events = [{"user_id": "brand-new", "item_id": item, "event_type": "like"} for item in liked]
+    ranked = []
+    rank = OnlineRanker.rank
+    monkeypatch.setattr(
+        OnlineRanker, "rank", lambda self, *args: ranked.append(args) or rank(self, *args)
+    )
+    with TestClient(create_app(copied)) as api:
+        assert api.post("/events", json={"events": events}).status_code == 200
+        fresh = api.get("/recommendations/brand-new", params={"k": 10}).json()
+    assert fresh["source"] == "fold_in" and fresh["algorithm"] == "ranker", fresh
+    served = [item["item_id"] for item in fresh["items"]]
+    assert len(served) == 10 and not set(served) & set(liked)
+    assert all(item["source"] == "ranker" for item in fresh["items"])
+    assert len(ranked) == 1 and set(ranked[0][0].columns)  # the two stages scored it
 
 
 def shares_names(shares: dict[str, float]) -> list[str]:

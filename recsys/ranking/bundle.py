@@ -1,0 +1,112 @@
+"""The request-time half of a fitted ranker, as one `.npz` blob: every retriever's item side,
+the item features as of publication, the items' genres, the booster and the rules.
+
+`recsys.ranking.online.OnlineRanker` reads it in the API. Item rows follow the version's
+columns (`ranker.train.item_ids`), as every other item side does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys.blend import Blend
+from recsys.foldin import FoldInSpec
+from recsys.ranking.candidates import RECENT
+from recsys.ranking.features import ITEM_FEATURES, ITEM_HISTORY, ITEM_STATIC
+from recsys.ranking.model import RankerRecommender
+from recsys.ranking.online import RANKER_BUNDLE
+
+NAME = RANKER_BUNDLE
+
+
+def to_bytes(ranker: RankerRecommender) -> bytes:
+    """The bundle of a ranker fitted on all data and attached to the live warehouse."""
+    arrays = _arrays(ranker)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _arrays(ranker: RankerRecommender) -> dict[str, np.ndarray]:
+    tables = ranker._bound().tables()
+    if tables.history_now is None:
+        raise ValueError("bundle a ranker attached to the live warehouse (features as of now)")
+    item_ids = ranker.train.item_ids
+    history = tables.history_now.reindex(item_ids)
+    static = tables.items.reindex(item_ids)
+    features = np.column_stack(
+        [history[name] for name in ITEM_HISTORY] + [static[name] for name in ITEM_STATIC]
+    ).astype(np.float64)
+    assert features.shape[1] == len(ITEM_FEATURES)
+    arrays: dict[str, np.ndarray] = {
+        "item_ids": np.asarray(item_ids, dtype=str),
+        "item_features": features,
+        "booster": np.array(ranker.booster.model_to_string()),
+        **_sparse("genres", _genre_membership(static["genres"])),
+    }
+    kinds = {}
+    for name, model in ranker.fitted.items():
+        kinds[name] = _retriever(name, model, arrays)
+    rule = {
+        "rating_threshold": ranker.split.rating_threshold,
+        "min_confidence": ranker.split.min_confidence,
+        "half_life_days": ranker._bound().sources.half_life_days,
+    }
+    meta = {"depth": ranker.depth, "rule": rule, "retrievers": list(kinds), "kinds": kinds}
+    arrays["meta"] = np.array(json.dumps(meta))
+    return arrays
+
+
+def _retriever(name: str, model, arrays: dict[str, np.ndarray]) -> str:
+    """Add one retriever's item side to `arrays`; its kind."""
+    if name == "popularity":
+        arrays[f"{name}.counts"] = model.counts.astype(np.float32)
+        return "popularity"
+    if name == "content_tfidf":
+        arrays.update(_sparse(f"{name}.vectors", model.vectors))
+        return "content"
+    if name == RECENT:
+        similarity = model.similarity
+        weights = getattr(similarity, "item_similarity", None)
+        if weights is None:
+            weights = similarity.fold_in_parts().item_weights
+        if weights is None:
+            raise ValueError(f"recent neighbours over {similarity.name} have no sparse similarity")
+        arrays.update(_sparse(f"{name}.similarity", weights))
+        return "recent"
+    parts = model.fold_in_parts()
+    spec = FoldInSpec.of(name, parts, Blend(1.0, 0), {})
+    arrays[f"{name}.spec"] = np.array(json.dumps(spec.to_json()))
+    if parts.factors is not None:
+        arrays[f"{name}.factors"] = np.asarray(parts.factors, dtype=np.float32)
+    if parts.item_weights is not None:
+        arrays.update(_sparse(f"{name}.weights", parts.item_weights))
+    if parts.length_norm is not None:
+        arrays[f"{name}.length_norm"] = parts.length_norm
+    return parts.kind
+
+
+def _genre_membership(genres: pd.Series) -> sp.csr_matrix:
+    lists = [list(g) if g is not None and not isinstance(g, float) else [] for g in genres]
+    names = sorted({str(g) for item in lists for g in item})
+    column = {g: c for c, g in enumerate(names)}
+    rows = [r for r, item in enumerate(lists) for _ in set(item)]
+    cols = [column[str(g)] for item in lists for g in set(item)]
+    return sp.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(lists), max(len(names), 1))
+    )
+
+
+def _sparse(prefix: str, matrix) -> dict[str, np.ndarray]:
+    csr = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": csr.data,
+        f"{prefix}_indices": csr.indices,
+        f"{prefix}_indptr": csr.indptr,
+        f"{prefix}_shape": np.array(csr.shape),
+    }
