@@ -72,12 +72,17 @@ def _retriever(name: str, model, arrays: dict[str, np.ndarray]) -> str:
         return "content"
     if name == RECENT:
         similarity = model.similarity
-        weights = getattr(similarity, "item_similarity", None)
-        if weights is None:
-            weights = similarity.fold_in_parts().item_weights
-        if weights is None:
-            raise ValueError(f"recent neighbours over {similarity.name} have no sparse similarity")
-        arrays.update(_sparse(f"{name}.similarity", weights))
+        weights = getattr(similarity, "item_similarity", None)  # item-kNN's, exactly
+        parts = similarity.fold_in_parts()
+        if weights is None and parts.kind == "factors":  # ALS: cosine of its item factors
+            factors = np.asarray(parts.factors, dtype=np.float32)
+            norms = np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+            arrays[f"{name}.unit_factors"] = factors / norms
+            return "recent_factors"
+        # EASE: its strongest weights per item (the item side its own fold-in uses).
+        arrays.update(
+            _sparse(f"{name}.similarity", weights if weights is not None else parts.item_weights)
+        )
         return "recent"
     parts = model.fold_in_parts()
     spec = FoldInSpec.of(name, parts, Blend(1.0, 0), {})

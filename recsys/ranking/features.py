@@ -172,6 +172,7 @@ def users(client: Client, sources: FeatureSources, now: datetime | None) -> pd.D
             "now": now or EPOCH,
         },
     )
+    frame = frame.reindex(columns=["user_id", "as_of", *USER_FEATURES])  # none: no columns
     return frame.set_index("user_id").astype({name: "float64" for name in USER_FEATURES})
 
 
@@ -189,12 +190,14 @@ def item_history(client: Client, sources: FeatureSources, keys_table: str) -> pd
         parameters={**_rule(sources), "recent_days": RECENT_DAYS},
         settings={"join_use_nulls": 1},
     )
+    frame = frame.reindex(columns=["item_id", "as_of", *ITEM_HISTORY])
     return frame.astype({name: "float64" for name in ITEM_HISTORY})
 
 
 def items(client: Client, sources: FeatureSources) -> pd.DataFrame:
     """ITEM_STATIC and the genre list per item_id (the index)."""
     frame = client.query_df(_fill(ITEM_STATIC_SQL, sources))
+    frame = frame.reindex(columns=["item_id", "genres", *ITEM_STATIC])
     return frame.set_index("item_id").astype({name: "float64" for name in ITEM_STATIC})
 
 
@@ -215,9 +218,17 @@ def genre_affinity(
     share = affinity.share[u].multiply(genres).tocsr()
     preference = affinity.preference[u].multiply(genres)
     out["x_genre_share_mean"][known] = np.asarray(share.sum(axis=1)).ravel() / counts
-    out["x_genre_share_max"][known] = share.max(axis=1).toarray().ravel()
+    out["x_genre_share_max"][known] = row_max(share)
     out["x_genre_preference"][known] = np.asarray(preference.sum(axis=1)).ravel() / counts
     return out
+
+
+def row_max(matrix) -> np.ndarray:
+    """Each row's largest entry of a non-negative sparse matrix (0 for a catalogue without
+    genres, where scipy refuses to reduce zero columns)."""
+    if matrix.shape[1] == 0:
+        return np.zeros(matrix.shape[0])
+    return matrix.max(axis=1).toarray().ravel()
 
 
 @dataclass(frozen=True)
@@ -234,6 +245,8 @@ class GenreAffinity:
     ) -> GenreAffinity:
         import scipy.sparse as sp
 
+        # An empty result comes back without columns (a catalogue without genres).
+        genres = genres.reindex(columns=["user_id", "genre", "share", "preference"])
         exploded = item_frame["genres"].explode().dropna()
         names = pd.Index(pd.unique(pd.concat([exploded, genres["genre"]], ignore_index=True)))
         rows = item_frame.index.get_indexer(exploded.index)

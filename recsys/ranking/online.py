@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from recsys.foldin.scorers import COLLABORATIVE_SCORERS
 from recsys.foldin.spec import FoldInSpec, ItemSide
-from recsys.ranking.features import CROSS_FEATURES, ITEM_FEATURES, USER_FEATURES
+from recsys.ranking.features import CROSS_FEATURES, ITEM_FEATURES, USER_FEATURES, row_max
 
 RANKER_BUNDLE = "ranker"  # the bundle's name, and the family whose versions have one
 MISSING_RANK = 1_000.0  # as `recsys.ranking.candidates`
@@ -118,7 +118,10 @@ class OnlineRanker:
             return lambda pairs: _content_scores(vectors, pairs)
         if kind == "recent":
             similarity = _csr(arrays, f"{name}.similarity")
-            return lambda pairs: _recent_scores(similarity, pairs)
+            return lambda pairs: _recent_scores(lambda rows: similarity[rows].T, pairs)
+        if kind == "recent_factors":  # cosine of ALS item factors, as ALS's similarity
+            unit = arrays[f"{name}.unit_factors"]
+            return lambda pairs: _recent_scores(lambda rows: unit @ unit[rows].T, pairs)
         spec = FoldInSpec.from_json(json.loads(str(arrays[f"{name}.spec"])))
         side = ItemSide(
             item_ids=self.item_ids,
@@ -163,7 +166,7 @@ class OnlineRanker:
         shares = member.multiply(share[None, :]).tocsr()
         cross = {
             "x_genre_share_mean": np.asarray(shares.sum(axis=1)).ravel() / counts,
-            "x_genre_share_max": shares.max(axis=1).toarray().ravel(),
+            "x_genre_share_max": row_max(shares),
             "x_genre_preference": np.asarray(member @ preference).ravel() / counts,
         }
         columns |= {name: cross[name] for name in CROSS_FEATURES}
@@ -191,12 +194,13 @@ def _content_scores(vectors: sp.csr_matrix, pairs: Pairs) -> np.ndarray:
     return np.asarray(vectors @ profile, dtype=np.float32).ravel()
 
 
-def _recent_scores(similarity: sp.csr_matrix, pairs: Pairs) -> np.ndarray:
-    """Recent neighbours: the last LAST_ITEMS positive items, weighted 1/position."""
+def _recent_scores(similar_to, pairs: Pairs) -> np.ndarray:
+    """Recent neighbours: the last LAST_ITEMS positive items, weighted 1/position;
+    `similar_to(rows)` is (all items x those rows) similarity."""
     positive = np.flatnonzero(pairs.confidences > 0)
     latest = positive[np.argsort(-pairs.last_at[positive], kind="stable")][:LAST_ITEMS]
     weights = 1.0 / np.arange(1, len(latest) + 1)
-    return np.asarray(similarity[pairs.columns[latest]].T @ weights, dtype=np.float32).ravel()
+    return np.asarray(similar_to(pairs.columns[latest]) @ weights, dtype=np.float32).ravel()
 
 
 def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """The two-stage ranker: it learns what no single family sees, its features never look past a
 user's cut-off, and it wins its place only by the champion rule."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -8,8 +9,19 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from recsys import families
 from recsys.evaluation.split import SplitConfig
+from recsys.matrix import build_matrix
+from recsys.ranking import bundle, features
 from recsys.ranking.features import ITEM_FEATURES
+from recsys.ranking.online import (
+    OnlineRanker,
+    Pairs,
+    Rule,
+    bundle_arrays,
+    genre_affinity,
+    user_features,
+)
 from recsys.ranking.source import staged
 from recsys.selection import OBJECTIVE, SelectionConfig, select
 
@@ -131,9 +143,6 @@ def test_features_of_a_tiny_world_match_a_hand_count(warehouse):
 def test_request_time_user_features_equal_the_warehouse_sql(cross_world, warehouse):
     """Serving's Python twin of the user features (`online.user_features`, fold-in) against the
     SQL the batch path uses, on the same pairs and moment: no training/serving skew."""
-    from recsys.ranking import features
-    from recsys.ranking.online import Pairs, Rule, genre_affinity, user_features
-
     pairs, items = cross_world
     pairs = pairs.assign(disliked=(pairs["rating"] < 2.5).astype(int))  # some dislikes too
     users = sorted(pairs["user_id"].unique())[:25]
@@ -163,3 +172,53 @@ def test_request_time_user_features_equal_the_warehouse_sql(cross_world, warehou
         for genre, row in sql.iterrows():
             assert share[names.index(genre)] == pytest.approx(row["share"], rel=1e-6)
             assert preference[names.index(genre)] == pytest.approx(row["preference"], abs=1e-6)
+
+
+def test_request_time_two_stages_rank_like_the_batch_ranker(cross_world, warehouse):
+    """The API's two stages (`OnlineRanker`, from the published bundle) give a user the same
+    list as the batch ranker, on the same data and moment, where the retrievers' fold-in is
+    exact (item-kNN, content, popularity, recent neighbours)."""
+    pairs, items = cross_world
+    params = {
+        "retrievers": {
+            "item_knn": {"neighbours": 30, "similarity": "cosine"},
+            "content_tfidf": {},
+            "popularity": {},
+        },
+        "anchor": "item_knn",
+        "depth": 40,
+        "trees": 40,
+        **{"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20},
+        "feature_fraction": 1.0,
+    }
+    ranker = families.build("ranker", params, families.BuildOptions(items=items))
+    with staged(warehouse, pairs, items, SplitConfig()) as source:
+        train = build_matrix([pairs[["user_id", "item_id", "confidence", "disliked"]]])
+        ranker.bind(source).fit(train)
+        now = datetime(2025, 1, 1, tzinfo=UTC)
+        ranker.bind(replace(source, now=now, _tables=None))
+        online = OnlineRanker(bundle_arrays(bundle.to_bytes(ranker)))
+        rows = np.arange(0, 300, 37)
+        batch_columns, _ = ranker.recommend(rows, 10)
+    column = {item: c for c, item in enumerate(train.item_ids)}
+    for row, expected in zip(rows, batch_columns, strict=True):
+        own = pairs[pairs["user_id"] == train.user_ids[row]]
+        mine = Pairs(
+            columns=own["item_id"].map(column).to_numpy(),
+            confidences=own["confidence"].to_numpy(np.float64),
+            disliked=own["disliked"].to_numpy().astype(bool),
+            last_at=own["last_at"].map(lambda t: t.timestamp()).to_numpy(),
+            ratings=own["rating"].to_numpy(np.float64),
+        )
+        got, _ = online.rank(mine, now.timestamp(), 10)
+        assert list(got) == list(expected), train.user_ids[row]
+
+
+def test_a_catalogue_without_genres_still_gets_a_ranker(cross_world, warehouse):
+    """Any catalogue: no genres at all leaves the cross features at zero, nothing fails."""
+    pairs, items = cross_world
+    bare = items.assign(genres=[[] for _ in range(len(items))], year=0)
+    budget = {"item_knn": 1, "ranker": 1}
+    selection = select(pairs, bare, SelectionConfig(budget=budget), feature_store=warehouse)
+    ranker = selection.families["ranker"]
+    assert ranker.best is not None and ranker.test_metrics[OBJECTIVE] > 0
