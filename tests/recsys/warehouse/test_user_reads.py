@@ -21,8 +21,8 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
             client, DEFAULT_EVENT_WEIGHTS, DEFAULT_EPOCH, half_life_days
         )
         expected = client.query_df(
-            "SELECT item_id, confidence, disliked FROM interactions "
-            "WHERE user_id = 'u1' ORDER BY item_id"
+            "SELECT item_id, confidence, disliked, toUnixTimestamp64Milli(last_at) / 1000 AS "
+            "last_at, rating FROM interactions WHERE user_id = 'u1' ORDER BY item_id"
         )
         newest = interaction_sql.newest_event_time(client, DEFAULT_EPOCH)
         got = user_reads.user_interactions(
@@ -38,7 +38,14 @@ def test_one_users_interactions_match_the_rebuilt_table(warehouse, half_life_day
         )
     pd.testing.assert_frame_equal(got.drop(columns="strongest"), expected, check_dtype=False)
     assert nobody.empty
-    assert list(nobody.columns) == ["item_id", "confidence", "disliked", "strongest"]
+    assert list(nobody.columns) == [
+        "item_id",
+        "confidence",
+        "disliked",
+        "strongest",
+        "last_at",  # epoch seconds and the rating: the two-stage ranker's user features
+        "rating",
+    ]
     # The event that weighed most per item: explanations use its verb.
     strongest = got.set_index("item_id")["strongest"].to_dict()
     assert strongest == {"a": "view_complete", "b": "rating", "c": "like"}
