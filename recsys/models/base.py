@@ -82,12 +82,43 @@ class Recommender(ABC):
         columns, scores = self.recommend(user_rows, k)
         return columns, scores, None
 
+    def retrieve(self, user_rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates for a second stage: `recommend`, unless a model knows a cheaper way."""
+        return self.recommend(user_rows, n)
+
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(item columns, scores) of each user's k best unseen items; -1 marks empty slots."""
         scores = self.scores(user_rows)
         seen = self.train.seen[user_rows].tocoo()
         scores[seen.row, seen.col] = -np.inf
         return top_k(scores, k)
+
+
+def unseen(scores: sp.csr_matrix, seen: sp.csr_matrix) -> sp.csr_matrix:
+    """`scores` without the entries the user has seen."""
+    kept = scores - scores.multiply(seen > 0)
+    kept.eliminate_zeros()
+    return kept.tocsr()
+
+
+def sparse_top_k(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k largest positive stored entries, best first; -1 marks empty slots. For
+    retrievers whose scores reach few items (item-item), without a users x items dense step."""
+    scores = sp.csr_matrix(scores)
+    n_rows = scores.shape[0]
+    columns = np.full((n_rows, k), -1, dtype=np.int64)
+    best = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    row_of = np.repeat(np.arange(n_rows), np.diff(scores.indptr))
+    positive = scores.data > 0
+    row_of, cols, data = row_of[positive], scores.indices[positive], scores.data[positive]
+    order = np.lexsort((cols, -data, row_of))  # by row, best first, ties by column
+    row_of, cols, data = row_of[order], cols[order], data[order]
+    starts = np.searchsorted(row_of, np.arange(n_rows))
+    rank = np.arange(len(row_of)) - starts[row_of]
+    keep = rank < k
+    columns[row_of[keep], rank[keep]] = cols[keep]
+    best[row_of[keep], rank[keep]] = data[keep]
+    return columns, best
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

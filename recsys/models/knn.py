@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender, sparse_arrays
+from recsys.models.base import Recommender, sparse_arrays, sparse_top_k, unseen
 
 
 class ItemKNNRecommender(Recommender):
@@ -42,6 +42,12 @@ class ItemKNNRecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         return (self.train.confidence[user_rows] @ self.item_similarity).toarray()
+
+    def retrieve(self, user_rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The n best unseen items among those the user's neighbourhoods reach (sparse: a user
+        reaches a few hundred items, not the catalogue)."""
+        scores = (self.train.confidence[user_rows] @ self.item_similarity).tocsr()
+        return sparse_top_k(unseen(scores, self.train.seen[user_rows]), n)
 
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         return self.item_similarity[item_cols].toarray()

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from recsys.blend import Blend
 from recsys.foldin import FoldInSpec
+from recsys.models.base import Recommender
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.features import ITEM_FEATURES, ITEM_HISTORY, ITEM_STATIC
 from recsys.ranking.model import RankerRecommender
@@ -57,7 +58,18 @@ def _arrays(ranker: RankerRecommender) -> dict[str, np.ndarray]:
         "min_confidence": ranker.split.min_confidence,
         "half_life_days": ranker._bound().sources.half_life_days,
     }
-    meta = {"depth": ranker.depth, "rule": rule, "retrievers": list(kinds), "kinds": kinds}
+    # Retrievers whose batch retrieval keeps reached items only (`retrieve` overridden).
+    sparse = [n for n, m in ranker.fitted.items() if type(m).retrieve is not Recommender.retrieve]
+    sparse = [
+        n for n in sparse if n != RECENT or hasattr(ranker.fitted[n].similarity, "item_similarity")
+    ]
+    meta = {
+        "depth": ranker.depth,
+        "rule": rule,
+        "retrievers": list(kinds),
+        "kinds": kinds,
+        "sparse": sparse,
+    }
     arrays["meta"] = np.array(json.dumps(meta))
     return arrays
 

@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender, top_k
+from recsys.models.base import Recommender, sparse_top_k, top_k, unseen
 
 RECENT = "recent_neighbours"
 MISSING_RANK = 1_000.0  # the rank a retriever "gave" an item it did not retrieve
@@ -34,6 +34,13 @@ class RecentNeighbours(Recommender):
     def fit(self, train: InteractionMatrix) -> RecentNeighbours:
         self.train = train
         return self
+
+    def retrieve(self, user_rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        weights = getattr(self.similarity, "item_similarity", None)
+        if weights is None:  # a dense similarity (EASE, ALS): the dense path
+            return self.recommend(user_rows, n)
+        scores = (self.recent[user_rows] @ weights).tocsr()
+        return sparse_top_k(unseen(scores, self.train.seen[user_rows]), n)
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         recent = self.recent[user_rows]
@@ -76,7 +83,7 @@ def retrieve(
     user_rows = np.asarray(user_rows, dtype=np.int64)
     found = {}
     for name, model in retrievers.items():
-        cols, scores = model.recommend(user_rows, depth[name])
+        cols, scores = model.retrieve(user_rows, depth[name])
         valid = cols >= 0
         ranks = np.broadcast_to(np.arange(1, cols.shape[1] + 1, dtype=np.float32), cols.shape)
         rows = np.broadcast_to(user_rows[:, None], cols.shape)

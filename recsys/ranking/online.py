@@ -101,6 +101,7 @@ class OnlineRanker:
         self.depth: dict[str, int] = meta["depth"]
         self.rule = Rule(**meta["rule"])
         self.names: list[str] = meta["retrievers"]
+        self.sparse = set(meta.get("sparse", []))  # retrieve reached items only, as in batch
         self.booster = lgb.Booster(model_str=str(arrays["booster"]))
         self.feature_names = self.booster.feature_name()
         self.item_features = arrays["item_features"]  # items x ITEM_FEATURES
@@ -144,6 +145,8 @@ class OnlineRanker:
         for name in self.names:
             scores = np.asarray(self.scorers[name](pairs), dtype=np.float32)
             scores[seen] = -np.inf
+            if name in self.sparse:
+                scores[scores <= 0] = -np.inf
             found[name] = _top(scores, self.depth.get(name, 100))
         union = np.unique(np.concatenate([cols for cols, _ in found.values()]))
         if len(union) == 0:

@@ -222,3 +222,16 @@ def test_a_catalogue_without_genres_still_gets_a_ranker(cross_world, warehouse):
     selection = select(pairs, bare, SelectionConfig(budget=budget), feature_store=warehouse)
     ranker = selection.families["ranker"]
     assert ranker.best is not None and ranker.test_metrics[OBJECTIVE] > 0
+
+
+def test_sparse_retrieval_ranks_reached_items_as_the_dense_path_does():
+    from recsys.models.base import sparse_top_k, top_k
+
+    scores = sp.random(50, 400, density=0.05, random_state=4, format="csr", dtype=np.float32)
+    sparse_cols, sparse_vals = sparse_top_k(scores, 30)
+    dense_cols, dense_vals = top_k(scores.toarray(), 30)
+    for row in range(50):
+        reached = sparse_cols[row] >= 0
+        assert reached.sum() == min(30, scores[row].nnz)  # never an item it did not reach
+        assert np.allclose(sparse_vals[row][reached], dense_vals[row][: reached.sum()])
+        assert set(sparse_cols[row][reached]) <= set(scores[row].indices)
