@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from recsys.blend import Blend
 from recsys.foldin import FoldInSpec
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, sparse_arrays
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.features import ITEM_FEATURES, ITEM_HISTORY, ITEM_STATIC
 from recsys.ranking.model import RankerRecommender
@@ -34,7 +34,7 @@ def to_bytes(ranker: RankerRecommender) -> bytes:
 
 
 def _arrays(ranker: RankerRecommender) -> dict[str, np.ndarray]:
-    tables = ranker._bound().tables()
+    tables = ranker.feature_source().tables()
     if tables.history_now is None:
         raise ValueError("bundle a ranker attached to the live warehouse (features as of now)")
     item_ids = ranker.train.item_ids
@@ -48,7 +48,7 @@ def _arrays(ranker: RankerRecommender) -> dict[str, np.ndarray]:
         "item_ids": np.asarray(item_ids, dtype=str),
         "item_features": features,
         "booster": np.array(ranker.booster.model_to_string()),
-        **_sparse("genres", _genre_membership(static["genres"])),
+        **sparse_arrays("genres", _genre_membership(static["genres"])),
     }
     kinds = {}
     for name, model in ranker.fitted.items():
@@ -56,7 +56,7 @@ def _arrays(ranker: RankerRecommender) -> dict[str, np.ndarray]:
     rule = {
         "rating_threshold": ranker.split.rating_threshold,
         "min_confidence": ranker.split.min_confidence,
-        "half_life_days": ranker._bound().sources.half_life_days,
+        "half_life_days": ranker.feature_source().sources.half_life_days,
     }
     # Retrievers whose batch retrieval keeps reached items only (`retrieve` overridden).
     sparse = [n for n, m in ranker.fitted.items() if type(m).retrieve is not Recommender.retrieve]
@@ -80,7 +80,7 @@ def _retriever(name: str, model, arrays: dict[str, np.ndarray]) -> str:
         arrays[f"{name}.counts"] = model.counts.astype(np.float32)
         return "popularity"
     if name == "content_tfidf":
-        arrays.update(_sparse(f"{name}.vectors", model.vectors))
+        arrays.update(sparse_arrays(f"{name}.vectors", model.vectors))
         return "content"
     if name == RECENT:
         similarity = model.similarity
@@ -93,7 +93,9 @@ def _retriever(name: str, model, arrays: dict[str, np.ndarray]) -> str:
             return "recent_factors"
         # EASE: its strongest weights per item (the item side its own fold-in uses).
         arrays.update(
-            _sparse(f"{name}.similarity", weights if weights is not None else parts.item_weights)
+            sparse_arrays(
+                f"{name}.similarity", weights if weights is not None else parts.item_weights
+            )
         )
         return "recent"
     parts = model.fold_in_parts()
@@ -102,7 +104,7 @@ def _retriever(name: str, model, arrays: dict[str, np.ndarray]) -> str:
     if parts.factors is not None:
         arrays[f"{name}.factors"] = np.asarray(parts.factors, dtype=np.float32)
     if parts.item_weights is not None:
-        arrays.update(_sparse(f"{name}.weights", parts.item_weights))
+        arrays.update(sparse_arrays(f"{name}.weights", parts.item_weights))
     if parts.length_norm is not None:
         arrays[f"{name}.length_norm"] = parts.length_norm
     return parts.kind
@@ -117,13 +119,3 @@ def _genre_membership(genres: pd.Series) -> sp.csr_matrix:
     return sp.csr_matrix(
         (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(lists), max(len(names), 1))
     )
-
-
-def _sparse(prefix: str, matrix) -> dict[str, np.ndarray]:
-    csr = sp.csr_matrix(matrix)
-    return {
-        f"{prefix}_data": csr.data,
-        f"{prefix}_indices": csr.indices,
-        f"{prefix}_indptr": csr.indptr,
-        f"{prefix}_shape": np.array(csr.shape),
-    }

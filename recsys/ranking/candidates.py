@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.matrix import InteractionMatrix
-from recsys.models.base import Recommender, sparse_top_k, top_k, unseen
+from recsys.models.base import Recommender, sparse_top_k, unseen
 
 RECENT = "recent_neighbours"
 MISSING_RANK = 1_000.0  # the rank a retriever "gave" an item it did not retrieve
@@ -123,15 +123,3 @@ def rank_lists(
     columns[slot[keep].astype(int), rank[keep]] = cols[keep]
     best[slot[keep].astype(int), rank[keep]] = vals[keep]
     return columns, best
-
-
-def padded_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """`top_k` that always returns k columns (a catalogue smaller than k pads with -1)."""
-    cols, vals = top_k(scores, k)
-    if cols.shape[1] == k:
-        return cols, vals
-    pad = k - cols.shape[1]
-    return (
-        np.pad(cols, ((0, 0), (0, pad)), constant_values=-1),
-        np.pad(vals, ((0, 0), (0, pad)), constant_values=-np.inf),
-    )

@@ -101,13 +101,13 @@ class RankerRecommender(Recommender):
         return self.attach(store, self.as_of)
 
     def fit(self, train: InteractionMatrix) -> RankerRecommender:
-        source = self._bound()
+        source = self.feature_source()
         pairs = source.pairs()
         inner = holdout_split(pairs, self.split)
         data = prepare(inner)
         with narrowed(source, inner.train) as past:
             retrievers = self.fit_retrievers(data.train, past)
-            labelled = training_frame(retrievers, data, past, self.depth, self._sample(data))
+            labelled = training_frame(retrievers, data, past, self.depth, self.training_users(data))
         self.booster = learner.train(labelled, self.settings, self.seed)
         self.train = train
         self.fitted = self.fit_retrievers(train, source)
@@ -130,7 +130,7 @@ class RankerRecommender(Recommender):
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         """Dense scores: the booster's for candidates, -inf elsewhere (never retrieved)."""
         candidates = candidate_features(
-            self.fitted, self.train, self._bound(), user_rows, self.depth
+            self.fitted, self.train, self.feature_source(), user_rows, self.depth
         )
         dense = np.full((len(user_rows), self.train.shape[1]), -np.inf, np.float32)
         if len(candidates):
@@ -148,7 +148,7 @@ class RankerRecommender(Recommender):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top k, and for each slot the features that lifted the item most (`pred_contrib`)."""
         candidates = candidate_features(
-            self.fitted, self.train, self._bound(), user_rows, self.depth
+            self.fitted, self.train, self.feature_source(), user_rows, self.depth
         )
         lifted = np.empty((len(user_rows), k), dtype=object)
         if len(candidates) == 0:
@@ -170,7 +170,7 @@ class RankerRecommender(Recommender):
 
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         candidates = candidate_features(
-            self.fitted, self.train, self._bound(), user_rows, self.depth
+            self.fitted, self.train, self.feature_source(), user_rows, self.depth
         )
         if len(candidates) == 0:
             return rank_lists(candidates, np.empty(0, np.float32), user_rows, k)
@@ -209,14 +209,16 @@ class RankerRecommender(Recommender):
         state["source"] = None  # a warehouse handle does not travel between processes
         return state
 
-    def _bound(self) -> FeatureSource:
+    def feature_source(self) -> FeatureSource:
+        """Where this ranker's features are computed (bound before fit)."""
         if self.source is None:
             raise ValueError(
                 "the ranker computes its features in the warehouse: bind a FeatureSource first"
             )
         return self.source
 
-    def _sample(self, data) -> np.ndarray:
+    def training_users(self, data) -> np.ndarray:
+        """The users whose candidates the booster learns from: at most max_training_users."""
         rows = data.users
         if len(rows) <= self.max_training_users:
             return rows

@@ -54,7 +54,7 @@ def tune(
     """The best ranker params and its validation NDCG@10 (None: no user to learn from)."""
     with staged(store, past_pairs, items, split) as past:
         retrievers = ranker.fit_retrievers(data.train, past)
-        labelled = training_frame(retrievers, data, past, ranker.depth, ranker._sample(data))
+        labelled = training_frame(retrievers, data, past, ranker.depth, ranker.training_users(data))
     rows = np.array(sorted(labelled.relevant))
     if len(rows) < 8 or labelled.frame["label"].sum() == 0:
         return None

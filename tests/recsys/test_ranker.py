@@ -156,13 +156,7 @@ def test_request_time_user_features_equal_the_warehouse_sql(cross_world, warehou
         membership[row, [names.index(g) for g in gs]] = 1
     for user in users:
         own = pairs[pairs["user_id"] == user]
-        mine = Pairs(
-            columns=own["item_id"].map(column).to_numpy(),
-            confidences=own["confidence"].to_numpy(np.float64),
-            disliked=own["disliked"].to_numpy().astype(bool),
-            last_at=own["last_at"].map(lambda t: t.timestamp()).to_numpy(),
-            ratings=own["rating"].to_numpy(np.float64),
-        )
+        mine = as_pairs(own, column)
         as_of = expected.loc[user, "as_of"].timestamp()
         got = user_features(mine, as_of, Rule())
         for name in features.USER_FEATURES:
@@ -203,13 +197,7 @@ def test_request_time_two_stages_rank_like_the_batch_ranker(cross_world, warehou
     column = {item: c for c, item in enumerate(train.item_ids)}
     for row, expected in zip(rows, batch_columns, strict=True):
         own = pairs[pairs["user_id"] == train.user_ids[row]]
-        mine = Pairs(
-            columns=own["item_id"].map(column).to_numpy(),
-            confidences=own["confidence"].to_numpy(np.float64),
-            disliked=own["disliked"].to_numpy().astype(bool),
-            last_at=own["last_at"].map(lambda t: t.timestamp()).to_numpy(),
-            ratings=own["rating"].to_numpy(np.float64),
-        )
+        mine = as_pairs(own, column)
         got, _ = online.rank(mine, now.timestamp(), 10)
         assert list(got) == list(expected), train.user_ids[row]
 
@@ -235,3 +223,14 @@ def test_sparse_retrieval_ranks_reached_items_as_the_dense_path_does():
         assert reached.sum() == min(30, scores[row].nnz)  # never an item it did not reach
         assert np.allclose(sparse_vals[row][reached], dense_vals[row][: reached.sum()])
         assert set(sparse_cols[row][reached]) <= set(scores[row].indices)
+
+
+def as_pairs(own: pd.DataFrame, column: dict[str, int]) -> Pairs:
+    """One user's rows of a pairs frame as the API's fold-in holds them."""
+    return Pairs(
+        columns=own["item_id"].map(column).to_numpy(),
+        confidences=own["confidence"].to_numpy(np.float64),
+        disliked=own["disliked"].to_numpy().astype(bool),
+        last_at=own["last_at"].map(lambda t: t.timestamp()).to_numpy(),
+        ratings=own["rating"].to_numpy(np.float64),
+    )
