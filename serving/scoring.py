@@ -44,7 +44,7 @@ def fold_in(
     columns, known = model.columns(history.item_ids)
     confidences = history.confidences[known]
     if snapshot.ranker is not None:  # both stages now: retrievers, features, booster
-        two_stage = _two_stage(snapshot.ranker, history)
+        two_stage = _two_stage(snapshot.ranker, history, columns, known)
         if two_stage is not None:
             state.fold_ins.put(user_id, key, two_stage)
             return two_stage
@@ -64,14 +64,15 @@ def fold_in(
     return ranked
 
 
-def _two_stage(ranker: OnlineRanker, history: History) -> Ranked | None:
-    """The ranker's list for the history (None: nothing positive the version knows)."""
-    found = [ranker.column_of.get(str(i), -1) for i in history.item_ids]
-    known = np.asarray(found, dtype=np.int64) >= 0
+def _two_stage(
+    ranker: OnlineRanker, history: History, columns: np.ndarray, known: np.ndarray
+) -> Ranked | None:
+    """The ranker's list for the history (None: nothing positive the version knows).
+    `columns` of the `known` history items: the version's item order, which the bundle shares."""
     if not (history.confidences[known] > 0).any():
         return None
     pairs = Pairs(
-        columns=np.asarray(found, dtype=np.int64)[known],
+        columns=columns,
         confidences=history.confidences[known].astype(np.float64),
         disliked=history.disliked[known],
         last_at=history.last_at[known],

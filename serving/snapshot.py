@@ -7,6 +7,7 @@ published, so every request reads exactly one version. The catalogue is not part
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from recsys.warehouse.version_reads import ScoredItem
 from serving.version_reads import VersionReads, load_reads
 
 DEFAULT_WINDOW = "decayed"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,18 @@ def load_snapshot(warehouse: Warehouse, version: versions.ModelVersion, reads: s
         if item_side
         else None,
         vocabulary=vocabulary,
-        ranker=OnlineRanker(bundle_arrays(packed)) if packed else None,
+        ranker=_ranker(packed, item_side),
     )
     return snapshot.with_new_items({row[0]: row for row in added})
+
+
+def _ranker(packed: bytes | None, item_side) -> OnlineRanker | None:
+    """The version's two stages, when its bundle shares the fold-in item side's item order
+    (fold-in maps a history to columns once, through the item side)."""
+    if packed is None or item_side is None:
+        return None
+    ranker = OnlineRanker(bundle_arrays(packed))
+    if list(ranker.item_ids) != list(item_side.item_ids):  # never written so: fold in one stage
+        log.error("ranker bundle and item side list different items; fold-in uses one stage")
+        return None
+    return ranker

@@ -96,8 +96,7 @@ class OnlineRanker:
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         meta = json.loads(str(arrays["meta"]))
-        self.item_ids = arrays["item_ids"].astype(object)
-        self.column_of = {str(item): column for column, item in enumerate(self.item_ids)}
+        self.item_ids = arrays["item_ids"].astype(object)  # the version's item order
         self.depth: dict[str, int] = meta["depth"]
         self.rule = Rule(**meta["rule"])
         self.names: list[str] = meta["retrievers"]
