@@ -43,6 +43,7 @@ SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neig
 class RankerRecommender(Recommender):
     name = "ranker"
     parallel_safe = False  # scoring reads features from the warehouse: one process
+    explains = True  # recommend_explained names the features that lifted each item
     recommend_block_size = 4096
 
     def __init__(
@@ -129,53 +130,46 @@ class RankerRecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         """Dense scores: the booster's for candidates, -inf elsewhere (never retrieved)."""
-        candidates = candidate_features(
-            self.fitted, self.train, self.feature_source(), user_rows, self.depth
-        )
+        candidates, _, values = self._scored(user_rows)
         dense = np.full((len(user_rows), self.train.shape[1]), -np.inf, np.float32)
         if len(candidates):
             slot = pd.Series(np.arange(len(user_rows)), index=user_rows)
-            values = self.booster.predict(
-                candidates[self.booster.feature_name()].to_numpy(np.float32)
-            )
             dense[slot[candidates["row"]].to_numpy(), candidates["col"].to_numpy()] = values
         return dense
 
-    explains = True
+    def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        candidates, _, values = self._scored(user_rows)
+        return rank_lists(candidates, values, user_rows, k)
 
     def recommend_explained(
         self, user_rows: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top k, and for each slot the features that lifted the item most (`pred_contrib`)."""
-        candidates = candidate_features(
-            self.fitted, self.train, self.feature_source(), user_rows, self.depth
-        )
+        candidates, features, values = self._scored(user_rows)
+        cols, vals = rank_lists(candidates, values, user_rows, k)
         lifted = np.empty((len(user_rows), k), dtype=object)
-        if len(candidates) == 0:
-            cols, vals = rank_lists(candidates, np.empty(0, np.float32), user_rows, k)
-            return cols, vals, lifted
-        names = self.booster.feature_name()
-        features = candidates[names].to_numpy(np.float32)
-        cols, vals = rank_lists(candidates, self.booster.predict(features), user_rows, k)
         explained = cols[:, :EXPLAINED_SLOTS]
         i, j = np.nonzero(explained >= 0)
+        if len(i) == 0:
+            return cols, vals, lifted
         chosen = pd.DataFrame({"row": np.asarray(user_rows)[i], "col": explained[i, j]})
         where = candidates[["row", "col"]].reset_index(drop=True).reset_index(names="at")
         at = chosen.merge(where, on=["row", "col"], how="left")["at"].to_numpy()
-        if len(at):
-            contributions = self.booster.predict(features[at], pred_contrib=True)[:, :-1]
-            for a, b, why in zip(i, j, top_lifts(names, contributions), strict=True):
-                lifted[a, b] = why
+        names = self.booster.feature_name()
+        contributions = self.booster.predict(features[at], pred_contrib=True)[:, :-1]
+        for a, b, why in zip(i, j, top_lifts(names, contributions), strict=True):
+            lifted[a, b] = why
         return cols, vals, lifted
 
-    def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _scored(self, user_rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The candidates of `user_rows`, their feature matrix and the booster's scores."""
         candidates = candidate_features(
             self.fitted, self.train, self.feature_source(), user_rows, self.depth
         )
         if len(candidates) == 0:
-            return rank_lists(candidates, np.empty(0, np.float32), user_rows, k)
-        values = self.booster.predict(candidates[self.booster.feature_name()].to_numpy(np.float32))
-        return rank_lists(candidates, values.astype(np.float32), user_rows, k)
+            return candidates, np.empty((0, 0), np.float32), np.empty(0, np.float32)
+        features = candidates[self.booster.feature_name()].to_numpy(np.float32)
+        return candidates, features, self.booster.predict(features).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
         """What the fitted ranker is made of: retrievers, candidates each, feature importances."""
@@ -185,12 +179,6 @@ class RankerRecommender(Recommender):
             "trees": self.booster.num_trees(),
             "importances": learner.importances(self.booster),
         }
-
-    def contributions(self, candidates: pd.DataFrame) -> pd.DataFrame:
-        """Each candidate's per-feature contribution to its score (LightGBM `pred_contrib`)."""
-        names = self.booster.feature_name()
-        values = self.booster.predict(candidates[names].to_numpy(np.float32), pred_contrib=True)
-        return pd.DataFrame(values[:, :-1], columns=names, index=candidates.index)
 
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         return self.fitted[self.anchor].item_similarity_rows(item_cols)
