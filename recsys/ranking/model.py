@@ -28,8 +28,14 @@ from recsys.foldin import FoldInParts
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
 from recsys.ranking import learner
-from recsys.ranking.candidates import RECENT, RecentNeighbours, rank_lists, recent_items, retrieve
-from recsys.ranking.features import FEATURES
+from recsys.ranking.candidates import (
+    RECENT,
+    Candidates,
+    RecentNeighbours,
+    candidate_features,
+    rank_lists,
+    recent_items,
+)
 from recsys.ranking.source import FeatureSource, live, narrowed
 
 Builder = Callable[[str, dict[str, Any]], Recommender]
@@ -42,7 +48,6 @@ SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neig
 
 class RankerRecommender(Recommender):
     name = "ranker"
-    parallel_safe = False  # scoring reads features from the warehouse: one process
     explains = True  # recommend_explained names the features that lifted each item
     recommend_block_size = 4096
 
@@ -130,46 +135,43 @@ class RankerRecommender(Recommender):
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         """Dense scores: the booster's for candidates, -inf elsewhere (never retrieved)."""
-        candidates, _, values = self._scored(user_rows)
+        candidates, values = self._scored(user_rows)
         dense = np.full((len(user_rows), self.train.shape[1]), -np.inf, np.float32)
         if len(candidates):
             slot = pd.Series(np.arange(len(user_rows)), index=user_rows)
-            dense[slot[candidates["row"]].to_numpy(), candidates["col"].to_numpy()] = values
+            dense[slot[candidates.rows].to_numpy(), candidates.cols] = values
         return dense
 
     def recommend(self, user_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        candidates, _, values = self._scored(user_rows)
-        return rank_lists(candidates, values, user_rows, k)
+        candidates, values = self._scored(user_rows)
+        return rank_lists(candidates.rows, candidates.cols, values, user_rows, k)
 
     def recommend_explained(
         self, user_rows: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top k, and for each slot the features that lifted the item most (`pred_contrib`)."""
-        candidates, features, values = self._scored(user_rows)
-        cols, vals = rank_lists(candidates, values, user_rows, k)
+        candidates, values = self._scored(user_rows)
+        cols, vals = rank_lists(candidates.rows, candidates.cols, values, user_rows, k)
         lifted = np.empty((len(user_rows), k), dtype=object)
         explained = cols[:, :EXPLAINED_SLOTS]
         i, j = np.nonzero(explained >= 0)
         if len(i) == 0:
             return cols, vals, lifted
-        chosen = pd.DataFrame({"row": np.asarray(user_rows)[i], "col": explained[i, j]})
-        where = candidates[["row", "col"]].reset_index(drop=True).reset_index(names="at")
-        at = chosen.merge(where, on=["row", "col"], how="left")["at"].to_numpy()
+        at = candidates.find(np.asarray(user_rows)[i], explained[i, j])
+        contributions = self.booster.predict(candidates.features[at], pred_contrib=True)[:, :-1]
         names = self.booster.feature_name()
-        contributions = self.booster.predict(features[at], pred_contrib=True)[:, :-1]
         for a, b, why in zip(i, j, top_lifts(names, contributions), strict=True):
             lifted[a, b] = why
         return cols, vals, lifted
 
-    def _scored(self, user_rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        """The candidates of `user_rows`, their feature matrix and the booster's scores."""
+    def _scored(self, user_rows: np.ndarray) -> tuple[Candidates, np.ndarray]:
+        """The candidates of `user_rows` (features in the booster's order) and their scores."""
         candidates = candidate_features(
             self.fitted, self.train, self.feature_source(), user_rows, self.depth
-        )
+        ).ordered(self.booster.feature_name())
         if len(candidates) == 0:
-            return candidates, np.empty((0, 0), np.float32), np.empty(0, np.float32)
-        features = candidates[self.booster.feature_name()].to_numpy(np.float32)
-        return candidates, features, self.booster.predict(features).astype(np.float32)
+            return candidates, np.empty(0, np.float32)
+        return candidates, self.booster.predict(candidates.features).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
         """What the fitted ranker is made of: retrievers, candidates each, feature importances."""
@@ -192,9 +194,17 @@ class RankerRecommender(Recommender):
         # Request-time fold-in scores a fresh user with the anchor's item side.
         return self.fitted[self.anchor].fold_in_parts()
 
+    @property
+    def parallel_safe(self) -> bool:
+        """Lists can be generated in other processes once features are as of one moment: those
+        are read into memory once and travel with the model (`__getstate__`)."""
+        return self.source is not None and self.source.now is not None
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["source"] = None  # a warehouse handle does not travel between processes
+        # A warehouse handle does not travel between processes; features as of now do.
+        source = self.source
+        state["source"] = source.detached() if source is not None and source.now else None
         return state
 
     def feature_source(self) -> FeatureSource:
@@ -225,29 +235,6 @@ def top_lifts(names: list[str], contributions: np.ndarray) -> list[tuple]:
     ]
 
 
-def candidate_features(
-    retrievers: dict[str, Recommender],
-    train: InteractionMatrix,
-    source: FeatureSource,
-    user_rows: np.ndarray,
-    depth: dict[str, int],
-) -> pd.DataFrame:
-    """Candidates of `user_rows` with retriever scores and ranks and the warehouse features."""
-    found = retrieve(
-        retrievers, np.asarray(user_rows), {name: depth.get(name, 100) for name in retrievers}
-    )
-    if len(found) == 0:
-        return found
-    keys = pd.DataFrame(
-        {
-            "user_id": train.user_ids[found["row"].to_numpy()],
-            "item_id": train.item_ids[found["col"].to_numpy()],
-        },
-        index=found.index,
-    )
-    return pd.concat([found, source.features(keys)], axis=1)
-
-
 def training_frame(
     retrievers: dict[str, Recommender],
     data,
@@ -256,13 +243,17 @@ def training_frame(
     user_rows: np.ndarray,
 ) -> learner.Labelled:
     """Labelled candidates of `user_rows` (users with relevant held-out items of `data`)."""
-    frame = candidate_features(retrievers, data.train, source, user_rows, depth)
+    candidates = candidate_features(retrievers, data.train, source, user_rows, depth)
     column = {item: col for col, item in enumerate(data.train.item_ids)}
     relevant = {
         int(row): frozenset(column[i] for i in data.relevant[int(row)] if i in column)
         for row in user_rows
     }
-    labels = [col in relevant[row] for row, col in zip(frame["row"], frame["col"], strict=True)]
-    frame = frame.assign(label=np.asarray(labels, dtype=np.int32))
-    names = [c for c in frame.columns if c.endswith(("_score", "_rank"))]
-    return learner.Labelled(frame, [*names, "retrieved_by", *FEATURES], relevant)
+    labels = [
+        col in relevant[row]
+        for row, col in zip(candidates.rows.tolist(), candidates.cols.tolist(), strict=True)
+    ]
+    frame = pd.DataFrame(candidates.features, columns=candidates.names).assign(
+        row=candidates.rows, col=candidates.cols, label=np.asarray(labels, dtype=np.int32)
+    )
+    return learner.Labelled(frame, candidates.names, relevant)

@@ -58,10 +58,25 @@ def topk_table(
         "source": _constant(source, n),
     }
     if lifted_by is not None:
-        why = [w if w is not None else ([], []) for w in lifted_by[valid]]
-        table["lifted_by"] = pa.array([names for names, _ in why], pa.list_(pa.string()))
-        table["lifts"] = pa.array([lifts for _, lifts in why], pa.list_(pa.float32()))
+        table["lifted_by"], table["lifts"] = _lift_lists(lifted_by[valid])
     return pa.table(table)
+
+
+def _lift_lists(why: np.ndarray) -> tuple[pa.ListArray, pa.ListArray]:
+    """(features, lifts) per row as two Arrow list columns; None rows get empty lists.
+
+    Built from offsets: most slots are not explained, and a Python list per row would cost
+    about a second per quarter-million rows."""
+    explained = np.flatnonzero(np.not_equal(why, None))
+    lengths = np.zeros(len(why), np.int32)
+    lengths[explained] = [len(why[i][0]) for i in explained]
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+    names = [name for i in explained for name in why[i][0]]
+    lifts = np.array([lift for i in explained for lift in why[i][1]], np.float32)
+    return (
+        pa.ListArray.from_arrays(offsets, pa.array(names, pa.string())),
+        pa.ListArray.from_arrays(offsets, pa.array(lifts, pa.float32())),
+    )
 
 
 def _constant(text: str, n: int) -> pa.DictionaryArray:

@@ -31,3 +31,36 @@ def test_topk_blocks_travel_as_arrow_with_ranks_over_filled_slots(warehouse):
         ("u1", 1, "c", 0.9, "v1", "als"),
         ("u1", 2, "a", 0.4, "v1", "als"),
     ]
+
+
+def test_explanations_land_on_their_slots_and_unexplained_slots_get_empty_lists(warehouse):
+    """A ranker explains some slots: each keeps its own features and lifts, in order."""
+    from recsys.warehouse import exports
+
+    lifted = np.empty((2, 3), dtype=object)
+    lifted[0, 0] = (["als_score", "genre_affinity"], [0.5, 0.25])
+    lifted[1, 2] = (["recent_neighbours_rank"], [0.125])  # after an empty slot: rank 2
+    table = exports.topk_table(
+        rows=np.array([0, 1]),
+        columns=np.array([[2, 1, 0], [1, -1, 0]]),
+        scores=np.array([[0.9, 0.8, 0.7], [0.6, 0.0, 0.5]], dtype=np.float32),
+        row_ids=np.array(["u0", "u1"], dtype=object),
+        column_ids=exports.id_array(np.array(["a", "b", "c"], dtype=object)),
+        names=("user_id", "item_id"),
+        model_version="v1",
+        source="ranker",
+        lifted_by=lifted,
+    )
+    exports.write_topk(warehouse, "user_recommendations", "v1", [table])
+    with warehouse.session() as client:
+        rows = client.query(
+            "SELECT user_id, rank, item_id, lifted_by, lifts "
+            "FROM user_recommendations ORDER BY user_id, rank"
+        ).result_rows
+    assert rows == [
+        ("u0", 1, "c", ["als_score", "genre_affinity"], [0.5, 0.25]),
+        ("u0", 2, "b", [], []),
+        ("u0", 3, "a", [], []),
+        ("u1", 1, "b", [], []),
+        ("u1", 2, "a", ["recent_neighbours_rank"], [0.125]),
+    ]
