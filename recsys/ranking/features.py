@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from recsys.ranking.timeline import ITEM_HISTORY, ITEM_TIMELINE_SQL, ItemTimeline
+
 USER_FEATURES = (
     "u_pairs",
     "u_decayed_confidence",
@@ -35,21 +37,11 @@ USER_FEATURES = (
     "u_span_days",
     "u_days_since_last",
 )
-ITEM_HISTORY = (
-    "i_users",
-    "i_positive",
-    "i_positive_share",
-    "i_mean_rating",
-    "i_users_30d",
-    "i_age_days",
-    "i_days_since_last",
-)
 ITEM_STATIC = ("i_year", "i_genres")
 ITEM_FEATURES = ITEM_HISTORY + ITEM_STATIC
 CROSS_FEATURES = ("x_genre_share_mean", "x_genre_share_max", "x_genre_preference")
 FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES
 
-RECENT_DAYS = 30
 EPOCH = datetime(1970, 1, 1)
 
 
@@ -109,39 +101,6 @@ ARRAY JOIN ci.genres AS genre
 GROUP BY p.user_id, genre
 """
 
-# Each item's cumulative counts at every moment it gained a pair (ties share one value), matched
-# to each wanted (item, as_of) by an ASOF JOIN: the latest moment not after as_of.
-ITEM_HISTORY_SQL = """
-WITH timeline AS (
-    SELECT
-        item_id,
-        last_at AS at,
-        count() OVER w AS users_so_far,
-        sum(toUInt64(positive)) OVER w AS positive_so_far,
-        sum(ifNull(rating, 0)) OVER w AS rating_sum_so_far,
-        count(rating) OVER w AS rated_so_far,
-        min(last_at) OVER (PARTITION BY item_id) AS first_at
-    FROM ({pairs_sql})
-    WHERE item_id IN (SELECT item_id FROM {keys})
-    WINDOW w AS (PARTITION BY item_id ORDER BY last_at
-                 RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-)
-SELECT
-    k.item_id AS item_id,
-    k.as_of AS as_of,
-    toFloat64(ifNull(now.users_so_far, 0)) AS i_users,
-    toFloat64(ifNull(now.positive_so_far, 0)) AS i_positive,
-    if(i_users > 0, now.positive_so_far / i_users, NULL) AS i_positive_share,
-    if(now.rated_so_far > 0, now.rating_sum_so_far / now.rated_so_far, NULL) AS i_mean_rating,
-    i_users - toFloat64(ifNull(before.users_so_far, 0)) AS i_users_30d,
-    if(i_users > 0, dateDiff('second', now.first_at, k.as_of) / 86400, NULL) AS i_age_days,
-    if(i_users > 0, dateDiff('second', now.at, k.as_of) / 86400, NULL) AS i_days_since_last
-FROM {keys} AS k
-ASOF LEFT JOIN timeline AS now ON k.item_id = now.item_id AND now.at <= k.as_of
-ASOF LEFT JOIN timeline AS before
-    ON k.item_id = before.item_id AND before.at <= k.as_of - INTERVAL {recent_days:UInt32} DAY
-"""
-
 ITEM_STATIC_SQL = """
 SELECT item_id, genres, if(year > 0, toFloat64(year), NULL) AS i_year,
     toFloat64(length(genres)) AS i_genres
@@ -183,15 +142,11 @@ def user_genres(client: Client, sources: FeatureSources) -> pd.DataFrame:
     )
 
 
-def item_history(client: Client, sources: FeatureSources, keys_table: str) -> pd.DataFrame:
-    """ITEM_HISTORY per (item_id, as_of) row of `keys_table`, counting pairs up to as_of."""
-    frame = client.query_df(
-        _fill(ITEM_HISTORY_SQL, sources).replace("{keys}", keys_table),
-        parameters={**_rule(sources), "recent_days": RECENT_DAYS},
-        settings={"join_use_nulls": 1},
+def item_timeline(client: Client, sources: FeatureSources) -> ItemTimeline:
+    """Each item's cumulative history, to be looked up as of any moment (`ItemTimeline`)."""
+    return ItemTimeline.from_arrow(
+        client.query_arrow(_fill(ITEM_TIMELINE_SQL, sources), parameters=_rule(sources))
     )
-    frame = frame.reindex(columns=["item_id", "as_of", *ITEM_HISTORY])
-    return frame.astype({name: "float64" for name in ITEM_HISTORY})
 
 
 def items(client: Client, sources: FeatureSources) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from recsys.evaluation.split import SplitConfig
 from recsys.ranking import features
+from recsys.ranking.timeline import ItemTimeline
 
 PAIR_COLUMNS = ["user_id", "item_id", "confidence", "disliked", "last_at", "rating"]
 SCRATCH_PREFIX = "ranker_scratch_"
@@ -33,6 +34,8 @@ class EntityTables:
     items: pd.DataFrame  # ITEM_STATIC and genres, by item_id
     affinity: features.GenreAffinity
     history_now: pd.DataFrame | None  # ITEM_HISTORY by item_id, when every user's as_of is now
+    timeline: ItemTimeline | None  # else: item history as of each user's moment, looked up
+    as_of_ms: np.ndarray  # each user's moment (epoch ms), in `users` order
 
 
 @dataclass
@@ -72,12 +75,16 @@ class FeatureSource:
                 users = features.users(client, self.sources, self.now)
                 items = features.items(client, self.sources)
                 genres = features.user_genres(client, self.sources)
-                history = None
-                if self.now is not None:  # one as_of for everyone: per item, once
-                    keys = pd.DataFrame({"item_id": items.index, "as_of": self.now})
-                    history = self._history(client, keys).set_index("item_id")
+                timeline = features.item_timeline(client, self.sources)
+            as_of_ms = _epoch_ms(users["as_of"])
+            history = None
+            if self.now is not None:  # one as_of for everyone: per item, once
+                now_ms = np.full(len(items), _epoch_ms(pd.Series([self.now]))[0])
+                at = timeline.items.get_indexer(items.index)
+                history = pd.DataFrame(timeline.history(at, now_ms), index=items.index)
+                timeline = None
             affinity = features.GenreAffinity.build(users.index, items, genres)
-            self._tables = EntityTables(users, items, affinity, history)
+            self._tables = EntityTables(users, items, affinity, history, timeline, as_of_ms)
         return self._tables
 
     def features(self, candidates: pd.DataFrame) -> pd.DataFrame:
@@ -100,9 +107,7 @@ class FeatureSource:
                 item_ids,
                 tables.users.index.get_indexer(user_ids),
                 tables.items.index.get_indexer(item_ids),
-                tables.history_now.index.get_indexer(item_ids)
-                if tables.history_now is not None
-                else None,
+                _history_index(tables).get_indexer(item_ids),
             )
         return self._positions[key][2:]
 
@@ -117,11 +122,10 @@ class FeatureSource:
         looking the ids up."""
         tables = self.tables()
         if positions is None:
-            at = tables.history_now.index if tables.history_now is not None else None
             positions = (
                 tables.users.index.get_indexer(user_ids),
                 tables.items.index.get_indexer(item_ids),
-                at.get_indexer(item_ids) if at is not None else None,
+                _history_index(tables).get_indexer(item_ids),
             )
         u, i, history_at = positions
         columns = {
@@ -131,37 +135,20 @@ class FeatureSource:
         }
         if tables.history_now is not None:
             columns |= _gather(tables.history_now, features.ITEM_HISTORY, history_at)
-        else:
-            columns |= self._history_as_of_users(item_ids, tables.users, u)
+        else:  # as of each candidate's user's moment; nothing for a user the source lacks
+            as_of = tables.as_of_ms[np.maximum(u, 0)] if len(tables.as_of_ms) else np.zeros(len(u))
+            history = tables.timeline.history(history_at, as_of.astype(np.int64))
+            columns |= {name: np.where(u >= 0, v, np.nan) for name, v in history.items()}
         return columns
 
-    def _history_as_of_users(
-        self, item_ids: np.ndarray, users: pd.DataFrame, u: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Item history as of each candidate's user's moment (one SQL pass for the block)."""
-        as_of = pd.DatetimeIndex(pd.to_datetime(users["as_of"], utc=True))[np.maximum(u, 0)]
-        keys = pd.DataFrame({"item_id": item_ids, "as_of": as_of})
-        keys = keys[u >= 0]
-        distinct = keys.drop_duplicates(ignore_index=True)
-        with self.store.session() as client:
-            found = self._history(client, distinct)
-        found = found.set_index(["item_id", "as_of"])
-        at = found.index.get_indexer(pd.MultiIndex.from_arrays([item_ids, as_of]))
-        at[u < 0] = -1
-        return _gather(found, features.ITEM_HISTORY, at)
 
-    def _history(self, client, keys: pd.DataFrame) -> pd.DataFrame:
-        table = f"{SCRATCH_PREFIX}keys_{uuid.uuid4().hex}"
-        client.command(
-            f"CREATE TABLE {table} (item_id String, as_of DateTime64(3, 'UTC')) "
-            "ENGINE = MergeTree ORDER BY (item_id, as_of)"
-        )
-        try:
-            client.insert_df(table, keys)
-            found = features.item_history(client, self.sources, table)
-        finally:
-            client.command(f"DROP TABLE IF EXISTS {table} SYNC")
-        return found.assign(as_of=pd.to_datetime(found["as_of"], utc=True))
+def _history_index(tables: EntityTables) -> pd.Index:
+    """The items whose history `EntityTables` holds: the catalogue's, or the timeline's."""
+    return tables.history_now.index if tables.history_now is not None else tables.timeline.items
+
+
+def _epoch_ms(moments: pd.Series) -> np.ndarray:
+    return pd.DatetimeIndex(pd.to_datetime(moments, utc=True)).as_unit("ms").asi8
 
 
 def _gather(frame: pd.DataFrame, names, at: np.ndarray) -> dict[str, np.ndarray]:
