@@ -33,6 +33,7 @@ from recsys.models.popularity import PopularityRecommender
 from recsys.publication import OBJECTIVE
 from recsys.ranking import tuning as ranker_tuning
 from recsys.ranking.candidates import RECENT
+from recsys.ranking.fitted import FittedModels
 from recsys.ranking.model import RankerRecommender
 from recsys.ranking.source import staged
 from recsys.selection_results import FamilyResult, Selection, Trial
@@ -124,6 +125,11 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
     validation_data = prepare(inner, items)
 
     baseline_validation = _score(PopularityRecommender(), validation_data)
+    # Retrievers (same family, params and matrix) and the training frame of the split a ranker's
+    # fit on the test split's train part repeats: taken as they are, if a ranker runs.
+    fitted = None
+    if any(families.family(f).two_stage for f in config.budget):
+        fitted = FittedModels(split_of=test_data.train)
     per_user: dict[str, dict[int, float]] = {"popularity": {}}
     baseline_test = _score(PopularityRecommender(), test_data, per_user=per_user["popularity"])
     results: dict[str, FamilyResult] = {}
@@ -140,8 +146,11 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
         if family.two_stage:
             results[family.name] = ranker_tuning.tune_family(
                 family,
-                lambda params, name=family.name: build_model(
-                    name, {**params, "depth": config.ranker_depth(params)}, items, config
+                lambda params, name=family.name: _reusing(
+                    build_model(
+                        name, {**params, "depth": config.ranker_depth(params)}, items, config
+                    ),
+                    fitted,
                 ),
                 trials,
                 validation_data,
@@ -154,7 +163,7 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
             )
             continue
         results[family.name] = _tune_family(
-            family, trials, validation_data, items, config, base, on_trial
+            family, trials, validation_data, items, config, base, on_trial, fitted
         )
 
     outer_source = None  # the test split's train pairs in the warehouse, staged once if needed
@@ -168,14 +177,16 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
     if config.retrieval_n:
         popularity = PopularityRecommender().fit(test_data.train)
         retrieved["popularity"] = relevant_retrieved(popularity, test_data, config.retrieval_n)
+        _keep(fitted, "popularity", {}, popularity)
     for result in results.values():
         if result.best is None:
             continue
-        model = build_model(result.family, result.best.params, items, config)
+        model = _reusing(build_model(result.family, result.best.params, items, config), fitted)
         per_user[result.family] = {}
         result.test_metrics = _score(
             model, test_data, source=outer_source, per_user=per_user[result.family]
         )
+        _keep(fitted, result.family, result.best.params, model)
         if config.retrieval_n:  # while the model is fitted on the test split's train part
             if not isinstance(model, RankerRecommender):  # its own reach is the union's
                 retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
@@ -191,7 +202,7 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
     incumbent_test = None
     if incumbent is not None:
         try:
-            incumbent_model = build_model(*incumbent, items, config)
+            incumbent_model = _reusing(build_model(*incumbent, items, config), fitted)
             incumbent_test = _score(incumbent_model, test_data, source=outer_source)
         except (ValueError, TypeError, KeyError) as error:  # e.g. a family renamed since
             log.warning("could not re-evaluate the published model %s: %s", incumbent, error)
@@ -209,8 +220,10 @@ def _tune_family(
     config: SelectionConfig,
     collaborative: FamilyResult | None,
     on_trial: Callable[[Trial], None] | None,
+    fitted: FittedModels | None = None,
 ) -> FamilyResult:
     results: list[Trial] = []
+    best_model: list[Recommender] = []  # the best trial's fitted model, for the ranker
 
     def objective(optuna_trial: optuna.Trial) -> float:
         params = _suggest(family, optuna_trial, collaborative)
@@ -218,6 +231,8 @@ def _tune_family(
         started = time.perf_counter()
         metrics = _score(model, data, full=False)
         trial = Trial(family.name, params, metrics, time.perf_counter() - started)
+        if not results or metrics[OBJECTIVE] > max(t.metrics[OBJECTIVE] for t in results):
+            best_model[:] = [model]
         results.append(trial)
         if on_trial:
             on_trial(trial)
@@ -238,7 +253,21 @@ def _tune_family(
         return FamilyResult(family.name, None, skipped=str(error))
     finite = [t for t in results if math.isfinite(t.metrics[OBJECTIVE])]
     best = max(finite, key=lambda t: t.metrics[OBJECTIVE]) if finite else None
+    if best is not None and best_model:
+        _keep(fitted, family.name, best.params, best_model[0])
     return FamilyResult(family.name, best)
+
+
+def _keep(fitted: FittedModels | None, family: str, params: dict, model: Recommender) -> None:
+    """Hold on to a fitted retriever while a ranker may still take it."""
+    if fitted is not None and family in (*ranker_tuning.RETRIEVER_FAMILIES, "popularity"):
+        fitted.add(family, params, model)
+
+
+def _reusing(model: Recommender, fitted: FittedModels | None) -> Recommender:
+    if fitted is not None and isinstance(model, RankerRecommender):
+        model.reuse(fitted)
+    return model
 
 
 def _best_collaborative(results: dict[str, FamilyResult]) -> FamilyResult | None:

@@ -137,9 +137,9 @@ class RecommendationsConfig(SettingsDefaults):
     # Users are split into this many buckets by a hash of their id; each bucket is computed and
     # written on its own (see recsys.generation).
     buckets: int = 16
-    # Processes computing buckets at once. implicit already uses every core for ALS, so one is
-    # right on a small machine; more pays off for models scored in numpy, or with more cores.
-    workers: int = 1
+    # Processes computing buckets at once; 0 leaves it to the model: one for those implicit
+    # scores (it already uses every core), one per core (up to four) for the two-stage ranker.
+    workers: int = 0
 
 
 class SimilarItemsConfig(dg.Config):

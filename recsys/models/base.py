@@ -24,6 +24,9 @@ class Recommender(ABC):
     recommend_block_size: int = 1024
     # Can lists be generated in other processes (the pickled model alone is enough)?
     parallel_safe: bool = True
+    # Processes worth generating lists in when the run config leaves it to the model: one,
+    # since implicit's top-K already keeps every core busy.
+    preferred_workers: int = 1
 
     @abstractmethod
     def fit(self, train: InteractionMatrix) -> Recommender: ...

@@ -15,6 +15,7 @@ split, all data) repeats the same recipe. Features need the warehouse: `bind` a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ from recsys.ranking.candidates import (
     rank_lists,
     recent_items,
 )
+from recsys.ranking.fitted import FittedModels
 from recsys.ranking.source import FeatureSource, live, narrowed
 
 Builder = Callable[[str, dict[str, Any]], Recommender]
@@ -50,6 +52,8 @@ class RankerRecommender(Recommender):
     name = "ranker"
     explains = True  # recommend_explained names the features that lifted each item
     recommend_block_size = 4096
+    # Its scoring is mostly single-threaded numpy: one process per core (up to four) pays.
+    preferred_workers = max(1, min(4, os.cpu_count() or 1))
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class RankerRecommender(Recommender):
         self.as_of: datetime | None = None  # features of published lists are as of this
         self.booster = None
         self.fitted: dict[str, Recommender] = {}
+        self.reusable: FittedModels | None = None  # retrievers fitted elsewhere (selection)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -108,23 +113,40 @@ class RankerRecommender(Recommender):
 
     def fit(self, train: InteractionMatrix) -> RankerRecommender:
         source = self.feature_source()
-        pairs = source.pairs()
-        inner = holdout_split(pairs, self.split)
-        data = prepare(inner)
-        with narrowed(source, inner.train) as past:
-            retrievers = self.fit_retrievers(data.train, past)
-            labelled = training_frame(retrievers, data, past, self.depth, self.training_users(data))
+        reusable = getattr(self, "reusable", None)
+        labelled = reusable.find_frame(self.recipe(), train) if reusable is not None else None
+        if labelled is None:
+            inner = holdout_split(source.pairs(), self.split)
+            with narrowed(source, inner.train) as past:
+                labelled = self.learning_frame(prepare(inner), past)
         self.booster = learner.train(labelled, self.settings, self.seed)
         self.train = train
         self.fitted = self.fit_retrievers(train, source)
         return self
+
+    def learning_frame(self, data, past: FeatureSource) -> learner.Labelled:
+        """Labelled candidates of `data`'s training users: retrievers fitted on its train part
+        (features from `past`), labels from its held-out part."""
+        retrievers = self.fit_retrievers(data.train, past)
+        users = self.training_users(data)
+        return training_frame(retrievers, data, past, self.depth, users)
+
+    def recipe(self) -> dict[str, Any]:
+        """What the learning frame depends on (not the booster's settings)."""
+        return {
+            "retrievers": self.retriever_params,
+            "depth": self.depth,
+            "max_training_users": self.max_training_users,
+            "seed": self.seed,
+            "split": self.split.describe(),
+        }
 
     def fit_retrievers(
         self, train: InteractionMatrix, source: FeatureSource
     ) -> dict[str, Recommender]:
         """Every retriever fitted on `train`, recent neighbours last (it reuses a similarity)."""
         fitted = {
-            name: self._build(name, params).fit(train)
+            name: self._retriever(name, params, train)
             for name, params in self.retriever_params.items()
         }
         similarity = next((fitted[n] for n in SIMILARITY_FROM if n in fitted), None)
@@ -132,6 +154,17 @@ class RankerRecommender(Recommender):
             recent = recent_items(train, source.latest(LAST_ITEMS), LAST_ITEMS)
             fitted[RECENT] = RecentNeighbours(similarity, recent).fit(train)
         return fitted
+
+    def reuse(self, fitted: FittedModels) -> RankerRecommender:
+        """Take retrievers from `fitted` where it holds the same family and params fitted on
+        the same matrix, rather than fitting them again."""
+        self.reusable = fitted
+        return self
+
+    def _retriever(self, name: str, params: dict[str, Any], train: InteractionMatrix):
+        reusable = getattr(self, "reusable", None)  # absent from rankers pickled before it
+        found = reusable.find(name, params, train) if reusable is not None else None
+        return found if found is not None else self._build(name, params).fit(train)
 
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         """Dense scores: the booster's for candidates, -inf elsewhere (never retrieved)."""
@@ -202,6 +235,7 @@ class RankerRecommender(Recommender):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
+        state["reusable"] = None  # selection's models stay with selection
         # A warehouse handle does not travel between processes; features as of now do.
         source = self.source
         state["source"] = source.detached() if source is not None and source.now else None

@@ -21,7 +21,7 @@ from recsys.evaluation.evaluate import EvaluationData
 from recsys.evaluation.split import SplitConfig
 from recsys.publication import OBJECTIVE
 from recsys.ranking import learner
-from recsys.ranking.model import RankerRecommender, training_frame
+from recsys.ranking.model import RankerRecommender
 from recsys.ranking.source import staged
 from recsys.selection_results import FamilyResult, Trial
 
@@ -53,8 +53,9 @@ def tune(
 ) -> tuple[dict[str, Any], float] | None:
     """The best ranker params and its validation NDCG@10 (None: no user to learn from)."""
     with staged(store, past_pairs, items, split) as past:
-        retrievers = ranker.fit_retrievers(data.train, past)
-        labelled = training_frame(retrievers, data, past, ranker.depth, ranker.training_users(data))
+        labelled = ranker.learning_frame(data, past)
+    if ranker.reusable is not None:  # the ranker's fit on the test split repeats this split
+        ranker.reusable.add_frame(ranker.recipe(), labelled)
     rows = np.array(sorted(labelled.relevant))
     if len(rows) < 8 or labelled.frame["label"].sum() == 0:
         return None

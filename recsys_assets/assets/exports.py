@@ -48,11 +48,11 @@ def user_recommendations(
     item_ids = exports.id_array(matrix.item_ids)
     withheld = _withheld(warehouse.get(), matrix.item_ids, context)
     progress = Progress(context.log.info, "user_recommendations", total=users, unit="users")
+    workers = (config.workers or model.preferred_workers) if model.parallel_safe else 1
 
     def bucket_tables():
         done = 0
         k = config.top_k + min(int(withheld.sum()), config.top_k)  # room for what is left out
-        workers = config.workers if model.parallel_safe else 1
         lists = generation.generate(model, k, config.buckets, workers)
         for bucket in lists:
             yield exports.topk_table(
@@ -81,7 +81,7 @@ def user_recommendations(
             "users": users,
             "top_k": config.top_k,
             "buckets": config.buckets,
-            "workers": config.workers,
+            "workers": workers,
             "users_per_second": round(users / max(seconds, 1e-9)),
         }
     )

@@ -234,3 +234,29 @@ def as_pairs(own: pd.DataFrame, column: dict[str, int]) -> Pairs:
         last_at=own["last_at"].map(lambda t: t.timestamp()).to_numpy(),
         ratings=own["rating"].to_numpy(np.float64),
     )
+
+
+def test_selection_hands_the_ranker_the_retrievers_it_already_fitted(
+    cross_world, warehouse, monkeypatch
+):
+    """The ranker's retrievers are the families' best params on the very matrices selection
+    fitted them on, and its fit on the test split's train part repeats the split it was tuned
+    on: retrievers and labelled candidates are taken, not rebuilt, and the ranker still wins."""
+    from recsys.models.als import ALSRecommender
+
+    fits = []
+    fit = ALSRecommender.fit
+
+    def counted(self, train, **options):
+        fits.append(train)
+        return fit(self, train, **options)
+
+    monkeypatch.setattr(ALSRecommender, "fit", counted)
+    pairs, items = cross_world
+    budget = {"als": 1, "ranker": 1}
+    selection = select(pairs, items, SelectionConfig(budget=budget), feature_store=warehouse)
+    assert selection.champion == "ranker"
+    # ALS on the validation split (its trial) and on the test split's train part (its score),
+    # and nothing more: without reuse the ranker fits it on both again and on its own split.
+    assert len(fits) == 2, [m.shape for m in fits]
+    assert len({id(m) for m in fits}) == 2

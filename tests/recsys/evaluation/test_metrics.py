@@ -54,6 +54,9 @@ def test_batched_genre_diversity_matches_the_scalar_definition():
         "d": frozenset(),
         "e": frozenset(),
     }
-    lists = [["a", "b", "c"], ["d", "e", "a"], ["c"], ["b", "x", "a"]]
-    expected = sum(metrics.intra_list_diversity(r, genres, 3) for r in lists) / len(lists)
-    assert metrics.genre_diversity(lists, genres, 3) == pytest.approx(expected)
+    lists = [["a", "b", "c"], ["d", "e", "a"], ["c"], ["b", "x", "a"], [], ["c", "a", "b", "d"]]
+    for k in (2, 3):
+        expected = sum(metrics.intra_list_diversity(r, genres, k) for r in lists) / len(lists)
+        # Blocks of two lists: the result does not depend on how lists are batched.
+        assert metrics.genre_diversity(lists, genres, k, block=2) == pytest.approx(expected)
+        assert metrics.genre_diversity(lists, genres, k) == pytest.approx(expected)
