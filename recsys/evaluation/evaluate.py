@@ -51,10 +51,9 @@ def prepare(split: TemporalSplit, items: pd.DataFrame | None = None) -> Evaluati
     """Build the train matrix and the relevant sets of users present in train."""
     train = build_matrix([split.train[["user_id", "item_id", "confidence", "disliked"]]])
     rows = {user: row for row, user in enumerate(train.user_ids)}
-    relevant_pairs = split.test[split.test["relevant"]]
     relevant = {
-        rows[user]: frozenset(group["item_id"])
-        for user, group in relevant_pairs.groupby("user_id")
+        rows[user]: items
+        for user, items in _items_per_user(split.test[split.test["relevant"]])
         if user in rows
     }
     users_per_item = np.asarray((train.confidence > 0).sum(axis=0)).ravel()
@@ -69,6 +68,17 @@ def prepare(split: TemporalSplit, items: pd.DataFrame | None = None) -> Evaluati
         else {}
     )
     return EvaluationData(train=train, relevant=relevant, popularity=popularity, genres=genres)
+
+
+def _items_per_user(pairs: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
+    """(user, their items) per user of `pairs`, by user: one sort, not a group per user."""
+    ordered = pairs.sort_values("user_id", kind="stable")
+    users = ordered["user_id"].to_numpy()
+    if len(users) == 0:
+        return []
+    starts = np.concatenate(([0], np.flatnonzero(users[1:] != users[:-1]) + 1))
+    items = np.split(ordered["item_id"].to_numpy(), starts[1:])
+    return [(users[start], frozenset(group)) for start, group in zip(starts, items, strict=True)]
 
 
 def evaluate(

@@ -218,6 +218,10 @@ class RankerRecommender(Recommender):
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         return self.fitted[self.anchor].item_similarity_rows(item_cols)
 
+    def similar(self, item_cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # The anchor's own neighbours (ALS has a top-K path that never builds dense rows).
+        return self.fitted[self.anchor].similar(item_cols, k)
+
     def artifact_arrays(self) -> dict[str, np.ndarray]:
         arrays = dict(self.fitted[self.anchor].artifact_arrays())
         arrays["ranker_booster"] = np.array(self.booster.model_to_string())
