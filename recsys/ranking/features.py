@@ -39,6 +39,7 @@ USER_FEATURES = (
 )
 ITEM_STATIC = ("i_year", "i_genres")
 ITEM_FEATURES = ITEM_HISTORY + ITEM_STATIC
+DENSE_GENRES = 64  # up to this many genres, cross features gather dense rows (faster)
 CROSS_FEATURES = ("x_genre_share_mean", "x_genre_share_max", "x_genre_preference")
 FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES
 
@@ -157,24 +158,22 @@ def items(client: Client, sources: FeatureSources) -> pd.DataFrame:
 
 
 def genre_affinity(
-    user_rows: np.ndarray, item_rows: np.ndarray, affinity: GenreAffinity
+    user_rows: np.ndarray, item_rows: np.ndarray, affinity: GenreAffinity, block: int = 262_144
 ) -> dict[str, np.ndarray]:
     """CROSS_FEATURES per candidate (user_rows[i], item_rows[i]): the user's share of pairs in
     the item's genres (mean and max over them) and their rating preference for those genres.
     Rows of -1 (a user or item the source does not know) get zeros."""
     n = len(user_rows)
     out = {name: np.zeros(n) for name in CROSS_FEATURES}
-    known = (user_rows >= 0) & (item_rows >= 0)
-    if not known.any():
+    known = np.flatnonzero((user_rows >= 0) & (item_rows >= 0))
+    if len(known) == 0:
         return out
-    u, i = user_rows[known], item_rows[known]
-    genres = affinity.item_genres[i]  # candidates x genres, 0/1
-    counts = np.maximum(np.asarray(genres.sum(axis=1)).ravel(), 1)
-    share = affinity.share[u].multiply(genres).tocsr()
-    preference = affinity.preference[u].multiply(genres)
-    out["x_genre_share_mean"][known] = np.asarray(share.sum(axis=1)).ravel() / counts
-    out["x_genre_share_max"][known] = row_max(share)
-    out["x_genre_preference"][known] = np.asarray(preference.sum(axis=1)).ravel() / counts
+    for start in range(0, len(known), block):
+        at = known[start : start + block]
+        mean, top, preference = affinity.cross(user_rows[at], item_rows[at])
+        out["x_genre_share_mean"][at] = mean
+        out["x_genre_share_max"][at] = top
+        out["x_genre_preference"][at] = preference
     return out
 
 
@@ -220,3 +219,42 @@ class GenreAffinity:
             return sp.csr_matrix((data, (users[keep], cols[keep])), shape=shape)
 
         return cls(matrix(genres["share"]), matrix(genres["preference"]), membership)
+
+    def cross(self, u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(mean share, max share, mean preference) over item i's genres, per (u, i) pair."""
+        genres = self.item_genres.shape[1]
+        if genres == 0:  # a catalogue without genres: no affinity to speak of
+            return np.zeros(len(u)), np.zeros(len(u)), np.zeros(len(u))
+        counts = np.maximum(self._counts()[i], 1)
+        if genres <= DENSE_GENRES:  # the usual catalogue: gathers of short dense rows
+            share_rows, preference_rows, member_rows = self._dense()
+            member = member_rows[i]
+            share = share_rows[u] * member
+            preference = np.einsum("ij,ij->i", preference_rows[u], member)
+            return share.sum(axis=1) / counts, share.max(axis=1), preference / counts
+        member = self.item_genres[i]
+        share = self.share[u].multiply(member).tocsr()
+        preference = self.preference[u].multiply(member)
+        return (
+            np.asarray(share.sum(axis=1)).ravel() / counts,
+            row_max(share),
+            np.asarray(preference.sum(axis=1)).ravel() / counts,
+        )
+
+    def _counts(self) -> np.ndarray:
+        return self._cached("counts", lambda: np.asarray(self.item_genres.sum(axis=1)).ravel())
+
+    def _dense(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._cached(
+            "dense",
+            lambda: tuple(
+                np.asarray(m.todense(), dtype=np.float64)
+                for m in (self.share, self.preference, self.item_genres)
+            ),
+        )
+
+    def _cached(self, name: str, compute):
+        cache = self.__dict__.setdefault("_cache", {})  # frozen dataclass: derived arrays only
+        if name not in cache:
+            cache[name] = compute()
+        return cache[name]

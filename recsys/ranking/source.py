@@ -153,12 +153,13 @@ def _epoch_ms(moments: pd.Series) -> np.ndarray:
 
 def _gather(frame: pd.DataFrame, names, at: np.ndarray) -> dict[str, np.ndarray]:
     """Columns `names` of `frame` at positions `at` (NaN where at is -1)."""
-    out = {}
-    for name in names:
-        values = frame[name].to_numpy(np.float64)
-        picked = values[np.maximum(at, 0)] if len(values) else np.full(len(at), np.nan)
-        out[name] = np.where(at >= 0, picked, np.nan)
-    return out
+    names = list(names)
+    if len(frame) == 0:
+        return {name: np.full(len(at), np.nan) for name in names}
+    # One gather of whole rows, not one per column: each column is a view of it.
+    picked = frame[names].to_numpy(np.float64)[np.maximum(at, 0)]
+    picked[at < 0] = np.nan
+    return {name: picked[:, j] for j, name in enumerate(names)}
 
 
 def live(store: Any, split: SplitConfig, now: datetime | None, half_life_days: float = 30.0):

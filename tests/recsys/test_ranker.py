@@ -260,3 +260,21 @@ def test_selection_hands_the_ranker_the_retrievers_it_already_fitted(
     # and nothing more: without reuse the ranker fits it on both again and on its own split.
     assert len(fits) == 2, [m.shape for m in fits]
     assert len({id(m) for m in fits}) == 2
+
+
+def test_cross_features_are_the_same_from_dense_and_sparse_genre_rows(monkeypatch):
+    """Small genre vocabularies gather dense rows, large ones stay sparse: same numbers."""
+    rng = np.random.default_rng(0)
+    users, items, genres = 30, 40, 7
+    share = sp.random(users, genres, density=0.4, format="csr", random_state=1)
+    preference = sp.random(users, genres, density=0.4, format="csr", random_state=2)
+    preference.data -= 0.5  # preferences go both ways
+    member = sp.random(items, genres, density=0.3, format="csr", random_state=3)
+    member.data[:] = 1.0
+    u, i = rng.integers(-1, users, 500), rng.integers(-1, items, 500)
+    dense = features.genre_affinity(u, i, features.GenreAffinity(share, preference, member))
+    monkeypatch.setattr(features, "DENSE_GENRES", 0)
+    sparse = features.genre_affinity(u, i, features.GenreAffinity(share, preference, member))
+    for name in features.CROSS_FEATURES:
+        np.testing.assert_allclose(dense[name], sparse[name], err_msg=name)
+    assert (dense["x_genre_share_max"] > 0).sum() > 100
