@@ -18,13 +18,14 @@ UNION = "union"
 def relevant_retrieved(
     model: Recommender, data: EvaluationData, n: int, block_size: int = 1024
 ) -> dict[int, frozenset[str]]:
-    """Per evaluated user row: the relevant held-out items in the fitted model's top n."""
+    """Per evaluated user row: the relevant held-out items in the fitted model's top n, as it
+    retrieves them for a second stage (item-item models: only items they reach)."""
     users = data.users
     found: dict[int, frozenset[str]] = {}
     item_ids = data.train.item_ids
     for start in range(0, len(users), block_size):
         rows = users[start : start + block_size]
-        columns, _ = model.recommend(rows, n)
+        columns, _ = model.retrieve(rows, n)
         for row, cols in zip(rows, columns, strict=True):
             wanted = data.relevant[int(row)]
             found[int(row)] = frozenset(item_ids[c] for c in cols if c >= 0) & wanted

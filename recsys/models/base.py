@@ -108,13 +108,16 @@ def sparse_top_k(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]
     """Each row's k largest positive stored entries, best first; -1 marks empty slots. For
     retrievers whose scores reach few items (item-item), without a users x items dense step."""
     scores = sp.csr_matrix(scores)
+    scores.sort_indices()
     n_rows = scores.shape[0]
     columns = np.full((n_rows, k), -1, dtype=np.int64)
     best = np.full((n_rows, k), -np.inf, dtype=np.float32)
     row_of = np.repeat(np.arange(n_rows), np.diff(scores.indptr))
     positive = scores.data > 0
     row_of, cols, data = row_of[positive], scores.indices[positive], scores.data[positive]
-    order = np.lexsort((cols, -data, row_of))  # by row, best first, ties by column
+    # By row, best first, ties by column: lexsort is stable, so with each row's columns in
+    # order (sort_indices) two keys do what three would, faster.
+    order = np.lexsort((-data, row_of))
     row_of, cols, data = row_of[order], cols[order], data[order]
     starts = np.searchsorted(row_of, np.arange(n_rows))
     rank = np.arange(len(row_of)) - starts[row_of]

@@ -77,12 +77,12 @@ def recent_items(train: InteractionMatrix, last_at: pd.DataFrame, last_n: int = 
 
 def retrieve(
     retrievers: Mapping[str, Recommender], user_rows: np.ndarray, depth: Mapping[str, int]
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """The union of every retriever's top `depth[name]` unseen items for `user_rows`.
 
-    One row per (row, col), sorted, with `<name>_score` (NaN when that retriever did not
-    retrieve it), `<name>_rank` (1 = its best; MISSING_RANK when absent) and `retrieved_by`
-    (how many did). Keys are row * items + col, so the union is one sorted unique of integers."""
+    Columns of one entry per (row, col), sorted, with `<name>_score` (NaN when that retriever
+    did not retrieve it), `<name>_rank` (1 = its best; MISSING_RANK when absent) and
+    `retrieved_by` (how many did). Keys are row * items + col, so the union is one sorted unique of integers."""
     user_rows = np.asarray(user_rows, dtype=np.int64)
     found = {}
     for name, model in retrievers.items():
@@ -104,7 +104,7 @@ def retrieve(
         frame[f"{name}_score"], frame[f"{name}_rank"] = score, rank
         by[at] += 1
     frame["retrieved_by"] = by
-    return pd.DataFrame(frame)
+    return frame
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -174,11 +174,11 @@ def candidate_features(
     found = retrieve(
         retrievers, np.asarray(user_rows), {name: depth.get(name, 100) for name in retrievers}
     )
-    rows, cols = found["row"].to_numpy(), found["col"].to_numpy()
-    names = [c for c in found.columns if c not in ("row", "col")] + list(FEATURES)
+    rows, cols = found["row"], found["col"]
+    names = [c for c in found if c not in ("row", "col")] + list(FEATURES)
     # Column-major: each feature is written contiguously (the booster takes any layout).
-    matrix = np.empty((len(found), len(names)), np.float32, order="F")
-    if len(found) == 0:
+    matrix = np.empty((len(rows), len(names)), np.float32, order="F")
+    if len(rows) == 0:
         return Candidates(rows, cols, matrix, names)
     users, items, history = source.positions(train.user_ids, train.item_ids)
     columns = source.feature_columns(
@@ -187,5 +187,5 @@ def candidate_features(
         (users[rows], items[cols], history[cols] if history is not None else None),
     )
     for j, name in enumerate(names):
-        matrix[:, j] = columns[name] if name in columns else found[name].to_numpy()
+        matrix[:, j] = columns[name] if name in columns else found[name]
     return Candidates(rows, cols, matrix, names)

@@ -39,7 +39,8 @@ USER_FEATURES = (
 )
 ITEM_STATIC = ("i_year", "i_genres")
 ITEM_FEATURES = ITEM_HISTORY + ITEM_STATIC
-DENSE_GENRES = 64  # up to this many genres, cross features gather dense rows (faster)
+# Users x genres cells up to which affinity is held dense (8 bytes each), for fast gathers.
+DENSE_AFFINITY_CELLS = 25_000_000
 CROSS_FEATURES = ("x_genre_share_mean", "x_genre_share_max", "x_genre_preference")
 FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES
 
@@ -222,17 +223,35 @@ class GenreAffinity:
 
     def cross(self, u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, ...]:
         """(mean share, max share, mean preference) over item i's genres, per (u, i) pair."""
-        genres = self.item_genres.shape[1]
-        if genres == 0:  # a catalogue without genres: no affinity to speak of
-            return np.zeros(len(u)), np.zeros(len(u)), np.zeros(len(u))
-        counts = np.maximum(self._counts()[i], 1)
-        if genres <= DENSE_GENRES:  # the usual catalogue: gathers of short dense rows
-            share_rows, preference_rows, member_rows = self._dense()
-            member = member_rows[i]
-            share = share_rows[u] * member
-            preference = np.einsum("ij,ij->i", preference_rows[u], member)
-            return share.sum(axis=1) / counts, share.max(axis=1), preference / counts
+        users, genres = self.share.shape
+        if users * genres > DENSE_AFFINITY_CELLS:  # a vast vocabulary (tags): sparse products
+            return self._sparse_cross(u, i)
+        share_rows, preference_rows = self._dense()
+        # One entry per (candidate, genre of its item): items have a genre or two, so this is
+        # far less than candidates x genres.
+        member = self.item_genres
+        per_item = np.diff(member.indptr)
+        counts = per_item[i]
+        owner = np.repeat(np.arange(len(i)), counts)
+        first = np.repeat(member.indptr[i] - (np.cumsum(counts) - counts), counts)
+        genre = member.indices[first + np.arange(len(owner))]
+        share = share_rows[u[owner], genre]
+        preference = preference_rows[u[owner], genre]
+        n = len(i)
+        top = np.zeros(n)
+        has = np.flatnonzero(counts)
+        if len(has):
+            top[has] = np.maximum.reduceat(share, (np.cumsum(counts) - counts)[has])
+        divisor = np.maximum(counts, 1)
+        return (
+            np.bincount(owner, weights=share, minlength=n) / divisor,
+            top,
+            np.bincount(owner, weights=preference, minlength=n) / divisor,
+        )
+
+    def _sparse_cross(self, u: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, ...]:
         member = self.item_genres[i]
+        counts = np.maximum(np.asarray(member.sum(axis=1)).ravel(), 1)
         share = self.share[u].multiply(member).tocsr()
         preference = self.preference[u].multiply(member)
         return (
@@ -241,16 +260,10 @@ class GenreAffinity:
             np.asarray(preference.sum(axis=1)).ravel() / counts,
         )
 
-    def _counts(self) -> np.ndarray:
-        return self._cached("counts", lambda: np.asarray(self.item_genres.sum(axis=1)).ravel())
-
-    def _dense(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
         return self._cached(
             "dense",
-            lambda: tuple(
-                np.asarray(m.todense(), dtype=np.float64)
-                for m in (self.share, self.preference, self.item_genres)
-            ),
+            lambda: (self.share.toarray(), self.preference.toarray()),
         )
 
     def _cached(self, name: str, compute):

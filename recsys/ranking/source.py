@@ -153,13 +153,15 @@ def _epoch_ms(moments: pd.Series) -> np.ndarray:
 
 def _gather(frame: pd.DataFrame, names, at: np.ndarray) -> dict[str, np.ndarray]:
     """Columns `names` of `frame` at positions `at` (NaN where at is -1)."""
-    names = list(names)
     if len(frame) == 0:
         return {name: np.full(len(at), np.nan) for name in names}
-    # One gather of whole rows, not one per column: each column is a view of it.
-    picked = frame[names].to_numpy(np.float64)[np.maximum(at, 0)]
-    picked[at < 0] = np.nan
-    return {name: picked[:, j] for j, name in enumerate(names)}
+    missing = np.flatnonzero(at < 0)
+    safe = np.maximum(at, 0)
+    out = {}
+    for name in names:  # column by column: each result is contiguous for the feature matrix
+        out[name] = frame[name].to_numpy(np.float64).take(safe)
+        out[name][missing] = np.nan
+    return out
 
 
 def live(store: Any, split: SplitConfig, now: datetime | None, half_life_days: float = 30.0):

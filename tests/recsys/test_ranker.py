@@ -263,7 +263,7 @@ def test_selection_hands_the_ranker_the_retrievers_it_already_fitted(
 
 
 def test_cross_features_are_the_same_from_dense_and_sparse_genre_rows(monkeypatch):
-    """Small genre vocabularies gather dense rows, large ones stay sparse: same numbers."""
+    """Affinity held dense (the usual vocabulary) or sparse (a vast one): same numbers."""
     rng = np.random.default_rng(0)
     users, items, genres = 30, 40, 7
     share = sp.random(users, genres, density=0.4, format="csr", random_state=1)
@@ -273,7 +273,7 @@ def test_cross_features_are_the_same_from_dense_and_sparse_genre_rows(monkeypatc
     member.data[:] = 1.0
     u, i = rng.integers(-1, users, 500), rng.integers(-1, items, 500)
     dense = features.genre_affinity(u, i, features.GenreAffinity(share, preference, member))
-    monkeypatch.setattr(features, "DENSE_GENRES", 0)
+    monkeypatch.setattr(features, "DENSE_AFFINITY_CELLS", 0)
     sparse = features.genre_affinity(u, i, features.GenreAffinity(share, preference, member))
     for name in features.CROSS_FEATURES:
         np.testing.assert_allclose(dense[name], sparse[name], err_msg=name)
