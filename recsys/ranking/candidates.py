@@ -82,7 +82,8 @@ def retrieve(
 
     Columns of one entry per (row, col), sorted, with `<name>_score` (NaN when that retriever
     did not retrieve it), `<name>_rank` (1 = its best; MISSING_RANK when absent) and
-    `retrieved_by` (how many did). Keys are row * items + col, so the union is one sorted unique of integers."""
+    `retrieved_by` (how many did). Keys are row * items + col, so the union is one sorted
+    unique of integers."""
     user_rows = np.asarray(user_rows, dtype=np.int64)
     found = {}
     for name, model in retrievers.items():
