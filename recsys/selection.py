@@ -41,12 +41,6 @@ from recsys.selection_results import FamilyResult, Selection, Trial
 log = logging.getLogger(__name__)
 
 
-# Popularity hands every user the same list: past its first 50 it added nothing measurable
-# (NDCG@10 0.1425 vs 0.1422 on ml-latest-small, 0.1413 vs 0.1385 on 1M synthetic events) and
-# cost an eighth of the candidates a ranker scores.
-RANKER_CANDIDATES = {"popularity": 50}
-
-
 @dataclass(frozen=True)
 class SelectionConfig:
     """Trials per family name (see `recsys.families`; a family left out or at 0 is not
@@ -59,8 +53,7 @@ class SelectionConfig:
     min_interactions_for_collab: int = DEFAULT_MIN_INTERACTIONS
     seed: int = 42
     retrieval_n: int = 100  # candidates per family for the candidate-recall report (0: none)
-    # The ranker's candidates per retriever, over RANKER_CANDIDATES; others contribute
-    # retrieval_n (or 100).
+    # The ranker's candidates per retriever; others contribute retrieval_n (or 100).
     ranker_candidates: dict[str, int] = field(default_factory=dict)
     # Test users scored at most (a fixed sample): every family on the same ones.
     max_test_users: int = 10_000
@@ -76,8 +69,7 @@ class SelectionConfig:
         """Candidates the ranker takes from each of its retrievers (and recent neighbours)."""
         default = self.retrieval_n or 100
         names = [*params["retrievers"], RECENT]
-        chosen = {**RANKER_CANDIDATES, **self.ranker_candidates}
-        return {name: int(chosen.get(name, default)) for name in names}
+        return {name: int(self.ranker_candidates.get(name, default)) for name in names}
 
     def options(self, items: pd.DataFrame) -> BuildOptions:
         return BuildOptions(
