@@ -45,6 +45,17 @@ def test_compose_has_every_production_service():
         assert "image" in service or "build" in service, name
 
 
+def test_services_without_a_login_are_published_on_loopback_only():
+    """The Dagster UI, MLflow, ClickHouse, Prometheus and Kafka have no authentication: a
+    port of theirs open on every interface is open to whoever reaches the machine."""
+    with_login = {"api", "grafana"}  # the admin token; Grafana's own login
+    published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
+    assert set(published) >= {"clickhouse", "mlflow", "dagster-webserver", "prometheus"}
+    for name, ports in published.items():
+        if name not in with_login:
+            assert all(str(p).startswith("127.0.0.1:") for p in ports), (name, ports)
+
+
 def test_services_start_in_order_of_health():
     for name, service in SERVICES.items():
         for dependency, condition in (service.get("depends_on") or {}).items():
