@@ -102,13 +102,7 @@ class FeatureSource:
         if key not in self._positions:
             tables = self.tables()
             # The ids are kept with their positions, so the ids' identity cannot be reused.
-            self._positions[key] = (
-                user_ids,
-                item_ids,
-                tables.users.index.get_indexer(user_ids),
-                tables.items.index.get_indexer(item_ids),
-                _history_index(tables).get_indexer(item_ids),
-            )
+            self._positions[key] = (user_ids, item_ids, *_lookup(tables, user_ids, item_ids))
         return self._positions[key][2:]
 
     def feature_columns(
@@ -121,13 +115,7 @@ class FeatureSource:
         `positions` (user, item, item-history rows per candidate, from `positions`) saves
         looking the ids up."""
         tables = self.tables()
-        if positions is None:
-            positions = (
-                tables.users.index.get_indexer(user_ids),
-                tables.items.index.get_indexer(item_ids),
-                _history_index(tables).get_indexer(item_ids),
-            )
-        u, i, history_at = positions
+        u, i, history_at = positions or _lookup(tables, user_ids, item_ids)
         columns = {
             **_gather(tables.users, features.USER_FEATURES, u),
             **_gather(tables.items, features.ITEM_STATIC, i),
@@ -142,9 +130,15 @@ class FeatureSource:
         return columns
 
 
-def _history_index(tables: EntityTables) -> pd.Index:
-    """The items whose history `EntityTables` holds: the catalogue's, or the timeline's."""
-    return tables.history_now.index if tables.history_now is not None else tables.timeline.items
+def _lookup(tables: EntityTables, user_ids, item_ids) -> tuple[np.ndarray, ...]:
+    """Rows of the ids in the user table, the item table and the item-history index (-1: none);
+    item history is the catalogue's as of now, or the timeline's items."""
+    at = tables.history_now.index if tables.history_now is not None else tables.timeline.items
+    return (
+        tables.users.index.get_indexer(user_ids),
+        tables.items.index.get_indexer(item_ids),
+        at.get_indexer(item_ids),
+    )
 
 
 def _epoch_ms(moments: pd.Series) -> np.ndarray:
