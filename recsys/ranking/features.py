@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from recsys.ranking.timeline import ITEM_HISTORY, ITEM_TIMELINE_SQL, ItemTimeline
+from recsys.ranking.timeline import (
+    DAY_MS,
+    ITEM_HISTORY,
+    ITEM_MOMENTS_SQL,
+    ITEM_TIMELINE_SQL,
+    RECENT_DAYS,
+    ItemTimeline,
+)
 
 USER_FEATURES = (
     "u_pairs",
@@ -144,10 +151,20 @@ def user_genres(client: Client, sources: FeatureSources) -> pd.DataFrame:
     )
 
 
-def item_timeline(client: Client, sources: FeatureSources) -> ItemTimeline:
-    """Each item's cumulative history, to be looked up as of any moment (`ItemTimeline`)."""
+def item_timeline(
+    client: Client, sources: FeatureSources, now_ms: int | None = None
+) -> ItemTimeline:
+    """Each item's cumulative history, to be looked up as of any moment (`ItemTimeline`); with
+    `now_ms`, only the rows a lookup as of that moment needs."""
+    timeline = _fill(ITEM_TIMELINE_SQL, sources)
+    if now_ms is None:
+        return ItemTimeline.from_arrow(client.query_arrow(timeline, parameters=_rule(sources)))
+    moments = {"now_ms": int(now_ms), "before_ms": int(now_ms) - RECENT_DAYS * DAY_MS}
     return ItemTimeline.from_arrow(
-        client.query_arrow(_fill(ITEM_TIMELINE_SQL, sources), parameters=_rule(sources))
+        client.query_arrow(
+            ITEM_MOMENTS_SQL.replace("{timeline}", timeline),
+            parameters={**_rule(sources), **moments},
+        )
     )
 
 

@@ -75,13 +75,14 @@ class FeatureSource:
                 users = features.users(client, self.sources, self.now)
                 items = features.items(client, self.sources)
                 genres = features.user_genres(client, self.sources)
-                timeline = features.item_timeline(client, self.sources)
+                now_ms = _epoch_ms(pd.Series([self.now]))[0] if self.now is not None else None
+                timeline = features.item_timeline(client, self.sources, now_ms)
             as_of_ms = _epoch_ms(users["as_of"])
             history = None
-            if self.now is not None:  # one as_of for everyone: per item, once
-                now_ms = np.full(len(items), _epoch_ms(pd.Series([self.now]))[0])
+            if now_ms is not None:  # one as_of for everyone: per item, once
                 at = timeline.items.get_indexer(items.index)
-                history = pd.DataFrame(timeline.history(at, now_ms), index=items.index)
+                moment = np.full(len(items), now_ms)
+                history = pd.DataFrame(timeline.history(at, moment), index=items.index)
                 timeline = None
             affinity = features.GenreAffinity.build(users.index, items, genres)
             self._tables = EntityTables(users, items, affinity, history, timeline, as_of_ms)

@@ -53,6 +53,22 @@ LIMIT 1 BY item_id, at_ms
 """
 
 
+# Only the rows a lookup as of `now` needs: each item's latest moment not after now, and not
+# after now - RECENT_DAYS (a published ranker's features; the whole timeline of a large log
+# would be millions of rows to read for two per item).
+ITEM_MOMENTS_SQL = """
+SELECT * FROM (
+    (SELECT * FROM ({timeline}) WHERE at_ms <= {now_ms:Int64}
+     ORDER BY item_id, at_ms DESC LIMIT 1 BY item_id)
+    UNION ALL
+    (SELECT * FROM ({timeline}) WHERE at_ms <= {before_ms:Int64}
+     ORDER BY item_id, at_ms DESC LIMIT 1 BY item_id)
+)
+ORDER BY item_id, at_ms
+LIMIT 1 BY item_id, at_ms
+"""
+
+
 @dataclass(frozen=True)
 class ItemTimeline:
     """Rows sorted by (item, moment); `items[p]` owns the rows `starts[p]:starts[p + 1]`."""

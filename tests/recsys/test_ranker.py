@@ -278,3 +278,23 @@ def test_cross_features_are_the_same_from_dense_and_sparse_genre_rows(monkeypatc
     for name in features.CROSS_FEATURES:
         np.testing.assert_allclose(dense[name], sparse[name], err_msg=name)
     assert (dense["x_genre_share_max"] > 0).sum() > 100
+
+
+def test_item_history_as_of_one_moment_needs_only_two_rows_per_item(cross_world, warehouse):
+    """A published ranker reads each item's latest moment before now and before now - 30 days,
+    not the whole timeline: the same history as a lookup in the whole timeline, also for a
+    moment in the middle of the log (later pairs left out) and for items it never saw."""
+    pairs, items = cross_world
+    ids = np.append(items["item_id"].to_numpy(), "never-seen")
+    with staged(warehouse, pairs, items, SplitConfig()) as source, warehouse.session() as client:
+        whole = features.item_timeline(client, source.sources)
+        for moment in (pairs["last_at"].quantile(0.5), pairs["last_at"].max()):
+            now_ms = int(pd.Timestamp(moment).value // 1_000_000)
+            reduced = features.item_timeline(client, source.sources, now_ms)
+            at = np.full(len(ids), now_ms)
+            expected = whole.history(whole.items.get_indexer(ids), at)
+            found = reduced.history(reduced.items.get_indexer(ids), at)
+            assert len(reduced.at_ms) <= 2 * len(reduced.items) < len(whole.at_ms)
+            for name in features.ITEM_HISTORY:
+                np.testing.assert_array_equal(found[name], expected[name], err_msg=name)
+            assert (expected["i_users_30d"] > 0).any() and (expected["i_users"] == 0).any()
