@@ -4,9 +4,10 @@ the per-candidate cross features assembled from them.
 Per user (SQL, as of the user's moment `as_of`): activity, decayed confidence, rating habits,
 time since their last event, the shares of rated, disliked and positive pairs; and their genre
 affinity (share of their pairs per genre, and how much better than their own mean they rate it).
-Per (item, as_of) (SQL, an ASOF JOIN on each item's cumulative timeline, so only pairs up to
-`as_of` count): users so far, positives so far, mean rating so far, users in the last 30 days,
-age since its first pair, days since its last one. Per item: release year and genre count.
+Per (item, as_of) (each item's cumulative timeline in SQL, looked up as of the moment by
+`recsys.ranking.timeline`, so only pairs up to `as_of` count): users so far, positives so far,
+mean rating so far, users in the last 30 days, age since its first pair, days since its last.
+Per item: release year and genre count.
 Cross (numpy, per candidate): the user's affinity for the item's genres (mean, max, preference).
 
 `as_of` is each user's latest pair in the source when training and evaluating (with a per-user
