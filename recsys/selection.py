@@ -223,7 +223,7 @@ def _tune_family(
     fitted: FittedModels | None = None,
 ) -> FamilyResult:
     results: list[Trial] = []
-    best_model: list[Recommender] = []  # the best trial's fitted model, for the ranker
+    best_fit: list[tuple[Trial, Recommender]] = []  # the best trial and its model, for a ranker
 
     def objective(optuna_trial: optuna.Trial) -> float:
         params = _suggest(family, optuna_trial, collaborative)
@@ -231,8 +231,9 @@ def _tune_family(
         started = time.perf_counter()
         metrics = _score(model, data, full=False)
         trial = Trial(family.name, params, metrics, time.perf_counter() - started)
-        if not results or metrics[OBJECTIVE] > max(t.metrics[OBJECTIVE] for t in results):
-            best_model[:] = [model]
+        score = metrics[OBJECTIVE]
+        if math.isfinite(score) and (not best_fit or score > best_fit[0][0].metrics[OBJECTIVE]):
+            best_fit[:] = [(trial, model)]
         results.append(trial)
         if on_trial:
             on_trial(trial)
@@ -253,8 +254,8 @@ def _tune_family(
         return FamilyResult(family.name, None, skipped=str(error))
     finite = [t for t in results if math.isfinite(t.metrics[OBJECTIVE])]
     best = max(finite, key=lambda t: t.metrics[OBJECTIVE]) if finite else None
-    if best is not None and best_model:
-        _keep(fitted, family.name, best.params, best_model[0])
+    if best_fit and best_fit[0][0] is best:
+        _keep(fitted, family.name, best.params, best_fit[0][1])
     return FamilyResult(family.name, best)
 
 
