@@ -185,7 +185,7 @@ def candidate_features(
     columns = source.feature_columns(
         train.user_ids[rows],
         train.item_ids[cols],
-        (users[rows], items[cols], history[cols] if history is not None else None),
+        (users[rows], items[cols], history[cols]),
     )
     for j, name in enumerate(names):
         matrix[:, j] = columns[name] if name in columns else found[name]
