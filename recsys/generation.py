@@ -112,10 +112,6 @@ _WORKER_MODEL: Recommender | None = None
 
 def _load_model(path: str) -> None:
     global _WORKER_MODEL
-    from threadpoolctl import threadpool_limits
-
-    # Processes already share the cores out: a thread pool each would only fight over them.
-    threadpool_limits(limits=1)
     with open(path, "rb") as stored:
         _WORKER_MODEL = pickle.load(stored)
 

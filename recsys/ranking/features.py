@@ -250,8 +250,9 @@ class GenreAffinity:
         member = self.item_genres
         per_item = np.diff(member.indptr)
         counts = per_item[i]
+        starts = np.cumsum(counts) - counts  # where each candidate's entries begin
         owner = np.repeat(np.arange(len(i)), counts)
-        first = np.repeat(member.indptr[i] - (np.cumsum(counts) - counts), counts)
+        first = np.repeat(member.indptr[i] - starts, counts)
         genre = member.indices[first + np.arange(len(owner))]
         share = share_rows[u[owner], genre]
         preference = preference_rows[u[owner], genre]
@@ -259,7 +260,7 @@ class GenreAffinity:
         top = np.zeros(n)
         has = np.flatnonzero(counts)
         if len(has):
-            top[has] = np.maximum.reduceat(share, (np.cumsum(counts) - counts)[has])
+            top[has] = np.maximum.reduceat(share, starts[has])
         divisor = np.maximum(counts, 1)
         return (
             np.bincount(owner, weights=share, minlength=n) / divisor,
