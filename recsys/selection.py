@@ -195,6 +195,7 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
                 retrieved[RECENT] = relevant_retrieved(recent, test_data, config.retrieval_n)
         if isinstance(model, RankerRecommender):
             result.details = model.describe()
+            result.tested_booster = model.booster.model_to_string()
     scored = {f: r for f, r in results.items() if r.best is not None}
     if not scored:
         raise ValueError("no model family could be trained on this data")

@@ -22,6 +22,9 @@ class FamilyResult:
     skipped: str = ""
     # What a family reports beyond metrics (the ranker: feature importances of its test fit).
     details: dict[str, Any] = field(default_factory=dict)
+    # The ranker's booster exactly as scored on the test split (LightGBM's text form): the refit
+    # on all data serves it and refits only the retrievers under it.
+    tested_booster: str = ""
 
 
 @dataclass

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from recsys.evaluation import metrics
+from recsys.models.base import Recommender
+from recsys.ranking.candidates import candidate_features
 
 START = {  # the settings that did well in the prototype (../shared/NOTES.md)
     "learning_rate": 0.03,
@@ -57,6 +59,31 @@ class Labelled:
         )
 
 
+def training_frame(
+    retrievers: dict[str, Recommender],
+    data,
+    source,
+    depth: dict[str, int],
+    user_rows: np.ndarray,
+) -> Labelled:
+    """Labelled candidates of `user_rows` (users with relevant held-out items of `data`):
+    `retrievers` fitted on its train part, features from `source` (a `FeatureSource`)."""
+    candidates = candidate_features(retrievers, data.train, source, user_rows, depth)
+    column = {item: col for col, item in enumerate(data.train.item_ids)}
+    relevant = {
+        int(row): frozenset(column[i] for i in data.relevant[int(row)] if i in column)
+        for row in user_rows
+    }
+    labels = [
+        col in relevant[row]
+        for row, col in zip(candidates.rows.tolist(), candidates.cols.tolist(), strict=True)
+    ]
+    frame = pd.DataFrame(candidates.features, columns=candidates.names).assign(
+        row=candidates.rows, col=candidates.cols, label=np.asarray(labels, dtype=np.int32)
+    )
+    return Labelled(frame, candidates.names, relevant)
+
+
 def booster_params(settings: dict[str, Any], seed: int) -> dict[str, Any]:
     return {
         "objective": "lambdarank",
@@ -90,6 +117,11 @@ def train(
         valid_sets=[stop_on.dataset(train_set)],
         callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
     )
+
+
+def load(text: str) -> lgb.Booster:
+    """A booster from LightGBM's text form (`model_to_string`)."""
+    return lgb.Booster(model_str=text)
 
 
 def ndcg(scored: Labelled, scores: np.ndarray, k: int = 10) -> float:

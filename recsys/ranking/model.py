@@ -5,6 +5,8 @@
                  features (SQL, as of each user's cut-off) + label (relevant in the future)
                  ──▶ booster (`trees` rounds, settings from tuning)
                  retrievers refitted on all of `train` (what lists are built from)
+    serve_tested: the refit on all data keeps the booster selection scored on the test split
+                 and refits only the retrievers (half the cost; labels a window older)
     recommend:   candidates ──features──▶ booster score ──▶ top K
 
 It is a family like the others (`recsys.families`): its params say which retrievers with
@@ -83,6 +85,7 @@ class RankerRecommender(Recommender):
         self.source: FeatureSource | None = None
         self.as_of: datetime | None = None  # features of published lists are as of this
         self.booster = None
+        self.booster_tested = False  # True: serving the booster selection scored (fit keeps it)
         self.fitted: dict[str, Recommender] = {}
         self.reusable: FittedModels | None = None  # retrievers fitted elsewhere (selection)
 
@@ -113,23 +116,35 @@ class RankerRecommender(Recommender):
 
     def fit(self, train: InteractionMatrix) -> RankerRecommender:
         source = self.feature_source()
+        if not getattr(self, "booster_tested", False):
+            self.booster = learner.train(self._labelled(train, source), self.settings, self.seed)
+        self.train = train
+        self.fitted = self.fit_retrievers(train, source)
+        return self
+
+    def serve_tested(self, booster_text: str) -> RankerRecommender:
+        """Keep the booster selection scored on the test split: `fit` then refits only the
+        retrievers. Its labels are a window older than a new booster's would be, but it is the
+        very booster the champion rule measured, and the refit costs half as much."""
+        self.booster = learner.load(booster_text)
+        self.booster_tested = True
+        return self
+
+    def _labelled(self, train: InteractionMatrix, source: FeatureSource) -> learner.Labelled:
         reusable = getattr(self, "reusable", None)
         labelled = reusable.find_frame(self.recipe(), train) if reusable is not None else None
         if labelled is None:
             inner = holdout_split(source.pairs(), self.split)
             with narrowed(source, inner.train) as past:
                 labelled = self.learning_frame(prepare(inner), past)
-        self.booster = learner.train(labelled, self.settings, self.seed)
-        self.train = train
-        self.fitted = self.fit_retrievers(train, source)
-        return self
+        return labelled
 
     def learning_frame(self, data, past: FeatureSource) -> learner.Labelled:
         """Labelled candidates of `data`'s training users: retrievers fitted on its train part
         (features from `past`), labels from its held-out part."""
         retrievers = self.fit_retrievers(data.train, past)
         users = self.training_users(data)
-        return training_frame(retrievers, data, past, self.depth, users)
+        return learner.training_frame(retrievers, data, past, self.depth, users)
 
     def recipe(self) -> dict[str, Any]:
         """What the learning frame depends on (not the booster's settings)."""
@@ -271,27 +286,3 @@ def top_lifts(names: list[str], contributions: np.ndarray) -> list[tuple]:
         ([names[f] for f, v in zip(fs, vs, strict=True) if v > 0], [float(v) for v in vs if v > 0])
         for fs, vs in zip(order, values, strict=True)
     ]
-
-
-def training_frame(
-    retrievers: dict[str, Recommender],
-    data,
-    source: FeatureSource,
-    depth: dict[str, int],
-    user_rows: np.ndarray,
-) -> learner.Labelled:
-    """Labelled candidates of `user_rows` (users with relevant held-out items of `data`)."""
-    candidates = candidate_features(retrievers, data.train, source, user_rows, depth)
-    column = {item: col for col, item in enumerate(data.train.item_ids)}
-    relevant = {
-        int(row): frozenset(column[i] for i in data.relevant[int(row)] if i in column)
-        for row in user_rows
-    }
-    labels = [
-        col in relevant[row]
-        for row, col in zip(candidates.rows.tolist(), candidates.cols.tolist(), strict=True)
-    ]
-    frame = pd.DataFrame(candidates.features, columns=candidates.names).assign(
-        row=candidates.rows, col=candidates.cols, label=np.asarray(labels, dtype=np.int32)
-    )
-    return learner.Labelled(frame, candidates.names, relevant)

@@ -178,6 +178,8 @@ def candidate_model(
     # of users this is the run's longest step.
     if isinstance(model, RankerRecommender):  # its features: the warehouse as of now
         model.attach(context.resources.warehouse.get(), datetime.now(UTC))
+        if champion.tested_booster:  # the booster the champion rule measured; retrievers refit
+            model.serve_tested(champion.tested_booster)
     if isinstance(model, ALSRecommender):
         sweeps = model.als_params.iterations
         progress = Progress(context.log.info, "ALS fit", total=sweeps, unit="iterations")

@@ -77,6 +77,10 @@ def test_a_ranker_that_wins_is_published_with_its_lists_and_importances(
     [report] = result.asset_materializations_for_node("ranker")
     assert report.metadata["status"].value == "champion"
     assert "x_genre_share_max" in report.metadata["feature_importance"].value
+    # The refit on all data serves the very booster the champion rule scored on the test split
+    # (only its retrievers are refitted): the published booster is that one, tree for tree.
+    tested = result.output_for_node("model_selection").selection.champion_result.tested_booster
+    assert result.output_for_node("candidate_model").model.booster.model_to_string() == tested
     [reach] = result.asset_materializations_for_node("retrieval")
     assert reach.metadata["union_recall"].value >= reach.metadata["recall_ease"].value
     assert leftovers == 0  # scratch tables of the features are dropped
