@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys.lifts import Lifts
 from recsys.models.base import Recommender
 
 
@@ -34,8 +35,8 @@ class BucketLists:
     rows: np.ndarray
     columns: np.ndarray
     scores: np.ndarray
-    # Per slot, (features, lifts) that raised the item most; None unless the model explains.
-    lifted_by: np.ndarray | None = None
+    # Per slot, the features that raised the item most; None unless the model explains.
+    lifted_by: Lifts | None = None
 
     @property
     def users(self) -> int:
@@ -67,14 +68,16 @@ def bucket_lists(model: Recommender, bucket: int, rows: np.ndarray, k: int) -> B
     k = min(k, model.train.shape[1])
     columns = np.full((len(rows), k), -1, dtype=np.int64)
     scores = np.zeros((len(rows), k), dtype=np.float32)
-    lifted = np.empty((len(rows), k), dtype=object) if model.explains else None
+    lifted: Lifts | None = None
     block = model.recommend_block_size
     for start in range(0, len(rows), block):
         cols, vals, why = model.recommend_explained(rows[start : start + block], k)
         columns[start : start + block, : cols.shape[1]] = cols
         scores[start : start + block, : vals.shape[1]] = vals
-        if lifted is not None and why is not None:
-            lifted[start : start + block, : why.shape[1]] = why
+        if why is not None:
+            if lifted is None:
+                lifted = Lifts.none(why.names, len(rows), k)
+            lifted.place(start, why)
     return BucketLists(bucket, rows, columns, scores, lifted)
 
 

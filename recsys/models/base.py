@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from recsys.foldin import FoldInParts
 from recsys.ids import pack_ids
+from recsys.lifts import Lifts
 from recsys.matrix import InteractionMatrix
 
 
@@ -79,9 +80,9 @@ class Recommender(ABC):
 
     def recommend_explained(
         self, user_rows: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """`recommend`, plus per slot the (features, lifts) that raised the item most, as an
-        object array (None: this model does not explain itself)."""
+    ) -> tuple[np.ndarray, np.ndarray, Lifts | None]:
+        """`recommend`, plus per slot the features that raised the item most (`recsys.lifts`;
+        None: this model does not explain itself)."""
         columns, scores = self.recommend(user_rows, k)
         return columns, scores, None
 

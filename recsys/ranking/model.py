@@ -28,6 +28,7 @@ import pandas as pd
 from recsys.evaluation.evaluate import prepare
 from recsys.evaluation.split import SplitConfig, holdout_split
 from recsys.foldin import FoldInParts
+from recsys.lifts import Lifts
 from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
 from recsys.ranking import learner
@@ -43,7 +44,6 @@ from recsys.ranking.fitted import FittedModels
 from recsys.ranking.source import FeatureSource, live, narrowed
 
 Builder = Callable[[str, dict[str, Any]], Recommender]
-LIFTS = 3  # features named per explained item
 # Slots of each published list explained: the first five (pred_contrib costs ~100 µs an item).
 EXPLAINED_SLOTS = 5
 LAST_ITEMS = 5  # "recent neighbours" look at each user's last five items
@@ -196,21 +196,18 @@ class RankerRecommender(Recommender):
 
     def recommend_explained(
         self, user_rows: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Lifts]:
         """Top k, and for each slot the features that lifted the item most (`pred_contrib`)."""
         candidates, values = self._scored(user_rows)
         cols, vals = rank_lists(candidates.rows, candidates.cols, values, user_rows, k)
-        lifted = np.empty((len(user_rows), k), dtype=object)
+        names = self.booster.feature_name()
         explained = cols[:, :EXPLAINED_SLOTS]
         i, j = np.nonzero(explained >= 0)
         if len(i) == 0:
-            return cols, vals, lifted
+            return cols, vals, Lifts.none(names, *cols.shape)
         at = candidates.find(np.asarray(user_rows)[i], explained[i, j])
         contributions = self.booster.predict(candidates.features[at], pred_contrib=True)[:, :-1]
-        names = self.booster.feature_name()
-        for a, b, why in zip(i, j, top_lifts(names, contributions), strict=True):
-            lifted[a, b] = why
-        return cols, vals, lifted
+        return cols, vals, Lifts.of(names, cols.shape, i, j, contributions)
 
     def _scored(self, user_rows: np.ndarray) -> tuple[Candidates, np.ndarray]:
         """The candidates of `user_rows` (features in the booster's order) and their scores."""
@@ -275,14 +272,3 @@ class RankerRecommender(Recommender):
             return rows
         rng = np.random.default_rng(self.seed)
         return np.sort(rng.choice(rows, self.max_training_users, replace=False))
-
-
-def top_lifts(names: list[str], contributions: np.ndarray) -> list[tuple]:
-    """Per row of `contributions` (candidates x features): the LIFTS features that raised the
-    score most, positive ones only, as (names, lifts), largest first."""
-    order = np.argsort(-contributions, axis=1)[:, :LIFTS]
-    values = np.take_along_axis(contributions, order, axis=1)
-    return [
-        ([names[f] for f, v in zip(fs, vs, strict=True) if v > 0], [float(v) for v in vs if v > 0])
-        for fs, vs in zip(order, values, strict=True)
-    ]

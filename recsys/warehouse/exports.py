@@ -10,6 +10,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from recsys.ids import id_array
+from recsys.lifts import Lifts
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.interaction_sql import event_weight_sql
 from recsys.warehouse.item_reads import servable_ids_sql
@@ -27,7 +28,7 @@ def topk_table(
     source: str,
     withheld: np.ndarray | None = None,
     limit: int | None = None,
-    lifted_by: np.ndarray | None = None,
+    lifted_by: Lifts | None = None,
 ) -> pa.Table:
     """Flatten top-K lists into Arrow rows (key, rank, value, score, version, source).
 
@@ -58,25 +59,8 @@ def topk_table(
         "source": _constant(source, n),
     }
     if lifted_by is not None:
-        table["lifted_by"], table["lifts"] = _lift_lists(lifted_by[valid])
+        table["lifted_by"], table["lifts"] = lifted_by.arrow(valid)
     return pa.table(table)
-
-
-def _lift_lists(why: np.ndarray) -> tuple[pa.ListArray, pa.ListArray]:
-    """(features, lifts) per row as two Arrow list columns; None rows get empty lists.
-
-    Built from offsets: most slots are not explained, and a Python list per row would cost
-    about a second per quarter-million rows."""
-    explained = np.flatnonzero(np.not_equal(why, None))
-    lengths = np.zeros(len(why), np.int32)
-    lengths[explained] = [len(why[i][0]) for i in explained]
-    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
-    names = [name for i in explained for name in why[i][0]]
-    lifts = np.array([lift for i in explained for lift in why[i][1]], np.float32)
-    return (
-        pa.ListArray.from_arrays(offsets, pa.array(names, pa.string())),
-        pa.ListArray.from_arrays(offsets, pa.array(lifts, pa.float32())),
-    )
 
 
 def _constant(text: str, n: int) -> pa.DictionaryArray:

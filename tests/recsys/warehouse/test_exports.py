@@ -35,11 +35,17 @@ def test_topk_blocks_travel_as_arrow_with_ranks_over_filled_slots(warehouse):
 
 def test_explanations_land_on_their_slots_and_unexplained_slots_get_empty_lists(warehouse):
     """A ranker explains some slots: each keeps its own features and lifts, in order."""
+    from recsys.lifts import Lifts
     from recsys.warehouse import exports
 
-    lifted = np.empty((2, 3), dtype=object)
-    lifted[0, 0] = (["als_score", "genre_affinity"], [0.5, 0.25])
-    lifted[1, 2] = (["recent_neighbours_rank"], [0.125])  # after an empty slot: rank 2
+    # Slot (0, 0) and, after an empty slot, (1, 2): only positive contributions are lifts.
+    lifted = Lifts.of(
+        ["als_score", "genre_affinity", "recent_neighbours_rank"],
+        (2, 3),
+        rows=np.array([0, 1]),
+        slots=np.array([0, 2]),
+        contributions=np.array([[0.5, 0.25, -0.1], [0.0, -0.2, 0.125]]),
+    )
     table = exports.topk_table(
         rows=np.array([0, 1]),
         columns=np.array([[2, 1, 0], [1, -1, 0]]),
