@@ -1,24 +1,22 @@
-"""Recommendation generation in user buckets, so it can be spread over processes or workers.
+"""Recommendation generation in user buckets, so it can be spread over threads or workers.
 
     user -> bucket = stable hash(user id) % buckets          (the same in every process and run)
     bucket -> its active users -> model.recommend in blocks -> (rows, columns, scores)
 
-Each bucket is independent: here `generate(..., workers=N)` computes buckets in N spawned
-processes while the caller writes finished ones (the embedded warehouse takes one writer at a
-time); in production each bucket can be a task on its own worker. Memory stays bounded by a
-block of users, never users x items.
+Each bucket is independent: here `generate(..., workers=N)` computes buckets on N threads of
+this process while the caller writes finished ones (the embedded warehouse takes one writer at
+a time); in production each bucket can be a task on its own worker. Threads, not processes:
+scoring spends its time in numpy, LightGBM and implicit, which release the GIL, and a thread
+needs no copy of the model (spawned processes paid seconds of imports and unpickling each).
+Memory stays bounded by a block of users per thread, never users x items.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import pickle
-import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,23 +80,16 @@ def bucket_lists(model: Recommender, bucket: int, rows: np.ndarray, k: int) -> B
 
 
 def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iterator[BucketLists]:
-    """Every bucket's lists, in bucket order; with `workers` > 1, computed by that many
-    processes (each loads the model once)."""
+    """Every bucket's lists, in bucket order; with `workers` > 1, computed on that many
+    threads at once (for models whose `parallel_safe` says they can be)."""
     rows = bucket_rows(model, buckets)
     if workers <= 1:
         for bucket in range(buckets):
             yield bucket_lists(model, bucket, rows[bucket], k)
         return
-    with tempfile.TemporaryDirectory(prefix="recsys-buckets-") as scratch:
-        path = Path(scratch) / "model.pickle"
-        with path.open("wb") as out:
-            pickle.dump(model, out, protocol=pickle.HIGHEST_PROTOCOL)
-        # spawn, not fork: forking a process that has used the embedded engine can hang.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_load_model, initargs=(str(path),)
-        ) as pool:
-            yield from pool.map(_worker_bucket, range(buckets), rows, repeat(k))
+    model.prepare_scoring()  # what scoring reads lazily, read once before threads share it
+    with ThreadPoolExecutor(workers, thread_name_prefix="recsys-bucket") as pool:
+        yield from pool.map(bucket_lists, repeat(model), range(buckets), rows, repeat(k))
 
 
 def neighbour_lists(
@@ -108,17 +99,3 @@ def neighbour_lists(
     for start in range(0, len(item_cols), block):
         rows = item_cols[start : start + block]
         yield (rows, *model.similar(rows, k))
-
-
-_WORKER_MODEL: Recommender | None = None
-
-
-def _load_model(path: str) -> None:
-    global _WORKER_MODEL
-    with open(path, "rb") as stored:
-        _WORKER_MODEL = pickle.load(stored)
-
-
-def _worker_bucket(bucket: int, rows: np.ndarray, k: int) -> BucketLists:
-    assert _WORKER_MODEL is not None, "worker started without its model"
-    return bucket_lists(_WORKER_MODEL, bucket, rows, k)

@@ -137,7 +137,7 @@ class RecommendationsConfig(SettingsDefaults):
     # Users are split into this many buckets by a hash of their id; each bucket is computed and
     # written on its own (see recsys.generation).
     buckets: int = 16
-    # Processes computing buckets at once; 0 leaves it to the model: one for those implicit
+    # Threads computing buckets at once; 0 leaves it to the model: one for those implicit
     # scores (it already uses every core), one per core (up to four) for the two-stage ranker.
     workers: int = 0
 

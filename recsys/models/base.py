@@ -23,9 +23,9 @@ class Recommender(ABC):
     train: InteractionMatrix
     # Users scored at once when generating every list: dense scores are block x items floats.
     recommend_block_size: int = 1024
-    # Can lists be generated in other processes (the pickled model alone is enough)?
+    # Can lists be generated on several threads at once (scoring reads no shared handle)?
     parallel_safe: bool = True
-    # Processes worth generating lists in when the run config leaves it to the model: one,
+    # Threads worth generating lists on when the run config leaves it to the model: one,
     # since implicit's top-K already keeps every core busy.
     preferred_workers: int = 1
 
@@ -74,6 +74,11 @@ class Recommender(ABC):
             **self.artifact_arrays(),
         )
         return path
+
+    def prepare_scoring(self) -> None:
+        """Read whatever scoring would otherwise read on first use, so threads that score at
+        once find it there (nothing, for a model whose state is all in memory)."""
+        return None
 
     # Does `recommend_explained` say which features lifted each item (a learned ranker)?
     explains: bool = False

@@ -54,7 +54,7 @@ class RankerRecommender(Recommender):
     name = "ranker"
     explains = True  # recommend_explained names the features that lifted each item
     recommend_block_size = 4096
-    # Its scoring is mostly single-threaded numpy: one process per core (up to four) pays.
+    # Its scoring is mostly numpy and LightGBM, which release the GIL: a thread per core pays.
     preferred_workers = max(1, min(4, os.cpu_count() or 1))
 
     def __init__(
@@ -245,14 +245,18 @@ class RankerRecommender(Recommender):
 
     @property
     def parallel_safe(self) -> bool:
-        """Lists can be generated in other processes once features are as of one moment: those
-        are read into memory once and travel with the model (`__getstate__`)."""
+        """Lists can be generated on several threads once features are as of one moment: those
+        are read into memory once (`prepare_scoring`), no warehouse read while scoring."""
         return self.source is not None and self.source.now is not None
+
+    def prepare_scoring(self) -> None:
+        self.feature_source().positions(self.train.user_ids, self.train.item_ids)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["reusable"] = None  # selection's models stay with selection
-        # A warehouse handle does not travel between processes; features as of now do.
+        # A warehouse handle does not travel between processes (the IO manager's pickles);
+        # features as of now do.
         source = self.source
         state["source"] = source.detached() if source is not None and source.now else None
         return state

@@ -1,4 +1,4 @@
-"""Bucketed generation: buckets partition the users, and lists match the model's, in any process."""
+"""Bucketed generation: buckets partition the users, and lists match the model's on any thread."""
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ def test_bucketed_lists_are_the_models_own_for_every_active_user(matrix, buckets
         assert got[int(row)] == (tuple(cols), tuple(np.round(vals, 5)))
 
 
-def test_worker_processes_compute_the_same_lists(matrix):
+def test_threads_compute_the_same_lists(matrix):
     model = ALSRecommender(ALSParams(factors=8, iterations=5)).fit(matrix)
     in_process = _all_lists(model, k=5, buckets=4)
     assert _all_lists(model, k=5, buckets=4, workers=2) == in_process

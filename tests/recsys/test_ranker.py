@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys import families
+from recsys import families, generation
 from recsys.evaluation.split import SplitConfig
 from recsys.matrix import build_matrix
 from recsys.ranking import bundle, features
@@ -200,6 +200,37 @@ def test_request_time_two_stages_rank_like_the_batch_ranker(cross_world, warehou
         mine = as_pairs(own, column)
         got, _ = online.rank(mine, now.timestamp(), 10)
         assert list(got) == list(expected), train.user_ids[row]
+
+
+def test_threads_generate_the_rankers_lists_and_explanations_as_one_thread_does(
+    cross_world, warehouse
+):
+    """A published ranker (features as of one moment) scores buckets on several threads at
+    once: the same lists, scores and lifts as bucket after bucket on one."""
+    pairs, items = cross_world
+    params = {
+        "retrievers": {"item_knn": {"neighbours": 30, "similarity": "cosine"}, "popularity": {}},
+        "depth": 40,
+        "trees": 30,
+        **{"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20},
+        "feature_fraction": 1.0,
+    }
+    ranker = families.build("ranker", params, families.BuildOptions(items=items))
+    ranker.recommend_block_size = 16  # several blocks per bucket
+    with staged(warehouse, pairs, items, SplitConfig()) as source:
+        train = build_matrix([pairs[["user_id", "item_id", "confidence", "disliked"]]])
+        ranker.bind(source).fit(train)
+        ranker.bind(replace(source, now=datetime(2025, 1, 1, tzinfo=UTC), _tables=None))
+        assert ranker.parallel_safe
+        one, three = (list(generation.generate(ranker, 8, 6, workers)) for workers in (1, 3))
+    for a, b in zip(one, three, strict=True):
+        np.testing.assert_array_equal(a.rows, b.rows)
+        np.testing.assert_array_equal(a.columns, b.columns)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.lifted_by.features, b.lifted_by.features)
+        np.testing.assert_array_equal(a.lifted_by.values, b.lifted_by.values)
+    assert sum(len(b.rows) for b in three) == len(generation.active_rows(ranker))
+    assert (three[0].lifted_by.features[:, :5, 0] >= 0).any()  # explained, not empty
 
 
 def test_a_catalogue_without_genres_still_gets_a_ranker(cross_world, warehouse):
