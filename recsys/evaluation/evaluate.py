@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -81,6 +83,17 @@ def _items_per_user(pairs: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
     return [(users[start], frozenset(group)) for start, group in zip(starts, items, strict=True)]
 
 
+def recommend_blocks(model: Recommender, blocks: list[np.ndarray], k: int) -> Iterator[np.ndarray]:
+    """Each block's top-k columns, on as many threads as the model scores well on."""
+    workers = model.preferred_workers if model.parallel_safe else 1
+    if workers <= 1 or len(blocks) < 2:
+        yield from (model.recommend(rows, k)[0] for rows in blocks)
+        return
+    model.prepare_scoring()
+    with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
+        yield from (columns for columns, _ in pool.map(model.recommend, blocks, repeat(k)))
+
+
 def evaluate(
     model: Recommender,
     data: EvaluationData,
@@ -103,9 +116,8 @@ def evaluate(
     history = np.diff(data.train.confidence.indptr)
     k_max = max(ks)
     lists: dict[int, list[str]] = {}
-    for start in range(0, len(users), block_size):
-        rows = users[start : start + block_size]
-        columns, _ = model.recommend(rows, k_max)
+    blocks = [users[start : start + block_size] for start in range(0, len(users), block_size)]
+    for rows, columns in zip(blocks, recommend_blocks(model, blocks, k_max), strict=True):
         for row, cols in zip(rows, columns, strict=True):
             lists[int(row)] = [data.train.item_ids[c] for c in cols if c >= 0]
 

@@ -109,9 +109,12 @@ class RankerRecommender(Recommender):
         return self.bind(live(store, self.split, as_of))
 
     def reattach(self, store: Any) -> RankerRecommender:
-        """The same live source in another process (a handle does not travel)."""
+        """The same live source in another step or process (a handle does not travel), with
+        the features it already read as of `as_of`: the ones its lists must be scored with."""
         if self.as_of is None:
             raise ValueError("this ranker was never attached to a live warehouse")
+        if self.source is not None and self.source.now == self.as_of:
+            return self.bind(self.source.on(store))
         return self.attach(store, self.as_of)
 
     def fit(self, train: InteractionMatrix) -> RankerRecommender:
@@ -245,9 +248,9 @@ class RankerRecommender(Recommender):
 
     @property
     def parallel_safe(self) -> bool:
-        """Lists can be generated on several threads once features are as of one moment: those
-        are read into memory once (`prepare_scoring`), no warehouse read while scoring."""
-        return self.source is not None and self.source.now is not None
+        """Lists can be scored on several threads once the source's tables are in memory
+        (`prepare_scoring`): scoring then reads nothing from the warehouse."""
+        return self.source is not None
 
     def prepare_scoring(self) -> None:
         self.feature_source().positions(self.train.user_ids, self.train.item_ids)

@@ -36,6 +36,8 @@ class EntityTables:
     history_now: pd.DataFrame | None  # ITEM_HISTORY by item_id, when every user's as_of is now
     timeline: ItemTimeline | None  # else: item history as of each user's moment, looked up
     as_of_ms: np.ndarray  # each user's moment (epoch ms), in `users` order
+    # Where a matrix's ids sit in these tables, by the ids' identity (see `positions`).
+    positions: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -46,12 +48,15 @@ class FeatureSource:
     sources: features.FeatureSources
     now: datetime | None = None  # None: features as of each user's latest pair
     _tables: EntityTables | None = field(default=None, repr=False)
-    _positions: dict = field(default_factory=dict, repr=False)
 
     def detached(self) -> FeatureSource:
         """This source's entity tables without the warehouse: enough to compute features as of
         one moment (`now`) in another process, not to read anything new."""
-        return replace(self, store=None, _tables=self.tables(), _positions={})
+        return replace(self, store=None, _tables=self.tables())
+
+    def on(self, store: Any) -> FeatureSource:
+        """This source, with what it has read, on another handle to the same warehouse."""
+        return replace(self, store=store)
 
     def pairs(self) -> pd.DataFrame:
         """The pairs themselves, for the ranker's own label split."""
@@ -99,12 +104,15 @@ class FeatureSource:
         """Where each of a matrix's user and item ids sits in this source's entity tables
         (-1: unknown), computed once per matrix: string lookups per block of candidates were
         a tenth of scoring."""
+        tables = self.tables()
         key = (id(user_ids), id(item_ids))
-        if key not in self._positions:
-            tables = self.tables()
-            # The ids are kept with their positions, so the ids' identity cannot be reused.
-            self._positions[key] = (user_ids, item_ids, *_lookup(tables, user_ids, item_ids))
-        return self._positions[key][2:]
+        found = tables.positions.get(key)
+        # The very arrays, not equal ids in new ones: keys read back from a pickle are another
+        # process's addresses. Kept with the tables they point into.
+        if found is None or found[0] is not user_ids or found[1] is not item_ids:
+            found = (user_ids, item_ids, *_lookup(tables, user_ids, item_ids))
+            tables.positions[key] = found
+        return found[2:]
 
     def feature_columns(
         self,

@@ -1,6 +1,7 @@
 """The two-stage ranker: it learns what no single family sees, its features never look past a
 user's cut-off, and it wins its place only by the champion rule."""
 
+import pickle
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys import families, generation
+from recsys.evaluation.evaluate import recommend_blocks
 from recsys.evaluation.split import SplitConfig
 from recsys.matrix import build_matrix
 from recsys.ranking import bundle, features
@@ -206,7 +208,7 @@ def test_threads_generate_the_rankers_lists_and_explanations_as_one_thread_does(
     cross_world, warehouse
 ):
     """A published ranker (features as of one moment) scores buckets on several threads at
-    once: the same lists, scores and lifts as bucket after bucket on one."""
+    once, in this step or a later one: the same lists, scores and lifts as on one thread."""
     pairs, items = cross_world
     params = {
         "retrievers": {"item_knn": {"neighbours": 30, "similarity": "cosine"}, "popularity": {}},
@@ -220,10 +222,22 @@ def test_threads_generate_the_rankers_lists_and_explanations_as_one_thread_does(
     with staged(warehouse, pairs, items, SplitConfig()) as source:
         train = build_matrix([pairs[["user_id", "item_id", "confidence", "disliked"]]])
         ranker.bind(source).fit(train)
+        # Evaluation scores blocks of test users on threads too (features as of each cut-off).
+        blocks = np.array_split(generation.active_rows(ranker), 5)
+        ranker.preferred_workers = 3
+        threaded = list(recommend_blocks(ranker, blocks, 8))
+        del ranker.preferred_workers  # back to the class's choice
+        for rows, columns in zip(blocks, threaded, strict=True):
+            np.testing.assert_array_equal(columns, ranker.recommend(rows, 8)[0])
         ranker.bind(replace(source, now=datetime(2025, 1, 1, tzinfo=UTC), _tables=None))
+        ranker.as_of = ranker.source.now  # as `attach` sets it for a published ranker
         assert ranker.parallel_safe
         one, three = (list(generation.generate(ranker, 8, 6, workers)) for workers in (1, 3))
-    for a, b in zip(one, three, strict=True):
+    # Read back in a later step (the IO manager's pickle) after its source's tables are gone:
+    # it scores with the features it was published with, read no more.
+    later = pickle.loads(pickle.dumps(ranker)).reattach(warehouse)
+    again = list(generation.generate(later, 8, 6, 2))
+    for a, b in [*zip(one, three, strict=True), *zip(one, again, strict=True)]:
         np.testing.assert_array_equal(a.rows, b.rows)
         np.testing.assert_array_equal(a.columns, b.columns)
         np.testing.assert_array_equal(a.scores, b.scores)
