@@ -16,7 +16,7 @@ the run produced, and prints each stage's time as a ratio to them:
   user_recommendations  vs  implicit's batched top-K for every user (nothing written)
   similar_items         vs  implicit's similar_items for every item (ALS champion)
 With --workers-check, the first size also times bucketed generation (compute only, nothing
-written) in 2 spawned worker processes against 1 in-process.
+written) on 2 threads against 1.
 Then growth: each stage's and the total's time ratio from one size to the next.
 """
 
@@ -216,7 +216,7 @@ def raw_references(settings, storage: Path) -> dict[str, float]:
 
 
 def _workers_check(model, k: int) -> dict[str, float]:
-    """Seconds to compute every bucket's lists with 1 process and with 2 worker processes."""
+    """Seconds to compute every bucket's lists on 1 thread and on 2."""
     from recsys import generation
 
     seconds = {}
@@ -302,7 +302,7 @@ def print_report(report: dict) -> None:
     if "generation_workers_2" in raw:
         one, two = raw["generation_workers_1"], raw["generation_workers_2"]
         print(
-            f"bucketed generation, compute only: 1 process {one:.1f} s, 2 worker processes "
+            f"bucketed generation, compute only: 1 thread {one:.1f} s, 2 threads "
             f"{two:.1f} s ({one / two:.2f}x)"
         )
     sys.stdout.flush()

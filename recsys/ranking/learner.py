@@ -74,12 +74,11 @@ def training_frame(
         int(row): frozenset(column[i] for i in data.relevant[int(row)] if i in column)
         for row in user_rows
     }
-    labels = [
-        col in relevant[row]
-        for row, col in zip(candidates.rows.tolist(), candidates.cols.tolist(), strict=True)
-    ]
+    width = len(data.train.item_ids)  # (row, col) as one integer key
+    wanted = np.fromiter((r * width + c for r, cols in relevant.items() for c in cols), np.int64)
+    labels = np.isin(candidates.rows.astype(np.int64) * width + candidates.cols, wanted)
     frame = pd.DataFrame(candidates.features, columns=candidates.names).assign(
-        row=candidates.rows, col=candidates.cols, label=np.asarray(labels, dtype=np.int32)
+        row=candidates.rows, col=candidates.cols, label=labels.astype(np.int32)
     )
     return Labelled(frame, candidates.names, relevant)
 
