@@ -53,7 +53,9 @@ SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neig
 class RankerRecommender(Recommender):
     name = "ranker"
     explains = True  # recommend_explained names the features that lifted each item
-    recommend_block_size = 4096
+    # Users scored at once per thread: 2,048 (about 550k candidates) was as fast as 4,096 at 1M
+    # events on two threads and peaked 0.35 GB lower.
+    recommend_block_size = 2048
     # Its scoring is mostly numpy and LightGBM, which release the GIL: a thread per core pays.
     preferred_workers = max(1, min(4, os.cpu_count() or 1))
 
