@@ -30,6 +30,7 @@ import numpy as np
 from clickhouse_connect.driver.client import Client
 
 from recsys.ids import encode_id, unpack_ids
+from recsys.warehouse.cluster import rows_table
 from recsys.warehouse.connection import Warehouse
 
 # Tables with a user_id column: every row there names one user.
@@ -105,7 +106,7 @@ def erase_rows(client: Client, user_id: str, salt: str) -> dict[str, int]:
         removed[table] = int(found)
         if found:
             client.command(
-                f"ALTER TABLE {table} DELETE WHERE "
+                f"ALTER TABLE {rows_table(client, table)} DELETE WHERE "
                 "lower(hex(SHA256(concat({salt:String}, user_id)))) = {digest:String}",
                 parameters={"salt": salt, "digest": digest},
                 settings=WAIT,
@@ -150,7 +151,7 @@ def _erase_dead_letters(client: Client, user_id: str) -> int:
     ).result_rows
     if keys:
         client.command(
-            "ALTER TABLE events_rejected DELETE WHERE "
+            f"ALTER TABLE {rows_table(client, 'events_rejected')} DELETE WHERE "
             "(topic, partition, offset) IN {keys:Array(Tuple(String, UInt32, UInt64))}",
             parameters={"keys": [tuple(k) for k in keys]},
             settings=WAIT,

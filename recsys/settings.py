@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     clickhouse_url: str | None = Field(
         default=None,
         description="chdb:///abs/dir (embedded, default under home) or http://user:pw@host:8123/db",
+    )
+    clickhouse_cluster: str = Field(
+        default="",
+        pattern=r"^\w*$",
+        description="a ClickHouse cluster's name: the schema's replicated, sharded form "
+        "(recsys.warehouse.cluster); needs a server URL",
     )
     dataset: str = Field(default="synthetic", description="synthetic | movielens:<dir or name>")
     mlflow_tracking_uri: str | None = Field(
@@ -214,6 +220,15 @@ class Settings(BaseSettings):
     def _absolute_home(cls, home: Path) -> Path:
         # Every process (UI, daemon, run workers, API) must agree on one folder whatever its cwd.
         return home.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_server(self) -> Settings:
+        if self.clickhouse_cluster and not (self.clickhouse_url or "").startswith("http"):
+            raise ValueError(
+                "RECSYS_CLICKHOUSE_CLUSTER needs a ClickHouse server: set RECSYS_CLICKHOUSE_URL "
+                "to http(s)://user:password@host:8123/database (the embedded engine is one node)"
+            )
+        return self
 
     @property
     def warehouse_url(self) -> str:

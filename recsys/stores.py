@@ -23,11 +23,13 @@ def initialise(settings: Settings) -> list[str]:
 
     done = []
     warehouse = Warehouse.from_url(
-        settings.warehouse_url, lock_timeout=settings.lock_timeout_seconds
+        settings.warehouse_url,
+        lock_timeout=settings.lock_timeout_seconds,
+        cluster=settings.clickhouse_cluster,
     )
     try:
         with warehouse.session() as client:
-            apply_migrations(client)
+            apply_migrations(client, warehouse.cluster)
     finally:
         warehouse.close()  # embedded: let the API open the engine
     done.append("warehouse")

@@ -27,6 +27,7 @@ class WarehouseResource(dg.ConfigurableResource):
     url: str
     lock_timeout_seconds: float = 120.0
     linger_seconds: float = 1.0
+    cluster: str = ""  # RECSYS_CLICKHOUSE_CLUSTER: the schema's cluster form
 
     _warehouse: Warehouse | None = PrivateAttr(default=None)
 
@@ -34,10 +35,13 @@ class WarehouseResource(dg.ConfigurableResource):
         """The process-wide warehouse, with migrations applied on first use."""
         if self._warehouse is None:
             warehouse = Warehouse.from_url(
-                self.url, lock_timeout=self.lock_timeout_seconds, linger=self.linger_seconds
+                self.url,
+                lock_timeout=self.lock_timeout_seconds,
+                linger=self.linger_seconds,
+                cluster=self.cluster,
             )
             with warehouse.session() as client:
-                apply_migrations(client)
+                apply_migrations(client, warehouse.cluster)
             self._warehouse = warehouse
         return self._warehouse
 
@@ -157,6 +161,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             url=settings.warehouse_url,
             lock_timeout_seconds=settings.lock_timeout_seconds,
             linger_seconds=settings.warehouse_linger_seconds,
+            cluster=settings.clickhouse_cluster,
         ),
         "dataset": DatasetResource(
             spec=settings.dataset,

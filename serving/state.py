@@ -46,6 +46,7 @@ class ServingState:
             settings.warehouse_url,
             lock_timeout=settings.lock_timeout_seconds,
             linger=settings.warehouse_linger_seconds,
+            cluster=settings.clickhouse_cluster,
         )
         self.served: dict[str, Snapshot] = {}  # role -> snapshot, replaced whole
         self.catalogue: Catalogue | None = None
@@ -147,7 +148,7 @@ class ServingState:
                 return False
         with self.warehouse.session() as client:
             if not self._migrated:
-                apply_migrations(client)
+                apply_migrations(client, self.warehouse.cluster)
                 self._migrated = True
             current = versions.served(client)
             self.last_warehouse_ok = time.monotonic()

@@ -69,7 +69,9 @@ class EventConsumer:
     def __init__(self, settings: Settings, warehouse: Warehouse | None = None, status=None) -> None:
         self.settings = settings
         self.warehouse = warehouse or Warehouse.from_url(
-            settings.warehouse_url, lock_timeout=settings.lock_timeout_seconds
+            settings.warehouse_url,
+            lock_timeout=settings.lock_timeout_seconds,
+            cluster=settings.clickhouse_cluster,
         )
         self.status = status or ConsumerStatus()
         self.stop = threading.Event()

@@ -18,10 +18,12 @@ def consume(settings: Settings, idle_exit_seconds: float | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     warehouse = Warehouse.from_url(
-        settings.warehouse_url, lock_timeout=settings.lock_timeout_seconds
+        settings.warehouse_url,
+        lock_timeout=settings.lock_timeout_seconds,
+        cluster=settings.clickhouse_cluster,
     )
     with warehouse.session() as client:
-        apply_migrations(client)
+        apply_migrations(client, warehouse.cluster)
     consumer = EventConsumer(settings, warehouse)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: consumer.stop.set())

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from recsys.warehouse import cluster as cluster_schema
 from recsys.warehouse.embedded import EmbeddedEngine, release_parked_engines
 from recsys.warehouse.roles import CHAMPION
 
@@ -117,8 +118,14 @@ class Warehouse:
         target: EmbeddedTarget | ServerTarget | InProcessServerTarget,
         lock_timeout: float = 120.0,
         linger: float = 1.0,
+        cluster: str = "",
     ) -> None:
+        if cluster and not cluster.isidentifier():
+            raise ValueError(f"cluster name must be letters, digits or _, got {cluster!r}")
+        if cluster and not isinstance(target, ServerTarget):
+            raise ValueError(f"a ClickHouse cluster ({cluster}) needs a server URL, not chDB")
         self.target = target
+        self.cluster = cluster  # the schema's cluster form (recsys.warehouse.cluster) if set
         self.lock_timeout = lock_timeout
         self._client: Client | None = None
         self._client_guard = threading.Lock()
@@ -128,8 +135,10 @@ class Warehouse:
             self._engine.linger = linger
 
     @classmethod
-    def from_url(cls, url: str, lock_timeout: float = 120.0, linger: float = 1.0) -> Warehouse:
-        return cls(parse_url(url), lock_timeout=lock_timeout, linger=linger)
+    def from_url(
+        cls, url: str, lock_timeout: float = 120.0, linger: float = 1.0, cluster: str = ""
+    ) -> Warehouse:
+        return cls(parse_url(url), lock_timeout=lock_timeout, linger=linger, cluster=cluster)
 
     @property
     def embedded(self) -> bool:
@@ -226,7 +235,8 @@ class Warehouse:
                     password=target.password,
                     secure=target.secure,
                 )
-                bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+                on_cluster = f" ON CLUSTER {self.cluster}" if self.cluster else ""
+                bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {target.database}{on_cluster}")
                 bootstrap.close()
                 # No session id: one client is shared by the API's threads, and session-bound
                 # HTTP requests to ClickHouse may not overlap.
@@ -239,7 +249,12 @@ class Warehouse:
                     database=target.database,
                     autogenerate_session_id=False,
                     # Many small inserts (single events from API workers) are batched by the
-                    # server; the insert still answers only once the rows are written.
-                    settings={"async_insert": 1, "wait_for_async_insert": 1},
+                    # server; the insert still answers only once the rows are written. On a
+                    # cluster: quorum writes and sequential reads instead.
+                    settings=(
+                        cluster_schema.SESSION_SETTINGS
+                        if self.cluster
+                        else {"async_insert": 1, "wait_for_async_insert": 1}
+                    ),
                 )
             return self._client

@@ -11,6 +11,7 @@ from clickhouse_connect.driver.client import Client
 
 from recsys.ids import id_array
 from recsys.lifts import Lifts
+from recsys.warehouse.cluster import rows_table
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.interaction_sql import event_weight_sql
 from recsys.warehouse.item_reads import servable_ids_sql
@@ -113,7 +114,8 @@ def clear_version(client: Client, table: str, model_version: str) -> None:
     if table not in VERSION_TABLES:
         raise ValueError(f"not an export table: {table}")
     client.command(
-        f"ALTER TABLE {table} DROP PARTITION {{v:String}}", parameters={"v": model_version}
+        f"ALTER TABLE {rows_table(client, table)} DROP PARTITION {{v:String}}",
+        parameters={"v": model_version},
     )
 
 

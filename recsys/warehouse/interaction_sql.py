@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from recsys.warehouse.cluster import rebuild
 from recsys.warehouse.quarantine import valid_events_condition
 
 
@@ -81,21 +82,24 @@ def rebuild_interactions(
     weight, params = confidence_sql(
         weights, half_life_days, f"(SELECT max(timestamp) FROM events FINAL WHERE {valid})"
     )
-    client.command("DROP TABLE IF EXISTS interactions__next SYNC")
-    client.command("CREATE TABLE interactions__next AS interactions")
+    plan = rebuild(client, "interactions")
+    for statement in plan.prepare:
+        client.command(statement)
     pairs = PAIRS_SQL.replace("{weight}", weight).replace(
         "{where}", f"item_id IN (SELECT item_id FROM items) AND {valid}"
     )
     client.command(
-        "INSERT INTO interactions__next "
+        f"INSERT INTO {plan.target} "
         "(user_id, item_id, confidence, events, disliked, last_at, rating) "
         f"SELECT user_id, item_id, confidence, events, disliked, last_at, rating FROM ({pairs})",
         parameters={**params, **valid_params},
     )
-    client.command("EXCHANGE TABLES interactions__next AND interactions")
+    for statement in plan.swap:
+        client.command(statement)
     # SYNC: the old data goes now, not after the Atomic database's 8-minute delay (an erased
     # user's pairs must not outlive the rebuild that left them out).
-    client.command("DROP TABLE interactions__next SYNC")
+    for statement in plan.clean:
+        client.command(statement)
     return int(client.query("SELECT count() FROM interactions").result_rows[0][0])
 
 

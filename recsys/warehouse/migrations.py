@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
+from recsys.warehouse.cluster import cluster_statements
 from recsys.warehouse.schema_history import MIGRATIONS
 
 
-def apply_migrations(client: Client) -> list[int]:
-    """Apply every migration not yet recorded; return the versions applied now."""
-    client.command(
+def apply_migrations(client: Client, cluster: str = "") -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied now. With a
+    `cluster`, in the schema's cluster form (`recsys.warehouse.cluster`)."""
+
+    def run(statement: str) -> None:
+        for each in cluster_statements(statement, cluster) if cluster else [statement]:
+            client.command(each)
+
+    run(
         """
         CREATE TABLE IF NOT EXISTS schema_migrations (
             version UInt32,
@@ -31,7 +38,7 @@ def apply_migrations(client: Client) -> list[int]:
         if migration.version in applied:
             continue
         for statement in migration.statements:
-            client.command(statement)
+            run(statement)
         client.insert(
             "schema_migrations",
             [[migration.version, migration.name]],

@@ -17,6 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from recsys.ids import decode_id, original_bytes
 from recsys.validity import FIELD_RULES, invalid_field_sql
+from recsys.warehouse.cluster import rows_table
 
 WRITER = "writer"
 EVENTS = "events"
@@ -35,7 +36,8 @@ def valid_events_condition(epoch: datetime) -> tuple[str, dict[str, object]]:
 def rebuild_from_events(client: Client, epoch: datetime) -> dict[str, int]:
     """List the invalid rows of `events` (deduplicated, as training reads it); counts by field."""
     invalid_field, params = invalid_field_sql(epoch)
-    client.command(f"ALTER TABLE quarantined_events DROP PARTITION '{EVENTS}'")
+    target = rows_table(client, "quarantined_events")
+    client.command(f"ALTER TABLE {target} DROP PARTITION '{EVENTS}'")
     fields = list(FIELD_RULES)
     client.command(
         f"""
