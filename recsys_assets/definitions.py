@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from recsys import tracing
 from recsys.settings import Settings, get_settings
 from recsys_assets.assets import experiments, exports, features, ingest, models, ranking
 from recsys_assets.automation import build_nightly_schedule, build_retrain_sensor
@@ -38,4 +39,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+tracing.configure("recsys-pipeline")  # on only with an OTLP endpoint (recsys.tracing)
 defs = build_definitions(get_settings())

@@ -1,15 +1,18 @@
-"""Retries with backoff for failures that pass: the warehouse busy, unreachable, read-only or
+"""Every asset and check body: a trace span (`recsys.tracing`, when on), and retries with
+backoff for failures that pass: the warehouse busy, unreachable, read-only or
 full (see `recsys.warehouse.faults`).
 
 Only those errors retry; a bad input or a bug fails the step at once with its own message. A run
 that fails after all retries publishes nothing, so the API keeps serving the previous version.
 """
 
+import contextlib
 import functools
 import inspect
 
 import dagster as dg
 
+from recsys import tracing
 from recsys.warehouse.faults import unavailable_reason
 
 MAX_RETRIES = 4
@@ -28,7 +31,8 @@ def retry_when_unavailable(compute):
         @functools.wraps(compute)
         def generator_wrapper(context, *args, **kwargs):
             try:
-                yield from compute(context, *args, **kwargs)
+                with _step_span(compute, context):
+                    yield from compute(context, *args, **kwargs)
             except Exception as error:
                 retry = _retry_for(context, error)
                 if retry is None:  # a bug or bad data: fail now, with its own message
@@ -40,7 +44,8 @@ def retry_when_unavailable(compute):
     @functools.wraps(compute)
     def wrapper(context, *args, **kwargs):
         try:
-            return compute(context, *args, **kwargs)
+            with _step_span(compute, context):
+                return compute(context, *args, **kwargs)
         except Exception as error:
             retry = _retry_for(context, error)
             if retry is None:
@@ -48,6 +53,17 @@ def retry_when_unavailable(compute):
             raise retry from error
 
     return wrapper
+
+
+def _step_span(compute, context):
+    """A span for one run of an asset or check body (nothing to read unless tracing is on)."""
+    if tracing.provider() is None:
+        return contextlib.nullcontext()
+    try:  # asset and check contexts both carry the run; a directly invoked body has none
+        run_id = context.run.run_id
+    except Exception:
+        run_id = ""
+    return tracing.span(f"step {compute.__name__}", **{"dagster.run_id": run_id})
 
 
 def _retry_for(context, error: Exception) -> dg.RetryRequested | None:

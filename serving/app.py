@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
+from recsys import tracing
 from recsys.settings import Settings, get_settings
 from serving import errors
 from serving.erasure import ErasureFeed
@@ -45,6 +46,16 @@ async def _watch_publications(state: ServingState, erasures: ErasureFeed, every:
             log.exception("checking for a newly published model failed; will retry")
 
 
+def _telemetry() -> dict:
+    """FastAPI's native OpenTelemetry: request spans to this process's tracer provider, if
+    tracing is on (`recsys.tracing`); nothing at all otherwise."""
+    tracing.configure("recsys-api")
+    provider = tracing.provider()
+    if provider is None:
+        return {"tracing": False, "metrics": False, "logs": False}
+    return {"tracing": True, "tracer_provider": provider, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
     settings = state.settings if state else (settings or get_settings())
     metrics = ApiMetrics()
@@ -76,8 +87,9 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         lifespan=lifespan,
         # FastAPI's own limit answers 413 before a handler reads an oversized body.
         max_body_size=settings.api_max_body_bytes,
-        # Metrics are Prometheus (/metrics); OpenTelemetry stays off (and off the hot path).
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Metrics are Prometheus (/metrics). Traces only when an OTLP endpoint is configured
+        # (recsys.tracing); otherwise FastAPI's native OpenTelemetry stays off the hot path.
+        telemetry=_telemetry(),
     )
     app.state.metrics = metrics
     errors.install(app)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recsys import tracing
 from recsys.foldin.new_items import quantile_scores
 from recsys.ranking.online import OnlineRanker, Pairs
 from serving.catalogue import Catalogue
@@ -39,6 +40,16 @@ def fold_in(
     cached = state.fold_ins.get(user_id, key)
     if cached is not None:
         return cached
+    with tracing.span(
+        "fold-in",
+        **{"recsys.algorithm": snapshot.algorithm, "recsys.history": len(history.item_ids)},
+    ):
+        ranked = _fold_in(state, snapshot, history)
+    state.fold_ins.put(user_id, key, ranked)
+    return ranked
+
+
+def _fold_in(state: ServingState, snapshot: Snapshot, history: History) -> Ranked:
     model = snapshot.fold_in
     assert model is not None
     columns, known = model.columns(history.item_ids)
@@ -46,7 +57,6 @@ def fold_in(
     if snapshot.ranker is not None:  # both stages now: retrievers, features, booster
         two_stage = _two_stage(snapshot.ranker, history, columns, known)
         if two_stage is not None:
-            state.fold_ins.put(user_id, key, two_stage)
             return two_stage
     scores = model.scores(columns, confidences)
     if scores is None:  # nothing positive the model knows: trending minus what they touched
@@ -60,7 +70,6 @@ def fold_in(
     else:
         scores[columns] = -np.inf  # seen and disliked items never come back
         ranked = _best(snapshot, history, scores, columns, confidences)
-    state.fold_ins.put(user_id, key, ranked)
     return ranked
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from recsys import tracing
 from recsys.catalogue.lifecycle import Availability, from_rows
 from recsys.settings import Settings
 from recsys.streaming.item_messages import decode_items
@@ -173,6 +174,12 @@ class EventConsumer:
     def _write(self, batch: Batch) -> bool:
         """Store the batch (retrying while the warehouse is unavailable); False if stopping
         left it unstored."""
+        with tracing.span(
+            "consumer batch", **{"messaging.batch.message_count": len(batch.records)}
+        ):
+            return self._store(batch)
+
+    def _store(self, batch: Batch) -> bool:
         items_topic = self.settings.kafka_items_topic
         changes = decode_items([r for r in batch.records if r.topic == items_topic])
         event_records = [r for r in batch.records if r.topic != items_topic]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 
+from recsys import tracing
 from recsys.settings import Settings
 from recsys.streaming.consumer import EventConsumer
 from recsys.warehouse.connection import Warehouse
@@ -17,6 +18,7 @@ def consume(settings: Settings, idle_exit_seconds: float | None = None) -> int:
         print("recsys consume: set RECSYS_KAFKA_BOOTSTRAP_SERVERS (host:port,...)")
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    tracing.configure("recsys-consumer")
     warehouse = Warehouse.from_url(
         settings.warehouse_url,
         lock_timeout=settings.lock_timeout_seconds,

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from recsys import tracing
 from recsys.warehouse import cluster as cluster_schema
 from recsys.warehouse.embedded import EmbeddedEngine, release_parked_engines
 from recsys.warehouse.roles import CHAMPION
@@ -152,9 +153,14 @@ class Warehouse:
     def session(self, timeout: float | None = None) -> Iterator[Client]:
         """A client for one short unit of work. Nested sessions in one thread share the client."""
         if self._engine is None:
-            yield self._server_client()
+            with tracing.span("warehouse session", **{"warehouse.mode": "server"}):
+                yield self._server_client()
             return
-        with self._engine.session(self.lock_timeout if timeout is None else timeout) as client:
+        wait = self.lock_timeout if timeout is None else timeout
+        with (
+            tracing.span("warehouse session", **{"warehouse.mode": "embedded"}),
+            self._engine.session(wait) as client,
+        ):
             yield client
 
     def notify_published(self, model_version: str, role: str = CHAMPION) -> None:
