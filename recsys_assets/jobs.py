@@ -18,9 +18,10 @@ full_pipeline = dg.define_asset_job(
 
 
 # Experiments' results: hourly and on demand, apart from retraining (it reads impressions and
-# events, and may promote a challenger).
+# events, and may promote a challenger). Not named like its asset: a job and an op of one name
+# make the repository fail to load in a code server (`dagster api grpc`).
 experiment_results_job = dg.define_asset_job(
-    "experiment_results",
+    "compute_experiment_results",
     selection=dg.AssetSelection.groups("experiments"),
     executor_def=dg.in_process_executor,
     description="Compute every running experiment's results; promote where evidence allows.",

@@ -42,10 +42,17 @@ def test_full_pipeline_job_selects_every_pipeline_asset_and_runs_in_process():
 
 
 def test_experiment_results_run_apart_hourly_and_the_registry_follows_roles():
-    job = defs.resolve_job_def("experiment_results")
+    job = defs.resolve_job_def("compute_experiment_results")
     assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
         "experiment_results"
     }
     schedule = defs.resolve_schedule_def("hourly_experiment_results")
-    assert schedule.cron_schedule == "0 * * * *" and schedule.job_name == "experiment_results"
+    assert schedule.cron_schedule == "0 * * * *"
+    assert schedule.job_name == "compute_experiment_results"
     assert defs.resolve_sensor_def("registry_follows_roles")
+
+
+def test_the_code_location_loads_whole_as_a_code_server_loads_it():
+    """`dagster api grpc` (the production code location) loads every definition at once, which
+    also checks that no job shares a name with an op of another job."""
+    defs.get_repository_def().load_all_definitions()
