@@ -80,9 +80,6 @@ class Recommender(ABC):
         once find it there (nothing, for a model whose state is all in memory)."""
         return None
 
-    # Does `recommend_explained` say which features lifted each item (a learned ranker)?
-    explains: bool = False
-
     def recommend_explained(
         self, user_rows: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, Lifts | None]:

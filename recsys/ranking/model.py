@@ -52,7 +52,6 @@ SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neig
 
 class RankerRecommender(Recommender):
     name = "ranker"
-    explains = True  # recommend_explained names the features that lifted each item
     # Users scored at once per thread: 2,048 (about 550k candidates) was as fast as 4,096 at 1M
     # events on two threads and peaked 0.35 GB lower.
     recommend_block_size = 2048
