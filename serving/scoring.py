@@ -62,15 +62,13 @@ def _fold_in(state: ServingState, snapshot: Snapshot, history: History) -> Ranke
     if scores is None:  # nothing positive the model knows: trending minus what they touched
         seen = history.seen
         kept = [(i, s) for i, s in snapshot.trending if i not in seen][:POOL]
-        ranked = Ranked(
+        return Ranked(
             "trending",
             np.array([i for i, _ in kept], dtype=object),
             np.array([s for _, s in kept], dtype=np.float32),
         )
-    else:
-        scores[columns] = -np.inf  # seen and disliked items never come back
-        ranked = _best(snapshot, history, scores, columns, confidences)
-    return ranked
+    scores[columns] = -np.inf  # seen and disliked items never come back
+    return _best(snapshot, history, scores, columns, confidences)
 
 
 def _two_stage(

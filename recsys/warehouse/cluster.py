@@ -46,10 +46,16 @@ _COLUMN_CHANGE = re.compile(r"^(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b", re.I)
 _ORDER_BY = re.compile(r"\bORDER BY\s+(?P<key>\([^)]*\)|[^\s]+)")
 
 
-def cluster_statements(statement: str, cluster: str) -> list[str]:
-    """`statement` (one migration statement) as the statements that make it on `cluster`."""
+def check_name(cluster: str) -> str:
+    """`cluster`, if it can stand in DDL as it is (it is spliced into ON CLUSTER clauses)."""
     if not re.fullmatch(r"\w+", cluster):
         raise ValueError(f"cluster name must be letters, digits or _, got {cluster!r}")
+    return cluster
+
+
+def cluster_statements(statement: str, cluster: str) -> list[str]:
+    """`statement` (one migration statement) as the statements that make it on `cluster`."""
+    check_name(cluster)
     created = _CREATE.match(statement)
     if created:
         return _create(cluster, **created.groupdict())

@@ -121,8 +121,8 @@ class Warehouse:
         linger: float = 1.0,
         cluster: str = "",
     ) -> None:
-        if cluster and not cluster.isidentifier():
-            raise ValueError(f"cluster name must be letters, digits or _, got {cluster!r}")
+        if cluster:
+            cluster_schema.check_name(cluster)
         if cluster and not isinstance(target, ServerTarget):
             raise ValueError(f"a ClickHouse cluster ({cluster}) needs a server URL, not chDB")
         self.target = target
