@@ -1,14 +1,15 @@
-"""Recommendation generation in user buckets, so it can be spread over threads or workers.
+"""Recommendation generation in user buckets, so it can be spread over workers and threads.
 
     user -> bucket = stable hash(user id) % buckets          (the same in every process and run)
-    bucket -> its active users -> model.recommend in blocks -> (rows, columns, scores)
+    bucket -> its active users -> slices -> model.recommend in blocks -> (rows, columns, scores)
 
-Each bucket is independent: here `generate(..., workers=N)` computes buckets on N threads of
-this process while the caller writes finished ones (the embedded warehouse takes one writer at
-a time); in production each bucket can be a task on its own worker. Threads, not processes:
-scoring spends its time in numpy, LightGBM and implicit, which release the GIL, and a thread
-needs no copy of the model (spawned processes paid seconds of imports and unpickling each).
-Memory stays bounded by a block of users per thread, never users x items.
+Each bucket is independent: the pipeline runs one Dagster step per bucket
+(`recsys_assets.assets.generation`), so the job's executor places them: all in the run's
+process, one process each, or one Kubernetes pod each. Inside a step, `generate_bucket` cuts the
+bucket's users into slices computed on threads while the caller writes finished ones. Threads,
+not processes: scoring spends its time in numpy, LightGBM and implicit, which release the GIL,
+and a thread needs no copy of the model. Memory stays bounded by a block of users per thread,
+never users x items.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from recsys.models.base import Recommender
 
 
 @dataclass(frozen=True)
-class BucketLists:
-    """One bucket's top-K lists: matrix rows, item columns per row (-1: empty), scores."""
+class UserLists:
+    """Top-K lists of one part of the users (a bucket, or a slice of one): matrix rows, item
+    columns per row (-1: empty), scores."""
 
-    bucket: int
+    part: int
     rows: np.ndarray
     columns: np.ndarray
     scores: np.ndarray
@@ -61,8 +63,16 @@ def bucket_rows(model: Recommender, buckets: int) -> list[np.ndarray]:
     return [rows[assignment == bucket] for bucket in range(buckets)]
 
 
-def bucket_lists(model: Recommender, bucket: int, rows: np.ndarray, k: int) -> BucketLists:
-    """Top-k lists for the users at `rows` (one bucket's), computed a block of users at a time."""
+def rows_of_bucket(model: Recommender, bucket: int, buckets: int) -> np.ndarray:
+    """The active users' rows in one bucket."""
+    if not 0 <= bucket < buckets:
+        raise ValueError(f"bucket {bucket} is not one of 0..{buckets - 1}")
+    rows = active_rows(model)
+    return rows[user_buckets(model.train.user_ids[rows], buckets) == bucket]
+
+
+def part_lists(model: Recommender, part: int, rows: np.ndarray, k: int) -> UserLists:
+    """Top-k lists for the users at `rows`, computed a block of users at a time."""
     k = min(k, model.train.shape[1])
     columns = np.full((len(rows), k), -1, dtype=np.int64)
     scores = np.zeros((len(rows), k), dtype=np.float32)
@@ -76,20 +86,34 @@ def bucket_lists(model: Recommender, bucket: int, rows: np.ndarray, k: int) -> B
             if lifted is None:
                 lifted = Lifts.none(why.names, len(rows), k)
             lifted.place(start, why)
-    return BucketLists(bucket, rows, columns, scores, lifted)
+    return UserLists(part, rows, columns, scores, lifted)
 
 
-def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iterator[BucketLists]:
+def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iterator[UserLists]:
     """Every bucket's lists, in bucket order; with `workers` > 1, computed on that many
     threads at once (for models whose `parallel_safe` says they can be)."""
-    rows = bucket_rows(model, buckets)
+    return _on_threads(model, bucket_rows(model, buckets), k, workers)
+
+
+def generate_bucket(
+    model: Recommender, rows: np.ndarray, k: int, workers: int = 1, slices: int = 4
+) -> Iterator[UserLists]:
+    """One bucket's lists (its users' `rows`) in `slices` (at least one per worker), in
+    order, each ready to write while the next ones are computed."""
+    pieces = min(max(slices, workers, 1), max(len(rows), 1))
+    return _on_threads(model, np.array_split(rows, pieces), k, workers)
+
+
+def _on_threads(
+    model: Recommender, parts: list[np.ndarray], k: int, workers: int
+) -> Iterator[UserLists]:
     if workers <= 1:
-        for bucket in range(buckets):
-            yield bucket_lists(model, bucket, rows[bucket], k)
+        for part, rows in enumerate(parts):
+            yield part_lists(model, part, rows, k)
         return
     model.prepare_scoring()  # what scoring reads lazily, read once before threads share it
     with ThreadPoolExecutor(workers, thread_name_prefix="recsys-bucket") as pool:
-        yield from pool.map(bucket_lists, repeat(model), range(buckets), rows, repeat(k))
+        yield from pool.map(part_lists, repeat(model), range(len(parts)), parts, repeat(k))
 
 
 def neighbour_lists(

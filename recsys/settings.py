@@ -75,27 +75,23 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="Longest wait for the embedded warehouse's lock."
     )
     warehouse_linger_seconds: float = Field(
-        default=1.0,
-        ge=0,
+        default=1.0, ge=0,
         description="How long a process keeps the embedded engine open after a session when "
         "nobody else waits for it (0: close at once).",
-    )
+    )  # fmt: skip
     quality_epoch: datetime = Field(
         default=DEFAULT_EPOCH, description="Events before this are invalid (quarantined)."
     )
     quality_max_invalid_rate: float = Field(
-        default=0.01,
-        ge=0,
-        le=1,
+        default=0.01, ge=0, le=1,
         description="Share of invalid or duplicated rows the blocking checks tolerate: fewer are "
         "quarantined and reported; more stop the run (a corrupted batch).",
-    )
+    )  # fmt: skip
     api_fresh_users_max: int = Field(
-        default=100_000,
-        ge=1,
+        default=100_000, ge=1,
         description="Users with events newer than the model the API tracks exactly; past it, "
         "the oldest are kept in a Bloom filter (a false positive costs one fold-in read).",
-    )
+    )  # fmt: skip
     api_user_cache_size: int = Field(
         default=20_000, ge=1, description="Users whose fold-in results and histories are cached."
     )
@@ -140,6 +136,17 @@ class Settings(BaseSettings):
         default=True,
         description="Whether the retrain sensor and schedule start switched on (the UI's "
         "toggles override this per deployment).",
+    )
+    pipeline_executor: Literal["in_process", "multiprocess", "k8s"] = Field(
+        default="in_process", description="Where full_pipeline's steps run: all in the run's "
+        "process (no start-up per step), a process each, or a Kubernetes pod each.",
+    )  # fmt: skip
+    step_values_url: str = Field(
+        default="", description="Where steps hand values on (default: DAGSTER_HOME/storage); an "
+        "object store (s3://bucket/path with s3fs...) when steps run in separate pods.",
+    )  # fmt: skip
+    generation_buckets: int = Field(
+        default=1, ge=1, le=1024, description="User buckets of user_recommendations: a step each."
     )
     serving_reads: Literal["memory", "warehouse"] = Field(
         default="memory",

@@ -16,7 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from recsys.warehouse import ingestion, versions
-from recsys_assets.jobs import RETRAIN_TAG, full_pipeline
+from recsys_assets.jobs import FULL_PIPELINE, RETRAIN_TAG
 from recsys_assets.resources import WarehouseResource
 
 ACTIVE_STATUSES = [
@@ -85,7 +85,7 @@ def build_retrain_sensor(
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="retrain_on_new_events",
-        job=full_pipeline,
+        job_name=FULL_PIPELINE,
         minimum_interval_seconds=interval_seconds,
         default_status=(
             dg.DefaultSensorStatus.RUNNING if switched_on else dg.DefaultSensorStatus.STOPPED
@@ -149,7 +149,7 @@ def build_retrain_sensor(
 def build_nightly_schedule(cron: str, timezone: str, switched_on: bool) -> dg.ScheduleDefinition:
     @dg.schedule(
         name="nightly_retrain",
-        job=full_pipeline,
+        job_name=FULL_PIPELINE,
         cron_schedule=cron,
         execution_timezone=timezone,
         default_status=(

@@ -4,14 +4,24 @@ import dagster as dg
 
 from recsys import tracing
 from recsys.settings import Settings, get_settings
-from recsys_assets.assets import experiments, exports, features, ingest, models, ranking
+from recsys_assets.assets import (
+    experiments,
+    exports,
+    features,
+    generation,
+    ingest,
+    models,
+    ranking,
+)
 from recsys_assets.automation import build_nightly_schedule, build_retrain_sensor
 from recsys_assets.checks import all_checks
 from recsys_assets.experiment_automation import build_registry_sensor, build_results_schedule
-from recsys_assets.jobs import experiment_results_job, full_pipeline
+from recsys_assets.jobs import experiment_results_job, full_pipeline_job
 from recsys_assets.resources import build_resources
 
-all_assets = dg.load_assets_from_modules([ingest, features, models, ranking, exports, experiments])
+all_assets = dg.load_assets_from_modules(
+    [ingest, features, models, ranking, generation, exports, experiments]
+)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -19,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,
-        jobs=[full_pipeline, experiment_results_job],
+        jobs=[full_pipeline_job(settings.pipeline_executor), experiment_results_job],
         sensors=[
             build_retrain_sensor(
                 threshold=settings.retrain_threshold,

@@ -193,4 +193,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
                 "artifact_location": settings.mlflow_artifacts_dir.as_uri(),
             }
         ),
+        # Steps' values (the trained model, the bucket tasks) as pickles: under the instance's
+        # storage folder, or at an object-store URL every pod reaches (fsspec: s3://, gs://...).
+        "io_manager": dg.FilesystemIOManager(base_dir=settings.step_values_url or None),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal, Self
 
 import dagster as dg
+from pydantic import Field
 
 from recsys.evaluation.split import SplitConfig
 from recsys.families import default_budget
@@ -31,6 +32,7 @@ class RunDefaults(dg.ConfigurableResource):
     min_interactions_for_collab: int
     evaluation_split: str
     relevance_min_rating: float
+    generation_buckets: int
 
 
 class SettingsDefaults(dg.Config):
@@ -131,15 +133,15 @@ class SelectionRunConfig(SettingsDefaults):
 
 
 class RecommendationsConfig(SettingsDefaults):
-    from_settings = {"top_k": "top_k"}
+    from_settings = {"top_k": "top_k", "buckets": "generation_buckets"}
 
     top_k: int | None = None  # empty: RECSYS_TOP_K
-    # Users are split into this many buckets by a hash of their id; each bucket is computed and
-    # written on its own (see recsys.generation).
-    buckets: int = 16
-    # Threads computing buckets at once; 0 leaves it to the model: one for those implicit
-    # scores (it already uses every core), one per core (up to four) for the two-stage ranker.
-    workers: int = 0
+    # Users are split into this many buckets by a hash of their id; each bucket is one step of
+    # the run, computed, written and retried on its own (see recsys.generation).
+    buckets: int | None = Field(default=None, ge=1, le=1024)  # empty: RECSYS_GENERATION_BUCKETS
+    # Threads computing slices of a bucket at once; 0 leaves it to the model: one for those
+    # implicit scores (it already uses every core), one per core (up to four) for the ranker.
+    workers: int = Field(default=0, ge=0)
 
 
 class SimilarItemsConfig(dg.Config):

@@ -30,6 +30,7 @@ def topk_table(
     withheld: np.ndarray | None = None,
     limit: int | None = None,
     lifted_by: Lifts | None = None,
+    bucket: int | None = None,
 ) -> pa.Table:
     """Flatten top-K lists into Arrow rows (key, rank, value, score, version, source).
 
@@ -37,7 +38,8 @@ def topk_table(
     Columns `withheld` marks (items that may not be shown now) are dropped too, and each row
     keeps at most `limit` entries (callers ask for a few more to fill the gaps).
     Ids travel dictionary-encoded: no Python string per row, however many rows there are.
-    `lifted_by` (a learned ranker's) adds, per slot, the features that lifted the item most.
+    `lifted_by` (a learned ranker's) adds, per slot, the features that lifted the item most;
+    `bucket` (user recommendations') tags the rows with the generation bucket that wrote them.
     """
     key, value = names
     k = columns.shape[1]
@@ -61,6 +63,8 @@ def topk_table(
     }
     if lifted_by is not None:
         table["lifted_by"], table["lifts"] = lifted_by.arrow(valid)
+    if bucket is not None:
+        table["bucket"] = pa.array(np.full(n, bucket, np.uint16))
     return pa.table(table)
 
 
@@ -93,6 +97,41 @@ def write_topk(
         if on_block:
             on_block(written)
     return written
+
+
+def write_user_bucket(
+    warehouse: Warehouse,
+    model_version: str,
+    bucket: int,
+    blocks: Iterable[pa.Table],
+    on_block: Callable[[int], None] | None = None,
+) -> int:
+    """Append one generation bucket's recommendation rows for `model_version`, first removing
+    the rows an earlier attempt at this very bucket left: a retried bucket replaces its own
+    rows and leaves every other bucket's alone (they may be written at the same moment)."""
+    with warehouse.session() as client:
+        clear_bucket(client, model_version, bucket)
+    return write_topk(
+        warehouse, "user_recommendations", model_version, blocks, on_block, replace=False
+    )
+
+
+def clear_bucket(client: Client, model_version: str, bucket: int) -> int:
+    """Delete what an earlier attempt wrote for this bucket of `model_version`; returns how
+    many rows that was (a first attempt finds none and changes nothing)."""
+    where = "model_version = {v:String} AND bucket = {b:UInt16}"
+    parameters = {"v": model_version, "b": bucket}
+    found = client.query(
+        f"SELECT count() FROM user_recommendations WHERE {where}", parameters=parameters
+    ).result_rows[0][0]
+    if found:
+        # Waited for on every replica: the retry's rows must not be deleted with the old ones.
+        client.command(
+            f"ALTER TABLE {rows_table(client, 'user_recommendations')} DELETE WHERE {where}",
+            parameters=parameters,
+            settings={"mutations_sync": 2},
+        )
+    return int(found)
 
 
 EXPORT_TABLES = ("user_recommendations", "similar_items", "trending_items", "item_model")

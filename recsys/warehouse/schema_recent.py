@@ -111,4 +111,9 @@ RECENT_MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        15,
+        "which generation bucket wrote each recommendation, so a retried bucket replaces its own",
+        ("ALTER TABLE user_recommendations ADD COLUMN IF NOT EXISTS bucket UInt16 DEFAULT 0",),
+    ),
 )

@@ -9,8 +9,8 @@ from recsys.models.content import ContentRecommender
 from recsys.ranking import bundle
 from recsys.ranking.model import RankerRecommender
 from recsys.warehouse import bundles, exports, versions
-from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.item_model import write_content_terms, write_item_model
+from recsys_assets.assets.generation import user_recommendations, withheld_items
 from recsys_assets.assets.ingest import events
 from recsys_assets.assets.models import TrainedModel
 from recsys_assets.erasures import erase_again
@@ -18,73 +18,9 @@ from recsys_assets.progress import Progress
 from recsys_assets.registry import REGISTERED_MODEL, register, sync_aliases
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
-from recsys_assets.run_config import (
-    RecommendationsConfig,
-    RunDefaults,
-    SimilarItemsConfig,
-    TrendingConfig,
-)
+from recsys_assets.run_config import RunDefaults, SimilarItemsConfig, TrendingConfig
 
 GROUP = "exports"
-
-
-@dg.asset(group_name=GROUP, kinds={"clickhouse"})
-@retry_when_unavailable
-def user_recommendations(
-    context: dg.AssetExecutionContext,
-    config: RecommendationsConfig,
-    candidate_model: TrainedModel,
-    warehouse: WarehouseResource,
-    defaults: RunDefaults,
-) -> dg.MaterializeResult:
-    """Top-K items per user, already-seen and disliked items removed, tagged with the version."""
-    config = config.resolved(defaults)  # its top_k is recorded: the check reads it
-    version = candidate_model.version.model_version
-    model = candidate_model.model
-    if isinstance(model, RankerRecommender):  # it reads features from this run's warehouse
-        model.reattach(warehouse.get())
-    matrix = model.train
-    users = len(generation.active_rows(model))
-    item_ids = exports.id_array(matrix.item_ids)
-    withheld = _withheld(warehouse.get(), matrix.item_ids, context)
-    progress = Progress(context.log.info, "user_recommendations", total=users, unit="users")
-    workers = (config.workers or model.preferred_workers) if model.parallel_safe else 1
-
-    def bucket_tables():
-        done = 0
-        k = config.top_k + min(int(withheld.sum()), config.top_k)  # room for what is left out
-        lists = generation.generate(model, k, config.buckets, workers)
-        for bucket in lists:
-            yield exports.topk_table(
-                bucket.rows,
-                bucket.columns,
-                bucket.scores,
-                matrix.user_ids,
-                item_ids,
-                ("user_id", "item_id"),
-                version,
-                model.name,
-                withheld,
-                config.top_k,
-                bucket.lifted_by,
-            )
-            done += bucket.users  # counted once the bucket is written
-            progress(done, f"bucket {bucket.bucket + 1}/{config.buckets} written")
-
-    rows = exports.write_topk(warehouse.get(), "user_recommendations", version, bucket_tables())
-    seconds = progress.elapsed
-    context.log.info(f"{rows:,} recommendations for {users:,} users ({version})")
-    return dg.MaterializeResult(
-        metadata={
-            "model_version": version,
-            "rows": rows,
-            "users": users,
-            "top_k": config.top_k,
-            "buckets": config.buckets,
-            "workers": workers,
-            "users_per_second": round(users / max(seconds, 1e-9)),
-        }
-    )
 
 
 @dg.asset(group_name=GROUP, kinds={"clickhouse"})
@@ -107,7 +43,7 @@ def similar_items(
         collaborative[:] = False
     item_ids = model.train.item_ids
     id_dictionary = exports.id_array(item_ids)
-    withheld = _withheld(store, item_ids, context)
+    withheld = withheld_items(store, item_ids, context)
     k = config.top_k + min(int(withheld.sum()), config.top_k)
     progress = Progress(context.log.info, "similar_items", total=len(item_ids), unit="items")
     done = 0
@@ -281,12 +217,3 @@ def published_model(
             **{f"{table}_rows": rows for table, rows in counts.items()},
         }
     )
-
-
-def _withheld(store: Warehouse, item_ids: np.ndarray, context) -> np.ndarray:
-    """The items an export leaves out: deleted, hidden or outside their window right now."""
-    with store.session() as client:
-        withheld = exports.withheld_columns(client, item_ids)
-    if withheld.any():
-        context.log.info(f"{int(withheld.sum()):,} items withheld (deleted, hidden or expired)")
-    return withheld
