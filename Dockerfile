@@ -13,5 +13,6 @@ COPY pyproject.toml README.md dagster.yaml workspace.yaml ./
 COPY recsys ./recsys
 COPY recsys_assets ./recsys_assets
 COPY serving ./serving
-# `prod`: Postgres drivers for Dagster's storage and MLflow's backend store.
-RUN pip install ".[prod]"
+# `prod`: Postgres drivers for Dagster's storage and MLflow's backend store; `k8s`: steps as
+# Kubernetes pods with their values in an object store (deploy/helm).
+RUN pip install ".[prod,k8s]"

@@ -16,7 +16,9 @@ the run produced, and prints each stage's time as a ratio to them:
   user_recommendations  vs  implicit's batched top-K for every user (nothing written)
   similar_items         vs  implicit's similar_items for every item (ALS champion)
 With --workers-check, the first size also times bucketed generation (compute only, nothing
-written) on 2 threads against 1.
+written) on 2 threads against 1. With --buckets 1 2 8, each size then re-runs
+user_recommendations alone as that many bucket steps, on each of --executors (in_process and
+multiprocess), with each bucket step's process start and model load (benchmarks.bucket_steps).
 Then growth: each stage's and the total's time ratio from one size to the next.
 """
 
@@ -34,6 +36,7 @@ import time
 from pathlib import Path
 
 from benchmarks._util import ROOT, recsys_env
+from benchmarks.bucket_steps import print_bucket_table, time_buckets
 
 EVENTS_PER_USER = 10
 # Fixed and modest: a few ALS trials and one item-kNN trial, tuned on a bounded user sample.
@@ -127,6 +130,11 @@ def run_one(events: int, output: Path) -> None:
         },
         "raw": raw_references(settings, storage),
     }
+    if os.environ.get("SCALE_BUCKETS"):  # user_recommendations again, as bucket steps
+        counts = [int(n) for n in os.environ["SCALE_BUCKETS"].split(",")]
+        executors = os.environ.get("SCALE_EXECUTORS", "in_process,multiprocess").split(",")
+        with dg.DagsterInstance.local_temp(str(settings.home / "dagster")) as instance:
+            report["bucket_steps"] = time_buckets(instance, counts, executors)
     output.write_text(json.dumps(report))
 
 
@@ -143,7 +151,13 @@ def _stage_windows(instance, run_id: str) -> dict[str, tuple[float, float]]:
             windows.setdefault(entry.step_key, [entry.timestamp, entry.timestamp])[1] = (
                 entry.timestamp
             )
-    return {step: (start, end) for step, (start, end) in windows.items()}
+    # A graph-backed asset's steps (user_recommendations' buckets) count as the asset.
+    merged: dict[str, tuple[float, float]] = {}
+    for step, (start, end) in windows.items():
+        name = step.split(".")[0]
+        earlier = merged.get(name, (start, end))
+        merged[name] = (min(start, earlier[0]), max(end, earlier[1]))
+    return merged
 
 
 def raw_references(settings, storage: Path) -> dict[str, float]:
@@ -238,6 +252,15 @@ def main() -> None:
     parser.add_argument(
         "--ranker", action="store_true", help="add the two-stage ranker (one trial) to the budget"
     )
+    parser.add_argument(
+        "--buckets",
+        type=int,
+        nargs="+",
+        help="then re-run user_recommendations alone with these bucket counts (e.g. 1 2 8)",
+    )
+    parser.add_argument(
+        "--executors", nargs="+", default=["in_process", "multiprocess"], help="for --buckets"
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: report here
     args = parser.parse_args()
     if args.one:
@@ -256,6 +279,9 @@ def main() -> None:
             env["OPENBLAS_NUM_THREADS"] = "1"
             if args.ranker:
                 env["SCALE_RANKER"] = "1"
+            if args.buckets:
+                env["SCALE_BUCKETS"] = ",".join(map(str, args.buckets))
+                env["SCALE_EXECUTORS"] = ",".join(args.executors)
             if args.workers_check and events == args.events[0]:
                 env["SCALE_WORKERS_CHECK"] = "1"
             output = Path(home) / "report.json"
@@ -299,6 +325,9 @@ def print_report(report: dict) -> None:
         ratio = f"{stage['seconds'] / reference:.2f}x" if isinstance(reference, float) else ""
         ref = f"{reference:.1f}" if isinstance(reference, float) else ""
         print(f"| {step} | {stage['seconds']:.1f} | {_gb(stage['peak_bytes'])} | {ref} | {ratio} |")
+    if report.get("bucket_steps"):
+        single = report["stages"].get("user_recommendations", {}).get("seconds")
+        print_bucket_table(report["events"], report["bucket_steps"], single)
     if "generation_workers_2" in raw:
         one, two = raw["generation_workers_1"], raw["generation_workers_2"]
         print(
