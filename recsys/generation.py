@@ -95,12 +95,17 @@ def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iter
     return _on_threads(model, bucket_rows(model, buckets), k, workers)
 
 
+# Users per slice of a bucket: a slice's lists and its Arrow rows are what a step holds at once
+# (about 20 MB of them at K=50), however large the bucket.
+SLICE_USERS = 20_000
+
+
 def generate_bucket(
-    model: Recommender, rows: np.ndarray, k: int, workers: int = 1, slices: int = 4
+    model: Recommender, rows: np.ndarray, k: int, workers: int = 1, slice_users: int = SLICE_USERS
 ) -> Iterator[UserLists]:
-    """One bucket's lists (its users' `rows`) in `slices` (at least one per worker), in
-    order, each ready to write while the next ones are computed."""
-    pieces = min(max(slices, workers, 1), max(len(rows), 1))
+    """One bucket's lists (its users' `rows`) in slices of at most `slice_users` users (and at
+    least one per worker), in order, each ready to write while the next ones are computed."""
+    pieces = min(max(-(-len(rows) // slice_users), workers, 1), max(len(rows), 1))
     return _on_threads(model, np.array_split(rows, pieces), k, workers)
 
 

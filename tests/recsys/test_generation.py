@@ -72,7 +72,7 @@ def test_each_bucket_step_computes_exactly_its_own_users_lists(matrix, workers):
     for bucket in range(3):
         owners = generation.user_buckets(model.train.user_ids, 3)
         for lists in generation.generate_bucket(
-            model, generation.rows_of_bucket(model, bucket, 3), 5, workers, slices=4
+            model, generation.rows_of_bucket(model, bucket, 3), 5, workers, slice_users=30
         ):
             assert (owners[lists.rows] == bucket).all(), "a user computed in another's bucket"
             for row, columns, scores in zip(lists.rows, lists.columns, lists.scores, strict=True):

@@ -3,8 +3,8 @@ the multiprocess executor, over small settings from RECSYS_HOME. A module of its
 each step's process imports it to rebuild the job (`dg.reconstructable`).
 
 With RECSYS_TEST_FAIL_BUCKET set, that bucket's first attempt loses its warehouse connection
-after writing one slice of its rows, as a killed pod or process would: its retry must replace
-those rows, and no other bucket's.
+right after its first rows are written, as a killed pod or process would: its retry must
+replace those rows, and no other bucket's.
 """
 
 import os
@@ -20,12 +20,11 @@ from tests.conftest import small_settings
 
 
 class SliceThenFail:
-    """A warehouse whose sessions fail the second insert of one bucket's rows, once (a marker
-    file remembers it happened, across processes); everything else goes to the real one."""
+    """A warehouse whose sessions fail once, just after one bucket's first insert is stored (a
+    marker file remembers it happened, across processes); all else goes to the real one."""
 
     def __init__(self, store, bucket: int, marker: Path) -> None:
         self._store, self._bucket, self._marker = store, bucket, marker
-        self._inserts = 0
 
     def __getattr__(self, name):
         return getattr(self._store, name)
@@ -35,13 +34,10 @@ class SliceThenFail:
         with self._store.session(*args, **kwargs) as client:
             yield _Client(client, self)
 
-    def before_insert(self, table) -> None:
+    def after_insert(self, table) -> None:
         if "bucket" not in table.column_names or self._marker.exists():
             return
-        if table.column("bucket")[0].as_py() != self._bucket:
-            return
-        self._inserts += 1
-        if self._inserts == 2:
+        if table.column("bucket")[0].as_py() == self._bucket:
             self._marker.write_text(str(os.getpid()))
             raise RuntimeError(f"lost the connection mid-way through bucket {self._bucket}")
 
@@ -54,8 +50,9 @@ class _Client:
         return getattr(self._client, name)
 
     def insert_arrow(self, table_name, table, *args, **kwargs):
-        self._faults.before_insert(table)
-        return self._client.insert_arrow(table_name, table, *args, **kwargs)
+        stored = self._client.insert_arrow(table_name, table, *args, **kwargs)
+        self._faults.after_insert(table)
+        return stored
 
 
 class FlakyWarehouseResource(WarehouseResource):
