@@ -95,8 +95,8 @@ def generate(model: Recommender, k: int, buckets: int, workers: int = 1) -> Iter
     return _on_threads(model, bucket_rows(model, buckets), k, workers)
 
 
-# Users per slice of a bucket: a slice's lists and its Arrow rows are what a step holds at once
-# (about 20 MB of them at K=50), however large the bucket.
+# Users per slice of a bucket: a slice's lists and its Arrow rows (tens of MB at K=50) are what
+# a step holds at once, however large the bucket.
 SLICE_USERS = 20_000
 
 
