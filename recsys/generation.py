@@ -58,8 +58,7 @@ def active_rows(model: Recommender) -> np.ndarray:
 
 def bucket_rows(model: Recommender, buckets: int) -> list[np.ndarray]:
     """The active users' rows of each bucket, in bucket order."""
-    rows = active_rows(model)
-    assignment = user_buckets(model.train.user_ids[rows], buckets)
+    rows, assignment = _assigned(model, buckets)
     return [rows[assignment == bucket] for bucket in range(buckets)]
 
 
@@ -67,8 +66,14 @@ def rows_of_bucket(model: Recommender, bucket: int, buckets: int) -> np.ndarray:
     """The active users' rows in one bucket."""
     if not 0 <= bucket < buckets:
         raise ValueError(f"bucket {bucket} is not one of 0..{buckets - 1}")
+    rows, assignment = _assigned(model, buckets)
+    return rows[assignment == bucket]
+
+
+def _assigned(model: Recommender, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """The active users' rows and each one's bucket."""
     rows = active_rows(model)
-    return rows[user_buckets(model.train.user_ids[rows], buckets) == bucket]
+    return rows, user_buckets(model.train.user_ids[rows], buckets)
 
 
 def part_lists(model: Recommender, part: int, rows: np.ndarray, k: int) -> UserLists:

@@ -104,16 +104,13 @@ def write_user_bucket(
     model_version: str,
     bucket: int,
     blocks: Iterable[pa.Table],
-    on_block: Callable[[int], None] | None = None,
 ) -> int:
     """Append one generation bucket's recommendation rows for `model_version`, first removing
     the rows an earlier attempt at this very bucket left: a retried bucket replaces its own
     rows and leaves every other bucket's alone (they may be written at the same moment)."""
     with warehouse.session() as client:
         clear_bucket(client, model_version, bucket)
-    return write_topk(
-        warehouse, "user_recommendations", model_version, blocks, on_block, replace=False
-    )
+    return write_topk(warehouse, "user_recommendations", model_version, blocks, replace=False)
 
 
 def clear_bucket(client: Client, model_version: str, bucket: int) -> int:
