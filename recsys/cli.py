@@ -44,7 +44,10 @@ def prepare_environment(settings: Settings) -> dict[str, str]:
     root = project_root()
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(root / "dagster.yaml", settings.dagster_home / "dagster.yaml")
+    instance_config = settings.dagster_home / "dagster.yaml"
+    if settings.dagster_home_dir is None or not instance_config.exists():
+        # A DAGSTER_HOME of the user's own keeps the instance configuration it has.
+        shutil.copyfile(root / "dagster.yaml", instance_config)
     env = dict(os.environ)
     if not settings.admin_token:
         # The API's admin endpoints are disabled without a token; give this home one so the

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
@@ -123,6 +123,22 @@ class Settings(BaseSettings):
     )
     admin_token: str | None = Field(
         default=None, description="Bearer token the API's /admin endpoints require, if set."
+    )
+    erasure_key: SecretStr | None = Field(
+        default=None,
+        description="Secret key of the erasure records' keyed hashes (HMAC-SHA256 of the user "
+        "id); kept outside the warehouse. Unset: `<home>/erasure-key`, created once.",
+    )
+    erasure_retired_keys: SecretStr | None = Field(
+        default=None,
+        description="Earlier erasure keys, comma-separated, still used to recognise the "
+        "records made under them (after a rotation).",
+    )
+    dagster_home_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DAGSTER_HOME", "RECSYS_DAGSTER_HOME"),
+        description="The Dagster instance's folder, as every Dagster process reads it "
+        "(DAGSTER_HOME; default <home>/dagster).",
     )
     retrain_threshold: int = Field(
         default=50, ge=1, description="New events that make the sensor request a retrain."
@@ -283,6 +299,10 @@ class Settings(BaseSettings):
 
     @property
     def dagster_home(self) -> Path:
+        """Where the Dagster instance lives: DAGSTER_HOME when set (the pipeline writes there,
+        wherever it is), else inside the home."""
+        if self.dagster_home_dir is not None:
+            return self.dagster_home_dir.expanduser().resolve()
         return self.home / "dagster"
 
     @property

@@ -2,9 +2,10 @@
 
 A run reads the events once, early; a user erased after that is still in its matrix, its model
 and the lists it exports, and publishing would serve them again. Before the switch, every
-erasure recorded after a version's data cut-off is matched (by its salted hash, in the
-warehouse) against the users in the lists, and those users are erased again from every store
-this process reaches: the rows, this run's stored values and model artefacts.
+erasure recorded after a version's data cut-off is matched (by its keyed hash, in this process)
+against the users in the lists, and those users are erased again from every place this process
+reaches: the rows, this instance's stored values and step output, the model artefacts and the
+validation results.
 """
 
 from __future__ import annotations
@@ -14,25 +15,39 @@ from urllib.parse import unquote, urlparse
 
 import dagster as dg
 
-from recsys import erasure
+from recsys.erasure import records
+from recsys.erasure.everywhere import erase_everywhere
+from recsys.erasure.places import FileRoots, compute_logs_dir, file_places
 from recsys.warehouse.connection import Warehouse
+from recsys_assets.resources import ErasureResource
 
 
-def erase_again(context: dg.AssetExecutionContext, store: Warehouse, quality_dir: str) -> int:
+def erase_again(
+    context: dg.AssetExecutionContext,
+    store: Warehouse,
+    erasure: ErasureResource,
+    quality_dir: str,
+) -> int:
     """Erase users erased while this run trained; returns how many."""
     with store.session() as client:
-        users = erasure.erased_users_in_lists(client)
+        users = records.erased_users_in_lists(client, erasure.key_ring())
     if not users:
         return 0
-    files = erasure.FileStores(
-        stored_values=Path(context.instance.storage_directory()),
-        quality_dir=Path(quality_dir),
-        model_artefacts=_local_artefacts(context.resources.mlflow.get_artifact_uri()),
+    instance = context.instance
+    storage = Path(instance.storage_directory())
+    places = file_places(
+        FileRoots(  # where this run's instance and tracking run really write
+            step_values=erasure.step_values_url or str(storage),
+            step_output=compute_logs_dir(Path(instance.root_directory), storage),
+            quality_dir=Path(quality_dir),
+            tracking_uri=context.resources.mlflow.get_tracking_uri(),
+            model_artefacts=_local_artefacts(context.resources.mlflow.get_artifact_uri()),
+        )
     )
     for user_id in users:
-        removed = erasure.erase_user(store, user_id, files, erasure.new_salt())
+        erased = erase_everywhere(store, places, user_id)
         # Never the id: run logs are kept.
-        context.log.info(f"a user erased while this run trained was erased again: {removed}")
+        context.log.info(f"a user erased while this run trained was erased again: {erased.removed}")
     return len(users)
 
 
@@ -40,5 +55,5 @@ def _local_artefacts(artifact_uri: str) -> Path | None:
     """The folder of every run's artefacts when they are local files (…/<run>/artifacts)."""
     parsed = urlparse(artifact_uri)
     if parsed.scheme not in ("", "file"):
-        return None  # an artefact server: the API's answer says what the operator must do
+        return None  # served by the tracking server: erased through it
     return Path(unquote(parsed.path)).parent.parent

@@ -13,6 +13,7 @@ from pydantic import PrivateAttr
 
 from recsys.data import Dataset
 from recsys.data.source import open_dataset
+from recsys.erasure.keys import ErasureKeys, erasure_keys
 from recsys.settings import Settings
 from recsys.stores import MLFLOW_EXPERIMENT
 from recsys.validity import DEFAULT_EPOCH
@@ -90,6 +91,18 @@ class ApiResource(dg.ConfigurableResource):
         except (OSError, ValueError) as error:  # refused, timed out, HTTP error, bad body
             return f"API at {self.url} not told ({error}); it picks the version up by polling"
         return f"API at {self.url} now serves {body.get('model_version')}"
+
+
+class ErasureResource(dg.ConfigurableResource):
+    """What a run needs to erase again users erased while it trained: the home whose key
+    (or `RECSYS_ERASURE_KEY`, read from the environment, never from run config) makes the
+    records, and where step values go when not in the instance's storage."""
+
+    home: str
+    step_values_url: str = ""
+
+    def key_ring(self) -> ErasureKeys:
+        return erasure_keys(Settings(home=Path(self.home)))
 
 
 class QualityResource(dg.ConfigurableResource):
@@ -172,6 +185,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
             home=str(settings.home),
         ),
         "api": ApiResource(url=settings.api_base_url, admin_token=settings.admin_token),
+        "erasure": ErasureResource(
+            home=str(settings.home), step_values_url=settings.step_values_url
+        ),
         "quality": QualityResource(
             docs_dir=str(settings.quality_dir),
             epoch=settings.quality_epoch.isoformat(),

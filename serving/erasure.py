@@ -1,7 +1,8 @@
-"""Erasing a user from the API: the warehouse, the pipeline's files this process can reach, and
-the caches of every serving process (this one at once, others at their next poll).
+"""Erasing a user from the API: every place user data lives that this process reaches
+(`recsys.erasure.places`, found from the same configuration the writers use), and the caches
+of every serving process (this one at once, others at their next poll of the records).
 
-The algorithm is `recsys.erasure`; this module decides which stores this process reaches.
+The algorithms are `recsys.erasure`; this module wires them to the serving state.
 """
 
 from __future__ import annotations
@@ -10,51 +11,44 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from recsys import erasure
+from recsys.erasure import records
+from recsys.erasure.everywhere import Erased, erase_everywhere
+from recsys.erasure.keys import ErasureKeys, erasure_keys
+from recsys.erasure.places import FileRoots, file_places
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
 KIND = "erasures"
 # Erasures recorded while we read may carry an earlier time than the newest we saw.
 OVERLAP = timedelta(seconds=5)
+CACHES = "serving caches (this process now, the others at their next poll)"
 
 
-def erase_user(state: ServingState, user_id: str) -> tuple[dict[str, int], list[str]]:
-    """Erase the user everywhere this process reaches: (removed per store, what it could not
-    reach and why)."""
-    settings = state.settings
+def erase_user(state: ServingState, user_id: str) -> tuple[Erased, str, str]:
+    """Erase the user everywhere this process reaches: (what was done, the receipt, its key
+    id). A user the system never knew is erased the same way and gets the same answer."""
     started = time.perf_counter()
-    salt = erasure.new_salt()
-    not_reached = []
-    if settings.tracking_is_server:
-        not_reached.append(
-            "mlflow: model artefacts (each run's model/model.npz holds every trained user's "
-            "id) live on the MLflow server's artefact store, which this process cannot reach: "
-            "delete those of runs trained before this erasure there"
-        )
-    files = erasure.FileStores(
-        stored_values=settings.dagster_home / "storage",
-        quality_dir=settings.quality_dir,
-        model_artefacts=None if settings.tracking_is_server else settings.mlflow_artifacts_dir,
-    )
+    keys = erasure_keys(state.settings)
     state.online.impressions.flush()  # lists queued before now are erased with the rest
-    removed = erasure.erase_user(state.warehouse, user_id, files, salt)
-    removed["caches"] = state.forget_users({user_id})
+    places = file_places(FileRoots.of(state.settings))
+    erased = erase_everywhere(state.warehouse, places, user_id)
+    erased.removed["caches"] = state.forget_users({user_id})
+    erased.searched.append(CACHES)
     with state.warehouse.session() as client:
-        erasure.record(client, salt, user_id, removed)
+        receipt = records.record(client, keys, user_id)
     state.warehouse.notify_changed(KIND)
-    log.info(
-        "erased a user in %.2f s: %s", time.perf_counter() - started, removed
-    )  # never the id itself: logs are kept
-    return removed, not_reached
+    # Neither the id nor the counts (they would tell a known user from an unknown one).
+    log.info("erasure done in %.2f s", time.perf_counter() - started)
+    return erased, receipt, keys.key_id
 
 
 class ErasureFeed:
     """Erasures made by other processes since the last look (embedded: when the marker moved;
     server: every poll, a read of the newest rows)."""
 
-    def __init__(self, state: ServingState) -> None:
+    def __init__(self, state: ServingState, keys: ErasureKeys | None = None) -> None:
         self.state = state
+        self.keys = keys or erasure_keys(state.settings)
         self._stamp = state.warehouse.change_stamp(KIND)
         self._since = datetime.now(UTC)
 
@@ -64,9 +58,10 @@ class ErasureFeed:
             return 0
         self._stamp = warehouse.change_stamp(KIND)
         with warehouse.session() as client:
-            found = erasure.erasures_since(client, self._since - OVERLAP)
+            found = records.erasures_since(client, self._since - OVERLAP)
         if not found:
             return 0
-        self._since = max(self._since, max(at.replace(tzinfo=UTC) for _, _, at in found))
+        newest = max(each.erased_at.replace(tzinfo=UTC) for each in found)
+        self._since = max(self._since, newest)
         held = self.state.held_users()
-        return self.state.forget_users(erasure.matching(held, found))
+        return self.state.forget_users(records.matching(held, found, self.keys))

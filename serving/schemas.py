@@ -158,18 +158,29 @@ class Item(BaseModel):
 
 
 class UserErased(BaseModel):
+    """The same answer for a user the system knew and for one it never did."""
+
     user_id: str
-    removed: dict[str, int] = Field(
-        description="Per store: rows (per table), files, old parts, cache entries removed"
+    erased: bool = Field(description="Always true: every place below was searched and cleaned")
+    receipt: str = Field(
+        description="The erasure record's keyed hash of the id (HMAC-SHA256 under the key "
+        "`key_id` names): whoever holds the key finds the record by it; nobody else can"
     )
+    key_id: str = Field(description="Which erasure key made the receipt (not the key)")
+    searched: list[str] = Field(description="Every place searched and cleaned")
     not_reached: list[str] = Field(
-        description="Stores this process cannot reach, and what to do about them"
+        description="Places this process cannot reach, and what to do about them; empty: "
+        "every place user data is stored was searched and cleaned"
     )
     operator_must: list[str] = Field(
         default=[
             "Kafka: the events topic keeps the user's messages until its retention passes "
             "(or compact by key); consumers never re-read committed offsets",
             "Backups and copies of the warehouse, Dagster and MLflow stores taken before now",
+            "Logs your process supervisor keeps of the services' output (access logs name "
+            "user ids in request paths)",
+            "The dataset files RECSYS_DATASET names, if you keep them (they are loaded once "
+            "and never read again)",
         ],
         description="What the project cannot erase itself",
     )

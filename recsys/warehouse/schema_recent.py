@@ -116,4 +116,18 @@ RECENT_MIGRATIONS: tuple[Migration, ...] = (
         "which generation bucket wrote each recommendation, so a retried bucket replaces its own",
         ("ALTER TABLE user_recommendations ADD COLUMN IF NOT EXISTS bucket UInt16 DEFAULT 0",),
     ),
+    Migration(
+        16,
+        "erasure records by a keyed hash alone: no salt beside it, no counts",
+        # A salted hash beside its salt can be reversed by trying plausible ids. The records
+        # made so far lose their salt (and so anything that could be matched against them);
+        # new ones carry an HMAC under a key kept outside the warehouse (recsys.erasure.keys).
+        (
+            "ALTER TABLE user_erasures ADD COLUMN IF NOT EXISTS key_id String DEFAULT ''",
+            "ALTER TABLE user_erasures RENAME COLUMN IF EXISTS user_hash TO user_mac",
+            "ALTER TABLE user_erasures DROP COLUMN IF EXISTS salt",
+            "ALTER TABLE user_erasures DROP COLUMN IF EXISTS removed",
+            "ALTER TABLE user_erasures MODIFY SETTING old_parts_lifetime = 0",
+        ),
+    ),
 )

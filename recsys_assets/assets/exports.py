@@ -171,7 +171,7 @@ def trending_items(
     group_name=GROUP,
     kinds={"clickhouse", "mlflow"},
     deps=[user_recommendations, similar_items, trending_items, item_model],
-    required_resource_keys={"mlflow", "warehouse", "api", "quality"},
+    required_resource_keys={"mlflow", "warehouse", "api", "quality", "erasure"},
 )
 @retry_when_unavailable
 def published_model(
@@ -191,7 +191,9 @@ def published_model(
                 "materialise those assets for this model first"
             )
     # A user erased after this run read its events must not be served again by it.
-    erased_again = erase_again(context, store, context.resources.quality.docs_dir)
+    erased_again = erase_again(
+        context, store, context.resources.erasure, context.resources.quality.docs_dir
+    )
     role = candidate_model.role  # a retrain replaces the version in its own role only
     with store.session() as client:
         version = versions.publish(client, candidate, role=role)

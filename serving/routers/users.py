@@ -67,9 +67,17 @@ def erase(
     user_id: Annotated[str, Path(min_length=1, max_length=1024)], state: AdminDep
 ) -> UserErased:
     """Erase a user (admin token): their events, interactions, every kept version's lists, dead
-    letters and quarantined events, the pipeline's stored values and model artefacts that hold
-    their id, and every serving process's caches. Answers with what was removed per store and
-    what this process could not reach. Afterwards the user is a new user; the next retrain's
-    model has never seen them."""
-    removed, not_reached = erase_user(state, user_id)
-    return UserErased(user_id=user_id, removed=removed, not_reached=not_reached)
+    letters and quarantined events, the pipeline's stored values and step output, the model
+    artefacts and validation results that hold their id, and every serving process's caches.
+    Answers with every place searched and what this process could not reach, the same for a
+    user the system never knew; the record it leaves is a keyed hash (the `receipt`).
+    Afterwards the user is a new user; the next retrain's model has never seen them."""
+    erased, receipt, key_id = erase_user(state, user_id)
+    return UserErased(
+        user_id=user_id,
+        erased=True,
+        receipt=receipt,
+        key_id=key_id,
+        searched=erased.searched,
+        not_reached=erased.not_reached,
+    )

@@ -1,5 +1,6 @@
 """Erasing a user: gone from every table, file and cache; a new user afterwards; and after the
-next retrain no byte under RECSYS_HOME names them."""
+next retrain no byte under RECSYS_HOME or DAGSTER_HOME names them. The Dagster instance lives
+outside RECSYS_HOME here, as docker-compose (and any deployment that sets DAGSTER_HOME) puts it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dagster as dg
 import pytest
 from fastapi.testclient import TestClient
 
+from recsys.settings import Settings
 from serving.app import create_app
 from tests.conftest import API_OVERRIDES, run_full_pipeline
 
@@ -17,20 +19,34 @@ ADMIN = {"Authorization": "Bearer s3cret"}
 
 
 @pytest.fixture(scope="module")
-def api_settings(writable_home):
+def api_settings(writable_home, tmp_path_factory):
     """Lists served after the erasure would be new impressions of a (new) user by that id:
     this module checks the erasure alone, so the API logs none (test_impressions checks that
-    impressions are erased)."""
-    return writable_home.model_copy(update={**API_OVERRIDES, "api_log_impressions": False})
+    impressions are erased). DAGSTER_HOME is a folder of its own, beside RECSYS_HOME."""
+    outside = tmp_path_factory.mktemp("dagster-home-elsewhere")
+    environment = Settings.model_validate({"DAGSTER_HOME": str(outside)})  # as the variable
+    assert environment.dagster_home == outside.resolve()
+    return writable_home.model_copy(
+        update={
+            **API_OVERRIDES,
+            "api_log_impressions": False,
+            "dagster_home_dir": environment.dagster_home_dir,
+        }
+    )
+
+
+def roots(settings) -> list:
+    return [settings.home, settings.dagster_home]
 
 
 # Distinctive, and not ASCII: the byte search looks for its UTF-8 form, as every store keeps it.
 USER = "forget-me-ß-7f3a9c"
 
 
-def files_naming(root, needle: str) -> list[str]:
+def files_naming(where, needle: str) -> list[str]:
+    folders = [str(root) for root in (where if isinstance(where, list) else [where])]
     found = subprocess.run(
-        ["grep", "-rlaF", "--", needle, str(root)], capture_output=True, check=False
+        ["grep", "-rlaF", "--", needle, *folders], capture_output=True, check=False
     )
     return found.stdout.decode("utf-8", "replace").split()
 
@@ -59,9 +75,10 @@ def trained_with_user(api, api_settings, catalogue):
 
 def test_an_erased_user_is_gone_everywhere_and_new_afterwards(api, trained_with_user):
     settings = trained_with_user
-    where = files_naming(settings.home, USER)
+    where = files_naming(roots(settings), USER)
     assert any("/warehouse/" in f for f in where) and any("/mlartifacts/" in f for f in where)
-    assert any("/dagster/storage/" in f for f in where), where
+    storage = str(settings.dagster_home / "storage")
+    assert not storage.startswith(str(settings.home)) and any(storage in f for f in where), where
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as other:
         # Another serving app with its own caches and in-memory lists (as another process).
@@ -69,11 +86,12 @@ def test_an_erased_user_is_gone_everywhere_and_new_afterwards(api, trained_with_
         assert api.delete(f"/users/{USER}").status_code == 401
         response = api.delete(f"/users/{USER}", headers=ADMIN)
         assert response.status_code == 200, response.text
-        removed = response.json()["removed"]
-        assert removed["events"] == 12 and removed["user_recommendations"] > 0
-        assert removed["interactions"] == 12 and removed["model_artefacts"] >= 1
-        assert removed["pipeline_values"] >= 1 and removed["caches"] >= 1
-        assert any("Kafka" in note for note in response.json()["operator_must"])
+        receipt = response.json()
+        assert receipt["not_reached"] == [] and receipt["erased"] is True
+        searched = " ".join(receipt["searched"])
+        for place in ("warehouse", "dagster stored values", "mlflow", "great expectations"):
+            assert place in searched
+        assert any("Kafka" in note for note in receipt["operator_must"])
 
         body = api.get(f"/recommendations/{USER}").json()
         assert body["source"] == "trending"  # a new user, in this process at once
@@ -83,11 +101,27 @@ def test_an_erased_user_is_gone_everywhere_and_new_afterwards(api, trained_with_
             assert time.monotonic() < deadline, "the other app still serves the erased user"
             time.sleep(0.1)
 
-    assert files_naming(settings.home, USER) == []  # already, before any retrain
+    assert files_naming(roots(settings), USER) == []  # already, before any retrain
     result = retrain(settings)
     matrix = result.output_for_node("interaction_matrix").matrix
     assert USER not in set(matrix.user_ids)
-    assert files_naming(settings.home, USER) == []
+    assert files_naming(roots(settings), USER) == []
+
+
+def test_an_unknown_user_gets_the_same_answer_and_an_indistinguishable_record(api):
+    known = "known-then-erased-5c1e"
+    assert (
+        api.post(
+            "/events", json={"user_id": known, "item_id": "i1", "event_type": "like"}
+        ).status_code
+        == 200
+    )
+    answers = [api.delete(f"/users/{user}", headers=ADMIN) for user in (known, "never-seen-9d2b")]
+    assert [a.status_code for a in answers] == [200, 200]
+    first, second = (a.json() for a in answers)
+    differ = {k for k in first if first[k] != second[k]}
+    assert differ == {"user_id", "receipt"}, differ
+    assert len(first["receipt"]) == len(second["receipt"]) == 64
 
 
 MID_RUN = "erased-mid-run-ß-41d0"
@@ -97,7 +131,9 @@ def test_a_user_erased_while_a_run_trains_is_not_published_by_it(api, trained_wi
     """The run reads the user's events and trains; the user is erased before its exports are
     written (the files it had not yet stored are out of the erasure's reach); publishing erases
     them again, so the new version never serves them and nothing it wrote names them."""
-    from recsys import erasure
+    from recsys.erasure import records
+    from recsys.erasure.everywhere import erase_everywhere
+    from recsys.erasure.keys import erasure_keys
     from recsys.warehouse.connection import Warehouse
 
     settings = trained_with_user
@@ -114,11 +150,9 @@ def test_a_user_erased_while_a_run_trains_is_not_published_by_it(api, trained_wi
         assert MID_RUN in set(model.model.train.user_ids)  # the run has the user
 
         store = Warehouse.from_url(settings.warehouse_url)
-        files = erasure.FileStores(stored_values=None, quality_dir=None, model_artefacts=None)
-        salt = erasure.new_salt()
-        erasure.erase_user(store, MID_RUN, files, salt)
+        erase_everywhere(store, [], MID_RUN)  # rows only: the run's files are out of reach
         with store.session() as client:
-            erasure.record(client, salt, MID_RUN, {})
+            records.record(client, erasure_keys(settings), MID_RUN)
 
         rest = dg.AssetSelection.all() - trained
         second = run_full_pipeline(settings, instance, selection=rest, run_config={})
@@ -127,4 +161,4 @@ def test_a_user_erased_while_a_run_trains_is_not_published_by_it(api, trained_wi
     assert published.metadata["users_erased_again"].value == 1
     api.post("/admin/reload", headers=ADMIN)
     assert api.get(f"/recommendations/{MID_RUN}").json()["source"] == "trending"
-    assert files_naming(settings.home, MID_RUN) == []
+    assert files_naming(roots(settings), MID_RUN) == []
