@@ -76,6 +76,8 @@ def admin_token(home: Path) -> str:
 
 
 RECOVER = "python -m recsys materialize"
+# uvicorn's HTTP protocol with a deadline for request headers (serving.slow_clients).
+SLOW_CLIENTS = "serving.slow_clients:TimedH11Protocol"
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
@@ -200,6 +202,8 @@ def up(settings: Settings, run_pipeline: bool) -> int:
                 "-m",
                 "uvicorn",
                 "serving.app:app",
+                "--http",
+                SLOW_CLIENTS,
                 "--host",
                 settings.api_host,
                 "--port",

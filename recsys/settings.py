@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body the API accepts."
     )
+    api_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a connection may take to send a request's headers before the "
+        "API closes it (slow clients; idle kept-alive connections close after 5 s).",
+    )
     fold_in_timeout_seconds: float = Field(
         default=2.0,
         gt=0,

@@ -16,6 +16,7 @@ from recsys import tracing
 from recsys.settings import Settings, get_settings
 from serving import errors
 from serving.erasure import ErasureFeed
+from serving.guards import Utf8Only, mask_access_log
 from serving.metrics import ApiMetrics, MetricsMiddleware
 from serving.routers import (
     admin,
@@ -29,6 +30,7 @@ from serving.routers import (
     users,
     web,
 )
+from serving.schemas import PROBLEMS
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
@@ -105,9 +107,11 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         admin.router,
         web.router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=PROBLEMS)
     web.mount_files(app, settings)
+    app.add_middleware(Utf8Only)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    mask_access_log()
     return app
 
 

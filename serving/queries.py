@@ -11,7 +11,7 @@ from typing import Annotated, Literal, get_origin
 
 from fastapi import HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, ValidationError
 
 from recsys.validity import MAX_ID_LENGTH
 from serving import path_choice
@@ -26,6 +26,25 @@ ItemIdText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LE
 
 NO_FILTER = ItemFilter()
 
+
+def split_commas(values: object) -> object:
+    """Repeated and comma-separated values as one list, split before any limit is checked
+    (`ids=a,b,c` is three ids); blanks are dropped. Anything else is left for validation."""
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        return values
+    return [piece.strip() for value in values for piece in value.split(",") if piece.strip()]
+
+
+Split = BeforeValidator(split_commas)
+
+
+def joined(count: int, longest: int) -> int:
+    """The longest one raw value may be: `count` values of `longest` characters, joined."""
+    return count * (longest + 1)
+
+
 K = Annotated[int, Query(ge=1, le=path_choice.MAX_K, description="How many items to return")]
 UserId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 ViewerId = Annotated[
@@ -38,19 +57,28 @@ ViewerId = Annotated[
     ),
 ]
 Genres = Annotated[
-    list[Annotated[str, Query(min_length=1, max_length=MAX_GENRE_LENGTH)]] | None,
+    list[GenreName] | None,
+    Split,
     Query(
         max_length=MAX_GENRES,
         description="Keep items with any of these genres (repeat or comma-separate)",
     ),
 ]
 ExcludeGenres = Annotated[
-    list[Annotated[str, Query(min_length=1, max_length=MAX_GENRE_LENGTH)]] | None,
-    Query(max_length=MAX_GENRES, description="Leave out items with any of these genres"),
+    list[GenreName] | None,
+    Split,
+    Query(
+        max_length=MAX_GENRES,
+        description="Leave out items with any of these genres (repeat or comma-separate)",
+    ),
 ]
 ExcludeIds = Annotated[
-    list[Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)]] | None,
-    Query(max_length=MAX_EXCLUDED_IDS, description="Leave out these item ids"),
+    list[ItemIdText] | None,
+    Split,
+    Query(
+        max_length=MAX_EXCLUDED_IDS,
+        description="Leave out these item ids (repeat or comma-separate)",
+    ),
 ]
 Diversity = Annotated[
     float,
@@ -102,18 +130,20 @@ class ListQuery(BaseModel):
     """The query parameters of a recommendation list, parsed and validated in one pass."""
 
     k: int = Field(default=10, ge=1, le=path_choice.MAX_K, description="How many items to return")
-    genres: list[GenreName] = Field(
+    genres: Annotated[list[GenreName], Split] = Field(
         default=[],
         max_length=MAX_GENRES,
         description="Keep items with any of these genres (repeat or comma-separate)",
     )
-    exclude_genres: list[
-        Annotated[str, StringConstraints(min_length=1, max_length=MAX_GENRE_LENGTH)]
-    ] = Field(
-        default=[], max_length=MAX_GENRES, description="Leave out items with any of these genres"
+    exclude_genres: Annotated[list[GenreName], Split] = Field(
+        default=[],
+        max_length=MAX_GENRES,
+        description="Leave out items with any of these genres (repeat or comma-separate)",
     )
-    exclude_ids: list[ItemIdText] = Field(
-        default=[], max_length=MAX_EXCLUDED_IDS, description="Leave out these item ids"
+    exclude_ids: Annotated[list[ItemIdText], Split] = Field(
+        default=[],
+        max_length=MAX_EXCLUDED_IDS,
+        description="Leave out these item ids (repeat or comma-separate)",
     )
     diversity: float = Field(
         default=1.0,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -13,6 +14,34 @@ from pydantic import (
 
 from recsys.event_payloads import Id, RequestId
 from serving.catalogue import ItemInfo
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The warehouse keeps UTC without saying so; an answer always says it (RFC 3339)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# Every time in an answer: with its offset, as OpenAPI's `date-time` requires.
+UtcTime = Annotated[datetime, AfterValidator(in_utc)]
+
+
+class Problem(BaseModel):
+    """Every error but a 422 (whose body is FastAPI's validation format)."""
+
+    detail: str = Field(description="What is wrong, and what to do about it")
+
+
+PROBLEMS: dict[int | str, dict] = {
+    status: {"model": Problem, "description": what}
+    for status, what in {
+        401: "The admin token is missing or wrong (admin routes)",
+        403: "Admin routes are disabled: no admin token is configured",
+        404: "The user, item or experiment is unknown",
+        409: "A conflict: an event_id stored with other content, an experiment held elsewhere",
+        413: "The request body is too large",
+        503: "The warehouse is unavailable or no model is published yet; retry later",
+    }.items()
+}
 
 
 class EventsAccepted(BaseModel):
@@ -114,8 +143,8 @@ class ModelMetrics(BaseModel):
 
 class ModelInfo(BaseModel):
     model_version: str
-    trained_at: datetime
-    published_at: datetime | None
+    trained_at: UtcTime
+    published_at: UtcTime | None
     algorithm: str
     params: dict[str, object]
     metrics: ModelMetrics
@@ -139,8 +168,8 @@ class Item(BaseModel):
     genres: list[str]
     tags: list[str]
     year: int | None
-    available_from: datetime | None = Field(description="Shown from (none: already)")
-    available_until: datetime | None = Field(description="Shown until, exclusive (none: no end)")
+    available_from: UtcTime | None = Field(description="Shown from (none: already)")
+    available_until: UtcTime | None = Field(description="Shown until, exclusive (none: no end)")
     hidden: bool
 
     @classmethod
@@ -219,7 +248,7 @@ class ActivityItem(BaseModel):
     title: str | None
     event_type: str
     value: float | None
-    timestamp: datetime
+    timestamp: UtcTime
 
 
 class GenreShare(BaseModel):
@@ -230,8 +259,8 @@ class GenreShare(BaseModel):
 class Profile(BaseModel):
     user_id: str
     events_by_type: dict[str, int]
-    first_activity: datetime
-    last_activity: datetime
+    first_activity: UtcTime
+    last_activity: UtcTime
     recent: list[ActivityItem]
     top_genres: list[GenreShare]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from recsys.experiments.analysis import VariantResult
 from recsys.experiments.definitions import Experiment, Name
+from serving.schemas import UtcTime
 
 Status = Literal["running", "waiting", "stopped", "ignored"]
 STATUS_HELP = (
@@ -48,7 +48,7 @@ class DecisionTaken(BaseModel):
     action: str
     model_version: str
     reason: str
-    decided_at: datetime
+    decided_at: UtcTime
 
 
 class ExperimentReport(BaseModel):

@@ -6,7 +6,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
@@ -26,6 +26,8 @@ from serving.online import Online
 from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
+# Decides, inside a write's session, which rows to write: (rows, repeats left out).
+Settle = Callable[[Client, list[dict]], tuple[list[dict], int]]
 
 # Embedded mode: the marker file announces publications without opening the engine, and this
 # process accepts the users' events itself, so the sweep for events other processes wrote runs
@@ -244,15 +246,19 @@ class ServingState:
         published = snapshot.published_at or snapshot.trained_at
         return snapshot.model_version, snapshot.algorithm, time.time() - published.timestamp()
 
-    def store_events(self, rows: Sequence[dict]) -> int:
+    def store_events(self, rows: Sequence[dict], settle: Settle | None = None) -> int:
         """Insert events durably; returns only after the warehouse acknowledged the insert.
+        `settle` (in the same session) leaves out repeats of stored events or refuses.
 
         A warehouse fault propagates (the API answers 503) and marks writes as failing, which
         readiness reports until a write succeeds again."""
-        frame = pd.DataFrame.from_records(rows, columns=list(rows[0]))
         try:
             with self.warehouse.session() as client:
-                stored = source_tables.insert_events(client, frame)
+                to_write, repeats = settle(client, list(rows)) if settle else (list(rows), 0)
+                stored = repeats
+                if to_write:
+                    frame = pd.DataFrame.from_records(to_write, columns=list(to_write[0]))
+                    stored += source_tables.insert_events(client, frame)
         except Exception as error:
             reason = unavailable_reason(error)
             if reason is not None:

@@ -4,7 +4,8 @@ queued run coordinator), the code location served by `dagster api grpc`, `dagste
 and `dagster-daemon` as separate processes, and an MLflow tracking server whose backend store
 is in Postgres and which serves the artifacts. `full_pipeline` is launched through the
 webserver's GraphQL API, as the UI does; the daemon dequeues it; the model lands in the MLflow
-server under the champion alias; the API serves that version.
+server under the champion alias; the API serves that version; and erasing a user the run
+trained on reaches every copy (files on the shared volume, models through the MLflow server).
 
 ClickHouse stays embedded (chDB with its inter-process lock): no ClickHouse server can run here,
 and `chdb+server://` works inside one process only.
@@ -120,8 +121,11 @@ def _answers(url: str) -> bool:
 
 
 def test_full_pipeline_launched_through_the_webserver_runs_on_the_production_instance(
-    postgres: int, tmp_path: Path
+    postgres: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    """...and erasing a user it trained on, with docker-compose's settings (DAGSTER_HOME
+    outside RECSYS_HOME, the instance's files on the shared volume, models on the MLflow
+    server), leaves the id in no file and no table."""
     from dagster import DagsterRunStatus
     from dagster_graphql import DagsterGraphQLClient
     from fastapi.testclient import TestClient
@@ -154,6 +158,9 @@ def test_full_pipeline_launched_through_the_webserver_runs_on_the_production_ins
         "RECSYS_SYNTHETIC_ITEMS": "250",
         "RECSYS_SYNTHETIC_EVENTS": "25000",
         "RECSYS_AUTOMATION_ON": "false",  # only the launched run, no sensor or schedule runs
+        "DAGSTER_ARTIFACTS_DIR": str(home / "dagster"),  # the shared volume, as in compose
+        "RECSYS_ADMIN_TOKEN": "s3cret",
+        "RECSYS_ERASURE_KEY": "a-secret-kept-outside-the-warehouse",
     }
     bin_dir = Path(sys.executable).parent
     stack = Processes(tmp_path, env)
@@ -183,6 +190,15 @@ def test_full_pipeline_launched_through_the_webserver_runs_on_the_production_ins
         stack.start("daemon", [str(bin_dir / "dagster-daemon"), "run", *workspace])
         stack.wait_for("webserver", lambda: _answers(f"http://127.0.0.1:{ui_port}/server_info"))
 
+        for name in ("DAGSTER_HOME", "DAGSTER_ARTIFACTS_DIR", "RECSYS_ERASURE_KEY"):
+            monkeypatch.setenv(name, env[name])  # the API reads the stack's configuration
+        settings = Settings(home=home, mlflow_tracking_uri=tracking, admin_token="s3cret")
+        with TestClient(create_app(settings)) as api:  # a user the run will train on
+            events = [
+                {"user_id": USER, "item_id": f"i{n}", "event_type": "like"} for n in range(12)
+            ]
+            assert api.post("/events", json={"events": events}).status_code == 200
+
         client = DagsterGraphQLClient("127.0.0.1", port_number=ui_port)
         run_id = client.submit_job_execution(
             "full_pipeline", repository_location_name="recsys", run_config=SMALL_BUDGET
@@ -199,9 +215,37 @@ def test_full_pipeline_launched_through_the_webserver_runs_on_the_production_ins
         assert status == DagsterRunStatus.SUCCESS, stack.tail("code") + stack.tail("daemon")
 
         champion = MlflowClient(tracking).get_model_version_by_alias(REGISTERED_MODEL, "champion")
-        settings = Settings(home=home, mlflow_tracking_uri=tracking)
+        roots = [home, dagster_home, tmp_path / "artifacts"]
+        assert _naming(roots, postgres, USER)["files"]  # the run kept copies of the user
         with TestClient(create_app(settings)) as api:
             served = api.get("/model").json()
-        assert served["model_version"] == champion.tags["model_version"]
+            assert served["model_version"] == champion.tags["model_version"]
+            erased = api.delete(f"/users/{USER}", headers={"Authorization": "Bearer s3cret"})
+        assert erased.status_code == 200, erased.text
+        # Every place reached: the instance's files on the shared volume, the models through
+        # the MLflow server; nothing left in any file or in Postgres (Dagster's and MLflow's).
+        assert erased.json()["not_reached"] == []
+        assert _naming(roots, postgres, USER) == {"files": [], "postgres": []}
     finally:
         stack.stop()
+
+
+USER = "compose-erased-ß-2b7e"
+
+
+def _naming(roots: list[Path], port: int, needle: str) -> dict[str, list[str]]:
+    """Files under `roots`, and Postgres databases, whose bytes hold `needle`."""
+    found = subprocess.run(
+        ["grep", "-rlaF", "--", needle, *map(str, roots)], capture_output=True, check=False
+    )
+    databases = []
+    for database in ("dagster", "mlflow"):
+        dump = subprocess.run(
+            [str(PG_BIN / "pg_dump"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+            + ["--data-only", database],
+            capture_output=True,
+            check=True,
+        ).stdout
+        if needle.encode() in dump:
+            databases.append(database)
+    return {"files": found.stdout.decode("utf-8", "replace").split(), "postgres": databases}

@@ -1,19 +1,24 @@
-"""Erasing a user's saved models from an MLflow tracking server that serves its artefacts
-(`mlflow server --serve-artifacts`, as docker-compose runs it), over its REST API: each run's
-`model/model.npz` is read, and deleted when it was trained on the user.
+"""Erasing a user's saved models from the runs an MLflow tracking server knows, found through
+its REST API: each run's `model/model.npz`, read and deleted when it was trained on the user.
+A run's artefacts are where its experiment put them: files on a volume this process shares
+(docker-compose's experiment keeps them on the shared `/data`), or the server's own store when
+it serves it (`mlflow server --serve-artifacts`), through the server.
 
-Runs whose artefacts live elsewhere (an object store the server only names) are out of this
-process's reach: `ArtefactsUnreachable` says which, and the receipt lists it.
+Runs whose artefacts live elsewhere (an object store the server only names, a disk this
+machine does not see) are out of reach: `ArtefactsUnreachable` says which, and the receipt
+lists it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import httpx
 
-from recsys.erasure.files import holds_user
+from recsys.erasure.files import erase_model_artefacts, holds_user
 
 PROXIED = "mlflow-artifacts:"
 MODEL_FILE = "model/model.npz"
@@ -28,6 +33,10 @@ def erase_served_models(tracking_uri: str, experiment: str, user_id: str) -> int
     removed = 0
     with _client(tracking_uri) as http:
         for artifact_uri in _run_artefact_roots(http, experiment):
+            local = _local_folder(artifact_uri)
+            if local is not None:
+                removed += _erase_local(local, user_id)
+                continue
             if not artifact_uri.startswith(PROXIED):
                 raise ArtefactsUnreachable(
                     f"runs keep their artefacts at {artifact_uri.split('://')[0]}:// "
@@ -43,6 +52,24 @@ def erase_served_models(tracking_uri: str, experiment: str, user_id: str) -> int
                 _raise_for(http.delete(url))
                 removed += 1
     return removed
+
+
+def _local_folder(artifact_uri: str) -> Path | None:
+    parsed = urlparse(artifact_uri)
+    return Path(unquote(parsed.path)) if parsed.scheme in ("", "file") else None
+
+
+def _erase_local(run_artefacts: Path, user_id: str) -> int:
+    # A run's folder may be missing because it saved nothing; the experiment's folder (two
+    # levels up) missing means the files are on another machine's disk.
+    if not run_artefacts.exists():
+        if not run_artefacts.parent.parent.exists():
+            raise ArtefactsUnreachable(
+                f"runs keep their artefacts in {run_artefacts.parent.parent}, which this "
+                "machine does not see: mount it here or erase there"
+            )
+        return 0
+    return erase_model_artefacts(run_artefacts, user_id)
 
 
 def _client(tracking_uri: str) -> httpx.Client:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from recsys.event_payloads import EventBatch, EventIn, EventsPayload
 from recsys.validity import event_problem, stored_time
 from serving.dependencies import CatalogueDep, StateDep
 from serving.errors import invalid
+from serving.event_identity import EventConflict, settle_repeats
 from serving.schemas import EventsAccepted, FeedbackIn
 
 router = APIRouter(tags=["events"])
@@ -24,8 +26,8 @@ router = APIRouter(tags=["events"])
 def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
     """Store one event or `{"events": [...]}`; answers once they are durably stored.
 
-    An event is `(user_id, event_id)`: re-sending one (a retry) stores it once; re-sending an
-    identity with another payload replaces it (the last write wins).
+    An event is `(user_id, event_id)`: re-sending one (a retry) stores it once; an identity
+    already stored with other content is a 409 (nothing of the request is stored).
     """
     batch = isinstance(payload, EventBatch)
     events: list[EventIn] = payload.events if batch else [payload]
@@ -44,7 +46,12 @@ def post_events(payload: EventsPayload, state: StateDep) -> EventsAccepted:
         for event in events
     ]
     _refuse_invalid(rows, state, now, batch)
-    return _store(state, rows)
+    claimed = {
+        (row["user_id"], row["event_id"]): event.timestamp is not None
+        for row, event in zip(rows, events, strict=True)
+        if event.event_id is not None
+    }
+    return _store(state, rows, claimed)
 
 
 @router.post("/feedback", response_model=EventsAccepted)
@@ -64,7 +71,8 @@ def post_feedback(feedback: FeedbackIn, state: StateDep, catalogue: CatalogueDep
     _refuse_invalid([row], state, now, batch=False)
     if feedback.item_id not in catalogue:
         raise HTTPException(status_code=404, detail=f"unknown item_id {feedback.item_id!r}")
-    return _store(state, [row])
+    claimed = {} if feedback.event_id is None else {(row["user_id"], row["event_id"]): False}
+    return _store(state, [row], claimed)
 
 
 def _refuse_invalid(rows: list[dict], state, now: datetime, batch: bool) -> None:
@@ -85,10 +93,15 @@ def _refuse_invalid(rows: list[dict], state, now: datetime, batch: bool) -> None
         raise RequestValidationError(errors)
 
 
-def _store(state, rows: list[dict]) -> EventsAccepted:
+def _store(state, rows: list[dict], claimed: dict[tuple[str, str], bool]) -> EventsAccepted:
     # The same identity twice in one batch: keep the last, as the table would after a merge.
     unique = {(row["user_id"], row["event_id"]): row for row in rows}
-    stored = state.store_events(list(unique.values()))  # faults: 503 (serving.errors)
+    try:  # faults: 503 (serving.errors)
+        stored = state.store_events(
+            list(unique.values()), settle=partial(settle_repeats, claimed=claimed)
+        )
+    except EventConflict as conflict:
+        raise HTTPException(status_code=409, detail=str(conflict)) from None
     return EventsAccepted(
         accepted=len(rows),
         stored=stored,

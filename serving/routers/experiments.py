@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from recsys.experiments.definitions import Experiment
 from serving import experiment_reports
 from serving.dependencies import AdminDep, StateDep
+from serving.errors import unprocessable
 from serving.experiments import DefinitionConflict
 from serving.schemas_experiments import (
     ExperimentDeleted,
@@ -54,13 +55,13 @@ def put_experiment(name: Name, body: ExperimentIn, state: AdminDep) -> dict:
     """Define or replace an experiment (admin token). 409 when the file defines it or another
     running experiment holds its surface; 422 when the definition is invalid."""
     if body.name not in (None, name):
-        raise HTTPException(
-            status_code=422, detail=f"the body names {body.name!r} but the path {name!r}"
+        raise unprocessable(
+            ("body", "name"), f"the body names {body.name!r} but the path {name!r}", body.name
         )
     try:
         experiment = Experiment.model_validate({**body.model_dump(), "name": name})
     except ValueError as error:  # the path's name breaks the naming rule
-        raise HTTPException(status_code=422, detail=f"experiment name: {error}") from error
+        raise unprocessable(("path", "name"), f"experiment name: {error}", name) from error
     try:
         state.online.experiments.put(experiment)
     except DefinitionConflict as error:

@@ -14,8 +14,18 @@ from recsys.validity import id_problem
 from serving import catalogue_writes, filters
 from serving.catalogue import Catalogue, ItemInfo
 from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep, StateDep
+from serving.errors import unprocessable
 from serving.neighbours import neighbour_list
-from serving.queries import Diversity, ExcludeGenres, ExcludeIds, Genres, K, ViewerId
+from serving.queries import (
+    Diversity,
+    ExcludeGenres,
+    ExcludeIds,
+    Genres,
+    ItemIdText,
+    K,
+    Split,
+    ViewerId,
+)
 from serving.queries import item_filter as parse_filter
 from serving.schemas import Item, ItemBatch, ItemDeleted, SimilarItems, scored_items
 from serving.scoring import content_similarity
@@ -58,24 +68,24 @@ def delete_item(item_id: ItemId, state: AdminDep) -> ItemDeleted:
 def _valid_id(item_id: str) -> None:
     problem = id_problem(item_id)
     if problem:
-        raise HTTPException(status_code=422, detail=f"item_id {problem}")
+        raise unprocessable(("path", "item_id"), f"item_id {problem}", item_id)
 
 
 @router.get("", response_model=ItemBatch)
 def items(
     catalogue: CatalogueDep,
     ids: Annotated[
-        list[Annotated[str, Query(min_length=1, max_length=256)]],
-        Query(min_length=1, max_length=200, description="Item ids (repeat or comma-separate)"),
+        list[ItemIdText],
+        Split,
+        Query(
+            min_length=1,
+            max_length=MAX_IDS,
+            description=f"Item ids (repeat or comma-separate; at most {MAX_IDS})",
+        ),
     ],
 ) -> ItemBatch:
     """Several catalogue items at once (say, to show a list of recommendations)."""
-    wanted = [i.strip() for value in ids for i in value.split(",") if i.strip()]
-    if len(wanted) > MAX_IDS:
-        raise HTTPException(
-            status_code=422, detail=f"at most {MAX_IDS} ids per request, got {len(wanted)}"
-        )
-    found = {i: catalogue.get(i) for i in dict.fromkeys(wanted)}
+    found = {i: catalogue.get(i) for i in dict.fromkeys(ids)}
     return ItemBatch(
         items=[Item.of(info) for info in found.values() if info is not None],
         missing=[i for i, info in found.items() if info is None],
