@@ -90,8 +90,9 @@ def browser():
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The API for `settings` on a real uvicorn server in a thread; yields its base URL."""
+def serving(settings: Settings, **config) -> Iterator[str]:
+    """The API for `settings` on a real uvicorn server in a thread (more uvicorn `config`, if
+    given); yields its base URL."""
     import threading
     import time
 
@@ -101,7 +102,9 @@ def serving(settings: Settings) -> Iterator[str]:
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", **config
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -30,6 +30,10 @@ def test_no_input_causes_a_server_error(app):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 13  # every endpoint is in the schema, so every one is fuzzed
     for operation in operations:
+        # With the token, so admin routes answer their own errors too (erasures are slow and
+        # tested on their own: those go without, and are refused).
+        erasing = operation.method.upper() == "DELETE" and operation.path.startswith("/users")
+        headers = {} if erasing else {"Authorization": "Bearer fuzz-token"}
 
         @settings(
             max_examples=CASES_PER_OPERATION,
@@ -38,13 +42,8 @@ def test_no_input_causes_a_server_error(app):
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        # With the token, so admin routes answer their own errors too (erasures are slow and
-        # tested on their own: those go without, and are refused).
-        erasing = operation.method.upper() == "DELETE" and operation.path.startswith("/users")
-        headers = {} if erasing else {"Authorization": "Bearer fuzz-token"}
-
         @given(case=operation.as_strategy())
-        def fuzz(case):
+        def fuzz(case, headers=headers):
             response = case.call(headers=headers)
             # Schema conformance too: the hottest endpoint writes its JSON by hand.
             case.validate_response(
