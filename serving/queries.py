@@ -40,6 +40,17 @@ def split_commas(values: object) -> object:
 Split = BeforeValidator(split_commas)
 
 
+def at_most(count: int, what: str):
+    """A list's limit, checked after splitting, with a message that says it plainly."""
+
+    def check(values: list) -> list:
+        if len(values) > count:
+            raise ValueError(f"at most {count} {what}, got {len(values)}")
+        return values
+
+    return check
+
+
 def joined(count: int, longest: int) -> int:
     """The longest one raw value may be: `count` values of `longest` characters, joined."""
     return count * (longest + 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import AfterValidator
 
 from recsys.catalogue.payloads import ItemFields
 from recsys.validity import id_problem
@@ -25,6 +26,7 @@ from serving.queries import (
     K,
     Split,
     ViewerId,
+    at_most,
 )
 from serving.queries import item_filter as parse_filter
 from serving.schemas import Item, ItemBatch, ItemDeleted, SimilarItems, scored_items
@@ -77,11 +79,8 @@ def items(
     ids: Annotated[
         list[ItemIdText],
         Split,
-        Query(
-            min_length=1,
-            max_length=MAX_IDS,
-            description=f"Item ids (repeat or comma-separate; at most {MAX_IDS})",
-        ),
+        AfterValidator(at_most(MAX_IDS, "ids per request")),
+        Query(min_length=1, description=f"Item ids (repeat or comma-separate; at most {MAX_IDS})"),
     ],
 ) -> ItemBatch:
     """Several catalogue items at once (say, to show a list of recommendations)."""

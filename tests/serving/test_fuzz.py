@@ -35,22 +35,27 @@ def test_no_input_causes_a_server_error(app):
         erasing = operation.method.upper() == "DELETE" and operation.path.startswith("/users")
         headers = {} if erasing else {"Authorization": "Bearer fuzz-token"}
 
-        @settings(
-            max_examples=CASES_PER_OPERATION,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def fuzz(case, headers=headers):
-            response = case.call(headers=headers)
-            # Schema conformance too: the hottest endpoint writes its JSON by hand.
-            case.validate_response(
-                response, checks=[not_a_server_error, response_schema_conformance]
-            )
-
+        fuzz = _fuzzer(operation, headers)
         try:
             fuzz()
         except Exception as error:
             raise AssertionError(f"{operation.label}: {error}") from error
+
+
+def _fuzzer(operation, headers: dict[str, str]):
+    """The bounded property test of one operation, its requests sent with `headers`."""
+
+    @settings(
+        max_examples=CASES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def fuzz(case):
+        response = case.call(headers=headers)
+        # Schema conformance too: the hottest endpoint writes its JSON by hand.
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+    return fuzz
