@@ -38,6 +38,9 @@ def start_api(home: Path, port: int, extra_env: dict[str, str] | None = None) ->
             "-m",
             "uvicorn",
             "serving.app:app",
+            # As every command that serves the API runs it (a deadline for slow headers).
+            "--http",
+            "serving.slow_clients:TimedH11Protocol",
             "--port",
             str(port),
             "--log-level",
