@@ -77,7 +77,7 @@ def admin_token(home: Path) -> str:
 
 RECOVER = "python -m recsys materialize"
 # uvicorn's HTTP protocol with a deadline for request headers (serving.slow_clients).
-SLOW_CLIENTS = "serving.slow_clients:TimedH11Protocol"
+SLOW_CLIENTS = "serving.slow_clients:TimedHTTPProtocol"
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:

@@ -1,23 +1,27 @@
-"""uvicorn's HTTP/1.1 protocol with a deadline for a request's headers.
+"""uvicorn's HTTP/1.1 protocol (the one it would choose: httptools when installed, else h11)
+with a deadline for a request's headers.
 
 uvicorn closes a connection left idle after a response (`--timeout-keep-alive`), but not one
 that sends nothing, or sends a request line and then trickles its headers: 200 such clients
 held 1,556 open files. Here a connection must deliver a request's complete headers within
 `RECSYS_API_HEADER_TIMEOUT_SECONDS` of connecting, or of sending the first byte of its next
 request, or it is closed. Every command that serves the API names this class
-(`uvicorn serving.app:app --http serving.slow_clients:TimedH11Protocol`).
+(`uvicorn serving.app:app --http serving.slow_clients:TimedHTTPProtocol`).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from recsys.settings import get_settings
 
 
-class TimedH11Protocol(H11Protocol):
+class HeaderDeadline:
+    """Mixed into one of uvicorn's HTTP/1.1 protocols (both start a request cycle, `cycle`,
+    once a request's headers are complete)."""
+
     header_timeout: float | None = None  # None: the setting
 
     def __init__(self, *args, **kwargs) -> None:
@@ -55,3 +59,7 @@ class TimedH11Protocol(H11Protocol):
         self._headers_due = None
         if self.cycle is None or self.cycle.response_complete:
             self.transport.close()
+
+
+class TimedHTTPProtocol(HeaderDeadline, AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """What `--http` names: uvicorn's own choice of protocol, with the header deadline."""

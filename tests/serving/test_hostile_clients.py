@@ -8,8 +8,12 @@ from __future__ import annotations
 import logging
 import socket
 
+import pytest
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
 from serving.guards import MaskCredentials, mask_credentials
-from serving.slow_clients import TimedH11Protocol
+from serving.slow_clients import HeaderDeadline, TimedHTTPProtocol
 from tests.conftest import serving
 
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -65,8 +69,10 @@ def test_a_reused_event_id_with_other_content_is_a_conflict(api, catalogue):
     assert profile["events_by_type"] == {"like": 1}  # nothing of either refused request
 
 
-def test_a_client_that_sends_its_headers_too_slowly_is_disconnected(api_settings):
-    slow = type("Slow", (TimedH11Protocol,), {"header_timeout": 0.5})
+@pytest.mark.parametrize("protocol", [HttpToolsProtocol, H11Protocol])
+def test_a_client_that_sends_its_headers_too_slowly_is_disconnected(api_settings, protocol):
+    assert issubclass(TimedHTTPProtocol, HeaderDeadline)  # what every command names
+    slow = type("Slow", (HeaderDeadline, protocol), {"header_timeout": 0.5})
     with serving(api_settings, http=slow) as base:
         port = int(base.rsplit(":", 1)[1])
         silent = socket.create_connection(("127.0.0.1", port), timeout=30)
