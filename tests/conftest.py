@@ -295,7 +295,7 @@ def tansu_or_skip() -> str:
 def kafka_broker() -> Iterator[str]:
     """A real Kafka-protocol broker (Tansu, state in memory) on a free loopback port; yields its
     bootstrap address."""
-    from benchmarks._util import start_tansu
+    from tests.kafka_broker import start_tansu
 
     port = free_port()
     broker = start_tansu(port, Path(tansu_or_skip()))

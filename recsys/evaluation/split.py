@@ -3,7 +3,8 @@
 Protocols (`RECSYS_EVALUATION_SPLIT`), so users can reproduce the published protocol of a
 benchmark suite and compare like with like:
 - `temporal` (default): each user's most recent `holdout_fraction` of pairs is held out. Train
-  is each user's past: no future leaks into training (see ../shared/NOTES.md).
+  is each user's past: no future leaks into training (temporal splits are much harder than
+  random ones on MovieLens: the figures to beat, not to match).
 - `global_time`: one cut in time for everyone; pairs after it are held out.
 - `random`: each user's held-out pairs are drawn at random (seeded), the same share per user
   (stratified). It lets the future into training and flatters every model; offered because

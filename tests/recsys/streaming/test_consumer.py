@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from recsys.settings import Settings
-from recsys.streaming.consumer import CRASH_AT, EventConsumer
+from recsys.streaming.consumer import EventConsumer
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
 from tests.conftest import small_settings
@@ -29,7 +29,7 @@ PARTITIONS = 2
 def _topic(bootstrap: str, name: str) -> str:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     future = admin.create_topics([NewTopic(name, num_partitions=PARTITIONS)])[name]
-    future.result(timeout=30)  # the client must outlive the future (../shared/NOTES.md)
+    future.result(timeout=30)  # the client must outlive its future, or the future fails
     return name
 
 
@@ -89,12 +89,15 @@ def _consume_in_a_process(settings: Settings, crash_at: str = "") -> subprocess.
            "RECSYS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "RECSYS_KAFKA_EVENTS_TOPIC": settings.kafka_events_topic,
            "RECSYS_KAFKA_GROUP": settings.kafka_group, "RECSYS_KAFKA_BATCH_SIZE": "500",
-           "RECSYS_KAFKA_METRICS_PORT": "0", CRASH_AT: crash_at,
+           "RECSYS_KAFKA_METRICS_PORT": "0",
            # Passed through to librdkafka: a dead member's partitions move on sooner.
            "RECSYS_KAFKA_PROPERTY_SESSION_TIMEOUT_MS": "2000",
            "RECSYS_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS": "300"}  # fmt: skip
+    # The crash point is the test's own consumer process; production code reads no test hook.
+    command = ["-m", "tests.recsys.streaming.crashing_consumer", crash_at] if crash_at else [
+        "-m", "recsys.cli", "consume", "--idle-exit", "2"]  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", "recsys.cli", "consume", "--idle-exit", "2"],
+        [sys.executable, *command],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
@@ -199,8 +202,8 @@ def test_sigterm_stores_and_commits_the_batch_in_hand_then_exits(kafka_broker: s
 
 
 def test_a_broker_that_is_down_is_retried_and_consuming_resumes_when_it_is_up(tmp_path: Path):
-    from benchmarks._util import start_tansu
     from tests.conftest import free_port, tansu_or_skip
+    from tests.kafka_broker import start_tansu
 
     port = free_port()
     settings = _settings(tmp_path, f"127.0.0.1:{port}", "later")
