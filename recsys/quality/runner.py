@@ -7,7 +7,10 @@ rows failed and a few offending values, ready for Dagster check metadata.
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,50 +98,68 @@ def validate(
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    result_format = {
-        "result_format": "COMPLETE" if row_indexes else "SUMMARY",
-        "partial_unexpected_count": SAMPLE_SIZE,
-    }
-    if docs_root is None:
-        context = gx.get_context(mode="ephemeral")
-    else:
-        docs_root.mkdir(parents=True, exist_ok=True)
-        context = gx.get_context(mode="file", project_root_dir=str(docs_root))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_or_update_pandas("pandas")
-    asset = next((a for a in source.assets if a.name == suite_name), None) or (
-        source.add_dataframe_asset(name=suite_name)
-    )
-    batch_definition = next(
-        (b for b in asset.batch_definitions if b.name == "whole"), None
-    ) or asset.add_batch_definition_whole_dataframe("whole")
-    suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=suite_name, expectations=list(expectations))
-    )
-    if docs_root is None:
-        result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-            suite, result_format=result_format
+    # Steps in separate processes validate at once; a file-backed GX project read while
+    # another process writes it comes back empty. One at a time per project.
+    with _project_lock(docs_root):
+        result_format = {
+            "result_format": "COMPLETE" if row_indexes else "SUMMARY",
+            "partial_unexpected_count": SAMPLE_SIZE,
+        }
+        if docs_root is None:
+            context = gx.get_context(mode="ephemeral")
+        else:
+            docs_root.mkdir(parents=True, exist_ok=True)
+            context = gx.get_context(mode="file", project_root_dir=str(docs_root))
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = context.data_sources.add_or_update_pandas("pandas")
+        asset = next((a for a in source.assets if a.name == suite_name), None) or (
+            source.add_dataframe_asset(name=suite_name)
         )
-        docs_index = None
-    else:
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+        batch_definition = next(
+            (b for b in asset.batch_definitions if b.name == "whole"), None
+        ) or asset.add_batch_definition_whole_dataframe("whole")
+        suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=suite_name, expectations=list(expectations))
         )
-        checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=suite_name,
-                validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-                result_format=result_format,
+        if docs_root is None:
+            result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+                suite, result_format=result_format
             )
+            docs_index = None
+        else:
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+            )
+            checkpoint = context.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=suite_name,
+                    validation_definitions=[definition],
+                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+                    result_format=result_format,
+                )
+            )
+            run = checkpoint.run(batch_parameters={"dataframe": frame})
+            result = next(iter(run.run_results.values()))
+            docs_index = data_docs_site(docs_root) / "index.html"
+            localise(docs_index.parent)
+        return Report(
+            suite=suite_name, rows=len(frame), outcomes=_outcomes(result), docs_index=docs_index
         )
-        run = checkpoint.run(batch_parameters={"dataframe": frame})
-        result = next(iter(run.run_results.values()))
-        docs_index = data_docs_site(docs_root) / "index.html"
-        localise(docs_index.parent)
-    return Report(
-        suite=suite_name, rows=len(frame), outcomes=_outcomes(result), docs_index=docs_index
-    )
+
+
+@contextmanager
+def _project_lock(docs_root: Path | None) -> Iterator[None]:
+    """An exclusive lock on the GX project at `docs_root` (none for an ephemeral context)."""
+    if docs_root is None:
+        yield
+        return
+    docs_root.mkdir(parents=True, exist_ok=True)
+    with (docs_root / ".gx-project.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _outcomes(result) -> list[Outcome]:
