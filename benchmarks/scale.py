@@ -231,7 +231,7 @@ def raw_references(settings, storage: Path) -> dict[str, float]:
 
 def _workers_check(model, k: int) -> dict[str, float]:
     """Seconds to compute every bucket's lists on 1 thread and on 2."""
-    from recsys import generation
+    from recsys.training import generation
 
     seconds = {}
     for workers in (1, 2):

@@ -1,7 +1,9 @@
-"""`python -m recsys up`: see recsys.cli."""
+"""`python -m recsys up | materialize | consume`: the launcher's commands.
 
-import sys
+The launcher (`recsys_launcher`) talks to Dagster; the `recsys` core must not import it, so this
+doorway runs it by name instead of importing it.
+"""
 
-from recsys.cli import main
+import runpy
 
-sys.exit(main())
+runpy.run_module("recsys_launcher", run_name="__main__", alter_sys=True)

@@ -10,8 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
-from recsys.validity import DEFAULT_EPOCH
+from recsys.events.validity import DEFAULT_EPOCH
+from recsys.foldin.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     # Confidence added to a (user, item) pair by one event of each type. Ratings are scaled by

@@ -14,12 +14,12 @@ from pydantic import PrivateAttr
 from recsys.data import Dataset
 from recsys.data.source import open_dataset
 from recsys.erasure.keys import ErasureKeys, erasure_keys
+from recsys.events.validity import DEFAULT_EPOCH
 from recsys.settings import Settings
-from recsys.stores import MLFLOW_EXPERIMENT
-from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations
 from recsys_assets.run_config import RunDefaults
+from recsys_launcher.stores import MLFLOW_EXPERIMENT
 
 
 class WarehouseResource(dg.ConfigurableResource):

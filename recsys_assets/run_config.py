@@ -15,9 +15,9 @@ import dagster as dg
 from pydantic import Field
 
 from recsys.evaluation.split import SplitConfig
-from recsys.families import default_budget
-from recsys.selection import SelectionConfig
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
+from recsys.training.families import default_budget
+from recsys.training.selection import SelectionConfig
 
 
 class RunDefaults(dg.ConfigurableResource):
@@ -83,7 +83,7 @@ class SelectionRunConfig(SettingsDefaults):
         "rating_threshold": "relevance_min_rating",
     }
 
-    # Trials per model family (recsys.families); a family left out is not searched.
+    # Trials per model family (recsys.training.families); a family left out is not searched.
     budget: dict[str, int] = default_budget()
     ease_max_items: int | None = None  # empty: RECSYS_EASE_MAX_ITEMS
     holdout_fraction: float = 0.2
@@ -137,7 +137,7 @@ class RecommendationsConfig(SettingsDefaults):
 
     top_k: int | None = None  # empty: RECSYS_TOP_K
     # Users are split into this many buckets by a hash of their id; each bucket is one step of
-    # the run, computed, written and retried on its own (see recsys.generation).
+    # the run, computed, written and retried on its own (see recsys.training.generation).
     buckets: int | None = Field(default=None, ge=1, le=1024)  # empty: RECSYS_GENERATION_BUCKETS
     # Threads computing slices of a bucket at once; 0 leaves it to the model: one for those
     # implicit scores (it already uses every core), one per core (up to four) for the ranker.
@@ -158,7 +158,7 @@ class TrendingConfig(SettingsDefaults):
 
 
 class PublicationConfig(dg.Config):
-    """Which role a retrained model may take (`recsys.selection.publication_role`)."""
+    """Which role a retrained model may take (`recsys.training.selection.publication_role`)."""
 
     role: Literal["auto", "champion", "challenger"] = "auto"
     # auto: a model that lost offline by less than this is published as challenger (0: never).

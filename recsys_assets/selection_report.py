@@ -4,8 +4,8 @@ the `model_selection` asset shows (and `benchmarks.offline_quality` prints)."""
 from __future__ import annotations
 
 from recsys.evaluation import bootstrap
-from recsys.publication import OBJECTIVE
-from recsys.selection_results import Selection
+from recsys.evaluation.publication import OBJECTIVE
+from recsys.evaluation.selection_results import Selection
 
 REPORTED = (
     "ndcg_at_10",

@@ -22,9 +22,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from recsys import stores
 from recsys.settings import Settings
 from recsys.streaming.run import consume
+from recsys_launcher import stores
 
 PROJECT_FILES = ("dagster.yaml", "workspace.yaml")
 

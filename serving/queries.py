@@ -13,7 +13,7 @@ from fastapi import HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, ValidationError
 
-from recsys.validity import MAX_ID_LENGTH
+from recsys.events.validity import MAX_ID_LENGTH
 from serving import path_choice
 from serving.catalogue import Catalogue
 from serving.filters import ItemFilter

@@ -12,7 +12,7 @@ from pydantic import (
     Field,
 )
 
-from recsys.event_payloads import Id, RequestId
+from recsys.events.payloads import Id, RequestId
 from serving.catalogue import ItemInfo
 
 

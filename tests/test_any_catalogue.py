@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.ids import encode_id
+from recsys.events.ids import encode_id
 from recsys.settings import Settings
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.migrations import apply_migrations

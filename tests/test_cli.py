@@ -30,7 +30,7 @@ def test_recsys_up_serves_recommendations_and_the_dagster_ui(tmp_path: Path):
     env.pop("DAGSTER_HOME", None)
     log = (tmp_path / "up.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "recsys.cli", "up"],
+        [sys.executable, "-m", "recsys_launcher.cli", "up"],
         # As a shell's background job: SIGINT ignored. Ctrl+C must still stop everything.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         cwd=ROOT,

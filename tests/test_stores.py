@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from recsys import stores
 from recsys.settings import Settings
+from recsys_launcher import stores
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from recsys.catalogue.lifecycle import utc
-from recsys.validity import CONTROL_RANGES, SURROGATES, id_problem
+from recsys.events.validity import CONTROL_RANGES, SURROGATES, id_problem
 
 _BAD_TEXT = re.compile(
     "[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in (*CONTROL_RANGES, SURROGATES)) + "]"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recsys.validity import MAX_ID_LENGTH
+from recsys.events.validity import MAX_ID_LENGTH
 
 _YEAR_AT_END = re.compile(r"\s*\((\d{4})\)\s*$")
 NO_GENRES = "(no genres listed)"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.ids import encode_id, unpack_ids
+from recsys.events.ids import encode_id, unpack_ids
 
 # The pipeline's stored values (Dagster IO manager files, one per asset) that hold user ids:
 # the interaction matrix and the trained model (its training matrix). The erasure tests' byte

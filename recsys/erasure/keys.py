@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from recsys.ids import encode_id
+from recsys.events.ids import encode_id
 from recsys.settings import Settings
 
 KEY_FILE = "erasure-key"

@@ -12,8 +12,8 @@ import pandas as pd
 
 from recsys.evaluation import metrics
 from recsys.evaluation.split import TemporalSplit
-from recsys.matrix import InteractionMatrix, build_matrix
 from recsys.models.base import Recommender
+from recsys.models.matrix import InteractionMatrix, build_matrix
 
 RANKING_METRICS = {
     "precision": metrics.precision_at_k,

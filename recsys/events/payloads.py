@@ -1,7 +1,7 @@
 """An event as clients send it: the body of `POST /events` and the value of a Kafka message.
 
 One event, or `{"events": [...]}` with up to MAX_BATCH. Parsing here is only the shape; the
-event rule (`recsys.validity`) decides what is valid, the same for every way in.
+event rule (`recsys.events.validity`) decides what is valid, the same for every way in.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from recsys.events import EVENT_TYPES
-from recsys.validity import MAX_ID_LENGTH
+from recsys.events.validity import MAX_ID_LENGTH
+from recsys.events.vocabulary import EVENT_TYPES
 
-# Ids are checked by the event rule (recsys.validity) in the router, so that the API accepts
+# Ids are checked by the event rule (recsys.events.validity) in the router, so that the API accepts
 # exactly what training will use; here only a parse bound, far above the rule's limit.
 Id = Annotated[str, Field(max_length=64 * MAX_ID_LENGTH)]
-EventType = Literal[EVENT_TYPES]  # one vocabulary: recsys.events
+EventType = Literal[EVENT_TYPES]  # one vocabulary: recsys.events.vocabulary
 MAX_BATCH = 10_000
 # What the API hands out as a list's request_id (hex), with room for a platform's own ids.
 RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]

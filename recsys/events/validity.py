@@ -12,7 +12,7 @@ The rule, field by field, checked in this order (the first failing field is the 
   surrogates), no control characters (C0, DEL, C1), and no space character (Unicode `Zs`) at
   either end. Nothing is stripped or normalised: what a client sends is the id, byte for byte.
   Invisible format marks (RTL marks, zero-width joiners) and any other character are allowed.
-- `event_type`: one of `recsys.events.EVENT_TYPES`.
+- `event_type`: one of `recsys.events.vocabulary.EVENT_TYPES`.
 - `value`: required for ratings; when present a finite number within its type's range, as
   stored (float32).
 - `timestamp`: in whole milliseconds (as stored), not before the quality epoch and not more than
@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recsys.events import EVENT_TYPES, VALUE_RANGES
+from recsys.events.vocabulary import EVENT_TYPES, VALUE_RANGES
 
 ID_FIELDS: tuple[str, ...] = ("event_id", "user_id", "item_id")
 FIELDS: tuple[str, ...] = (*ID_FIELDS, "event_type", "value", "timestamp")
@@ -45,7 +45,8 @@ UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
 
 # C0 controls, DEL and C1 controls; surrogates only exist in Python strings (a lone "\ud800"
-# in JSON), never in valid UTF-8, and are how invalid bytes read back (see `recsys.ids.decode_id`).
+# in JSON), never in valid UTF-8, and are how invalid bytes read back
+# (see `recsys.events.ids.decode_id`).
 CONTROL_RANGES: tuple[tuple[int, int], ...] = ((0x00, 0x1F), (0x7F, 0x9F))
 SURROGATES = (0xD800, 0xDFFF)
 # Unicode's space separators (category Zs; a test checks this against unicodedata).

@@ -5,7 +5,7 @@ acted since (or a brand-new user) is scored from their whole current history aga
 model learned about items, without retraining. One scorer per kind of item side
 (`recsys.foldin.scorers`): ALS factors, item-item weights (EASE, item-kNN), content TF-IDF; the
 version's `Blend` mixes the collaborative side with content for short histories, as the hybrid
-does in training (`recsys.blend`).
+does in training (`recsys.foldin.blend`).
 
 Plain numpy and scipy: the API loads the arrays and never needs a training library.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.blend import blend_rows
+from recsys.foldin.blend import blend_rows
 from recsys.foldin.scorers import COLLABORATIVE_SCORERS, ContentScorer
 from recsys.foldin.spec import FoldInSpec, ItemSide
 

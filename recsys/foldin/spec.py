@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS, Blend
+from recsys.foldin.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS, Blend
 
 # The collaborative item side a model leaves for fold-in; "none": content alone, or nothing.
 ItemSideKind = Literal["factors", "item_item", "none"]

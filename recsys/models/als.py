@@ -9,8 +9,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys.foldin import BM25_B, BM25_K1, FoldInParts, bm25_length_norm
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, cosine_neighbours, dot_topk
+from recsys.models.matrix import InteractionMatrix
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.events.ids import pack_ids
 from recsys.foldin import FoldInParts
-from recsys.ids import pack_ids
 from recsys.lifts import Lifts
-from recsys.matrix import InteractionMatrix
+from recsys.models.matrix import InteractionMatrix
 
 
 class Recommender(ABC):

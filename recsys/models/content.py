@@ -12,8 +12,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.foldin.vocabulary import EMPTY_VOCABULARY, ContentVocabulary, item_documents
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, cosine_neighbours, sparse_arrays
+from recsys.models.matrix import InteractionMatrix
 
 # Vocabularies up to this many terms are densified for neighbour search (items x terms floats).
 DENSE_TERMS = 1024

@@ -10,8 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.foldin import FoldInParts
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, sparse_arrays
+from recsys.models.matrix import InteractionMatrix
 
 ARTIFACT_WEIGHTS_PER_ITEM = 200
 

@@ -2,7 +2,7 @@
 
 final = collab_weight * collaborative + (1 - collab_weight) * content, both scaled per user to
 [0, 1], for users with at least `min_interactions`; content alone below that (trending covers
-users with nothing at all, at serving time). Fold-in mixes the same way (`recsys.blend`).
+users with nothing at all, at serving time). Fold-in mixes the same way (`recsys.foldin.blend`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS, Blend, blend_rows
 from recsys.foldin import FoldInParts
-from recsys.matrix import InteractionMatrix
+from recsys.foldin.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS, Blend, blend_rows
 from recsys.models.base import Recommender
+from recsys.models.matrix import InteractionMatrix
 
 
 class HybridRecommender(Recommender):

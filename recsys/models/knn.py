@@ -8,8 +8,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys.foldin import FoldInParts
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, sparse_arrays, sparse_top_k, unseen
+from recsys.models.matrix import InteractionMatrix
 
 
 class ItemKNNRecommender(Recommender):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.ids import IdCodes
+from recsys.events.ids import IdCodes
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
+from recsys.models.matrix import InteractionMatrix
 
 
 class PopularityRecommender(Recommender):

@@ -12,8 +12,8 @@ import great_expectations as gx
 import pandas as pd
 
 from recsys.catalogue.payloads import MAX_GENRE_LENGTH
+from recsys.events.validity import BAD_ID_PATTERN, MAX_ID_LENGTH, id_problem
 from recsys.quality.runner import Report, checkable, validate
-from recsys.validity import BAD_ID_PATTERN, MAX_ID_LENGTH, id_problem
 
 E = gx.expectations
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from recsys.ids import decode_id
-from recsys.validity import ID_FIELDS
+from recsys.events.ids import decode_id
+from recsys.events.validity import ID_FIELDS
 from recsys.warehouse.interaction_sql import user_sample_threshold
 
 
@@ -93,7 +93,7 @@ def recommendation_sample(client: Client, model_version: str, max_users: int) ->
 def newest_events(client: Client, limit: int) -> pd.DataFrame:
     """The `limit` most recently stored events as training reads them (deduplicated), for the
     events check: ids exactly as stored (invalid UTF-8 as lone surrogates, see
-    `recsys.ids.decode_id`), and a stored NaN value as +inf so that a DataFrame can tell it
+    `recsys.events.ids.decode_id`), and a stored NaN value as +inf so that a DataFrame can tell it
     from a missing value."""
     result = client.query(
         """

@@ -15,10 +15,7 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 
-from recsys.events import EVENT_TYPES
-from recsys.quality.reads import RecommendationTotals
-from recsys.quality.runner import Report, checkable, validate
-from recsys.validity import (
+from recsys.events.validity import (
     BAD_ID_PATTERN,
     ID_FIELDS,
     MAX_ID_LENGTH,
@@ -27,6 +24,9 @@ from recsys.validity import (
     to_millis,
     value_bounds,
 )
+from recsys.events.vocabulary import EVENT_TYPES
+from recsys.quality.reads import RecommendationTotals
+from recsys.quality.runner import Report, checkable, validate
 
 E = gx.expectations
 
@@ -39,8 +39,9 @@ def check_events(
     docs_root: Path | None = None,
     row_indexes: bool = False,
 ) -> Report:
-    """The event rule of `recsys.validity` as expectations, each tolerating `max_invalid_rate`
-    of failing rows (GX `mostly`): a few bad rows are quarantined, a corrupted batch fails.
+    """The event rule of `recsys.events.validity` as expectations, each tolerating
+    `max_invalid_rate` of failing rows (GX `mostly`): a few bad rows are quarantined, a
+    corrupted batch fails.
 
     `events` has the stored columns; `ingested_at` (when each row was accepted) defaults to
     `now`. A missing value is NaN or None; a stored NaN must come as +inf (see

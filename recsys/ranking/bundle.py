@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.blend import Blend
 from recsys.foldin import FoldInSpec
+from recsys.foldin.blend import Blend
 from recsys.models.base import Recommender, sparse_arrays
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.features import ITEM_FEATURES, ITEM_HISTORY, ITEM_STATIC

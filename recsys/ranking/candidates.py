@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender, sparse_top_k, unseen
+from recsys.models.matrix import InteractionMatrix
 from recsys.ranking.features import FEATURES
 from recsys.ranking.source import FeatureSource
 

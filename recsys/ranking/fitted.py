@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
+from recsys.models.matrix import InteractionMatrix
 
 
 class FittedModels:

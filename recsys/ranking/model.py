@@ -9,7 +9,7 @@
                  and refits only the retrievers (half the cost; labels a window older)
     recommend:   candidates ──features──▶ booster score ──▶ top K
 
-It is a family like the others (`recsys.families`): its params say which retrievers with
+It is a family like the others (`recsys.training.families`): its params say which retrievers with
 which params, how deep, and the booster's settings, so refitting it on other data (the test
 split, all data) repeats the same recipe. Features need the warehouse: `bind` a
 `FeatureSource` over the pairs behind the matrix before `fit`.
@@ -29,8 +29,8 @@ from recsys.evaluation.evaluate import prepare
 from recsys.evaluation.split import SplitConfig, holdout_split
 from recsys.foldin import FoldInParts
 from recsys.lifts import Lifts
-from recsys.matrix import InteractionMatrix
 from recsys.models.base import Recommender
+from recsys.models.matrix import InteractionMatrix
 from recsys.ranking import learner
 from recsys.ranking.candidates import (
     RECENT,

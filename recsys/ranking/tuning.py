@@ -18,12 +18,12 @@ import optuna
 import pandas as pd
 
 from recsys.evaluation.evaluate import EvaluationData
+from recsys.evaluation.publication import OBJECTIVE
+from recsys.evaluation.selection_results import FamilyResult, Trial
 from recsys.evaluation.split import SplitConfig
-from recsys.publication import OBJECTIVE
 from recsys.ranking import learner
 from recsys.ranking.model import RankerRecommender
 from recsys.ranking.source import staged
-from recsys.selection_results import FamilyResult, Trial
 
 RETRIEVER_FAMILIES = ("ease", "als", "item_knn", "content_tfidf")
 CHECK_SHARE = 0.25

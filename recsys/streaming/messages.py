@@ -2,7 +2,7 @@
 
 A message's value is what `POST /events` takes: one event, or `{"events": [...]}`. A message is
 stored whole or not at all, as a request is: one that is not JSON, not an event, or holds an
-event that breaks the rule (`recsys.validity`) becomes one dead letter with the reason.
+event that breaks the rule (`recsys.events.validity`) becomes one dead letter with the reason.
 
 A redelivered message must be the *same* events, so nothing is drawn at random or from the
 clock: an event without an `event_id` gets `topic/partition/offset` (plus `/index` inside a
@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from recsys.event_payloads import EventBatch, EventsPayload
-from recsys.events import EVENT_COLUMNS
-from recsys.validity import UNIX_EPOCH, event_problem, invalid_fields, stored_time
+from recsys.events.payloads import EventBatch, EventsPayload
+from recsys.events.validity import UNIX_EPOCH, event_problem, invalid_fields, stored_time
+from recsys.events.vocabulary import EVENT_COLUMNS
 from recsys.warehouse.dead_letters import DeadLetter
 
 PAYLOAD = TypeAdapter(EventsPayload)

@@ -16,8 +16,8 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.evaluation.split import SplitConfig
+from recsys.foldin.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.models.als import ALSParams, ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender

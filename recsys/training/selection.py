@@ -21,29 +21,29 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from recsys import families
-from recsys.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.evaluation.evaluate import EvaluationData, evaluate, prepare
+from recsys.evaluation.publication import OBJECTIVE
 from recsys.evaluation.retrieval import candidate_recall, relevant_retrieved
+from recsys.evaluation.selection_results import FamilyResult, Selection, Trial
 from recsys.evaluation.split import SplitConfig, holdout_split
-from recsys.families import FAMILIES, BuildOptions
+from recsys.foldin.blend import DEFAULT_COLLAB_WEIGHT, DEFAULT_MIN_INTERACTIONS
 from recsys.models.base import Recommender
 from recsys.models.ease import CatalogueTooLargeError
 from recsys.models.popularity import PopularityRecommender
-from recsys.publication import OBJECTIVE
 from recsys.ranking import tuning as ranker_tuning
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.fitted import FittedModels
 from recsys.ranking.model import RankerRecommender
 from recsys.ranking.source import staged
-from recsys.selection_results import FamilyResult, Selection, Trial
+from recsys.training import families
+from recsys.training.families import FAMILIES, BuildOptions
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    """Trials per family name (see `recsys.families`; a family left out or at 0 is not
+    """Trials per family name (see `recsys.training.families`; a family left out or at 0 is not
     searched), the split, the limits models are built with, and the search's seed."""
 
     budget: dict[str, int] = field(default_factory=families.default_budget)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from recsys.ids import id_array
+from recsys.events.ids import id_array
 from recsys.lifts import Lifts
 from recsys.warehouse.cluster import rows_table
 from recsys.warehouse.connection import Warehouse
@@ -183,7 +183,7 @@ def write_trending(
 
     `decayed`: every event counts, halving per `half_life_days` of age (the default list);
     `1d`, `7d`, `30d`: events within that window count in full. Returns rows per window.
-    Invalid events (`recsys.validity`) count for nothing, and do not move "newest".
+    Invalid events (`recsys.events.validity`) count for nothing, and do not move "newest".
     """
     weight, params = event_weight_sql(weights)
     valid, valid_params = valid_events_condition(epoch)

@@ -76,7 +76,7 @@ def rebuild_interactions(
     weight halves for every `half_life_days` it is older than the newest event. A pair with any
     dislike keeps a row (so it is never recommended back) with confidence 0. Events about items
     missing from the catalogue stay in the log but are left out here: nothing can show or
-    recommend them. Invalid events (see `recsys.validity`) are left out.
+    recommend them. Invalid events (see `recsys.events.validity`) are left out.
     """
     valid, valid_params = valid_events_condition(epoch)
     weight, params = confidence_sql(

@@ -1,6 +1,6 @@
 """Events left out of training, kept where a user can look at them.
 
-The rule is `recsys.validity`. Writers refuse invalid rows into `quarantined_events` (origin
+The rule is `recsys.events.validity`. Writers refuse invalid rows into `quarantined_events` (origin
 `writer`); rows that reached `events` some other way (an older writer, direct SQL, data from
 before a rule changed) are left out by every training read through `valid_events_condition`
 and listed again by each run (origin `events`). Nothing is deleted from `events`: it stays the
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from recsys.ids import decode_id, original_bytes
-from recsys.validity import FIELD_RULES, invalid_field_sql
+from recsys.events.ids import decode_id, original_bytes
+from recsys.events.validity import FIELD_RULES, invalid_field_sql
 from recsys.warehouse.cluster import rows_table
 
 WRITER = "writer"

@@ -173,7 +173,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "quarantined events; API write probes",
         (
             # Events left out of training, each with the first field that broke the rule
-            # (recsys.validity) and why. origin 'writer': refused by a writer (a bulk load);
+            # (recsys.events.validity) and why. origin 'writer': refused by a writer (a bulk load);
             # origin 'events': found invalid in the event log (other writers, old data, direct
             # SQL), rebuilt by every run. Ids are kept byte for byte, valid UTF-8 or not.
             """

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from recsys.events import EVENT_COLUMNS, ITEM_COLUMNS
-from recsys.validity import invalid_fields
+from recsys.events.validity import invalid_fields
+from recsys.events.vocabulary import EVENT_COLUMNS, ITEM_COLUMNS
 from recsys.warehouse import item_reads, quarantine
 from recsys.warehouse.connection import Warehouse
 
@@ -80,7 +80,7 @@ def load_event_stream(
 ) -> tuple[int, int]:
     """Insert chunks one session each, so other processes get the warehouse in between.
 
-    Rows that break the event rule (`recsys.validity`) go to `quarantined_events` instead:
+    Rows that break the event rule (`recsys.events.validity`) go to `quarantined_events` instead:
     what a writer stores in `events` is always trainable. Returns (stored, refused).
     """
     stored = refused = 0

@@ -3,11 +3,11 @@
 import dagster as dg
 import numpy as np
 
-from recsys import generation
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
 from recsys.ranking import bundle
 from recsys.ranking.model import RankerRecommender
+from recsys.training import generation
 from recsys.warehouse import bundles, exports, versions
 from recsys.warehouse.item_model import write_content_terms, write_item_model
 from recsys_assets.assets.generation import user_recommendations, withheld_items

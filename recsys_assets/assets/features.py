@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from recsys.matrix import InteractionMatrix, build_matrix
+from recsys.models.matrix import InteractionMatrix, build_matrix
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import ingestion, interaction_sql
 from recsys_assets.assets.ingest import events, quarantined_events

@@ -3,7 +3,7 @@
     candidate_model -> user_buckets                 which items to leave out, how long a list;
                        |                            clears what an earlier run left for the version
                        +-> recommend_bucket[bucket_0] ... recommend_bucket[bucket_N-1]
-                       |     each computes its users' lists (`recsys.generation`) and writes them;
+                       |     each computes its users' lists (training.generation), writes them;
                        |     a retry replaces that bucket's rows only
                        +-> recommendations_written  the asset's materialisation: rows, users, steps
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import dagster as dg
 import numpy as np
 
-from recsys import generation
 from recsys.ranking.model import RankerRecommender
+from recsys.training import generation
 from recsys.warehouse import exports
 from recsys.warehouse.connection import Warehouse
 from recsys_assets.assets.models import TrainedModel

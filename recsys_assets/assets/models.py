@@ -7,22 +7,22 @@ from pathlib import Path
 
 import dagster as dg
 
-from recsys.blend import Blend
+from recsys.evaluation.publication import publication_role
+from recsys.evaluation.selection_results import Selection, Trial
 from recsys.foldin import FoldInSpec
-from recsys.matrix import InteractionMatrix
+from recsys.foldin.blend import Blend
 from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
-from recsys.publication import publication_role
+from recsys.models.matrix import InteractionMatrix
 from recsys.ranking import learner
 from recsys.ranking.model import RankerRecommender
-from recsys.selection import (
+from recsys.training.selection import (
     OBJECTIVE,
     SelectionConfig,
     build_model,
     select,
 )
-from recsys.selection_results import Selection, Trial
 from recsys.warehouse import interaction_sql, item_reads, versions
 from recsys.warehouse.roles import CHAMPION
 from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot

@@ -5,7 +5,7 @@ what the second stage learned, and whether it earned its place (the champion rul
 import dagster as dg
 
 from recsys.evaluation import bootstrap
-from recsys.publication import OBJECTIVE
+from recsys.evaluation.publication import OBJECTIVE
 from recsys.ranking.candidates import RECENT
 from recsys_assets.assets.models import GROUP, ModelChoice
 

@@ -1,5 +1,5 @@
-"""Event ingestion: the event rule (recsys.validity) decides what is accepted, so anything this
-API stores is used by training, and anything it refuses gets a 422 naming the field. Events
+"""Event ingestion: the event rule (recsys.events.validity) decides what is accepted, so anything
+this API stores is used by training, and anything it refuses gets a 422 naming the field. Events
 about an item withdrawn from the catalogue (deleted, hidden, outside its window) are refused
 too; items the catalogue does not know yet are accepted (the item may arrive after its events)."""
 
@@ -12,8 +12,8 @@ from functools import partial
 from fastapi import APIRouter, HTTPException
 from fastapi.exceptions import RequestValidationError
 
-from recsys.event_payloads import EventBatch, EventIn, EventsPayload
-from recsys.validity import event_problem, stored_time
+from recsys.events.payloads import EventBatch, EventIn, EventsPayload
+from recsys.events.validity import event_problem, stored_time
 from serving.dependencies import CatalogueDep, StateDep
 from serving.errors import invalid
 from serving.event_identity import EventConflict, settle_repeats

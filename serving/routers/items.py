@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import AfterValidator
 
 from recsys.catalogue.payloads import ItemFields
-from recsys.validity import id_problem
+from recsys.events.validity import id_problem
 from serving import catalogue_writes, filters
 from serving.catalogue import Catalogue, ItemInfo
 from serving.dependencies import AdminDep, CatalogueDep, SnapshotDep, StateDep

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recsys.blend import Blend, blend_rows, minmax_rows
+from recsys.foldin.blend import Blend, blend_rows, minmax_rows
 
 
 def test_without_content_only_below_the_collaborative_side_serves_long_histories_alone():

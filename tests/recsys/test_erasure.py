@@ -7,7 +7,7 @@ import numpy as np
 
 from recsys.erasure import files, records, rows
 from recsys.erasure.keys import ErasureKeys, erasure_keys, mac
-from recsys.ids import pack_ids
+from recsys.events.ids import pack_ids
 from recsys.settings import Settings
 from recsys.warehouse import dead_letters, source_tables
 from recsys.warehouse.dead_letters import DeadLetter

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys.blend import Blend
 from recsys.foldin import FoldInModel, FoldInSpec, ItemSide
-from recsys.matrix import InteractionMatrix
+from recsys.foldin.blend import Blend
 from recsys.models.als import ALSParams, ALSRecommender, weight_confidence
 from recsys.models.content import ContentRecommender, item_vectors
 from recsys.models.ease import EASERecommender
 from recsys.models.hybrid import HybridRecommender
 from recsys.models.knn import ItemKNNRecommender
+from recsys.models.matrix import InteractionMatrix
 from recsys.models.popularity import PopularityRecommender
 
 CLUSTERS = 4

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import generation
-from recsys.matrix import build_matrix
 from recsys.models.als import ALSParams, ALSRecommender
 from recsys.models.knn import ItemKNNRecommender
+from recsys.models.matrix import build_matrix
+from recsys.training import generation
 
 
 @pytest.fixture(scope="module")

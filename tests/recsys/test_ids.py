@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from recsys.ids import IdCodes, id_array, pack_ids, unpack_ids
-from recsys.matrix import build_matrix
+from recsys.events.ids import IdCodes, id_array, pack_ids, unpack_ids
+from recsys.models.matrix import build_matrix
 from recsys.warehouse.exports import topk_table
 
 TWINS = np.array(

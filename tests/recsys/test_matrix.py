@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from recsys.matrix import build_matrix
+from recsys.models.matrix import build_matrix
 
 
 def _block(rows):

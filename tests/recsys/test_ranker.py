@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys import families, generation
 from recsys.evaluation.evaluate import recommend_blocks
 from recsys.evaluation.split import SplitConfig
-from recsys.matrix import build_matrix
+from recsys.models.matrix import build_matrix
 from recsys.ranking import bundle, features
 from recsys.ranking.features import ITEM_FEATURES
 from recsys.ranking.online import (
@@ -25,7 +24,8 @@ from recsys.ranking.online import (
     user_features,
 )
 from recsys.ranking.source import staged
-from recsys.selection import OBJECTIVE, SelectionConfig, select
+from recsys.training import families, generation
+from recsys.training.selection import OBJECTIVE, SelectionConfig, select
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 GENRES = 6

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from recsys.data.synthetic import SyntheticConfig, SyntheticWorld
-from recsys.publication import offline_replacement_decision
-from recsys.selection import OBJECTIVE, SelectionConfig, select
+from recsys.evaluation.publication import offline_replacement_decision
+from recsys.training.selection import OBJECTIVE, SelectionConfig, select
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_offline_replacement_decision(new, old, min_improve, publish):
 
 
 def test_publication_role_champion_challenger_or_none():
-    from recsys.publication import publication_role
+    from recsys.evaluation.publication import publication_role
 
     champion = {"ndcg_at_10": 0.10}
     assert publication_role({"ndcg_at_10": 0.05}, None, 0.0)[0] == "champion"  # the first

@@ -13,10 +13,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from recsys.events import EVENT_TYPES
-from recsys.ids import encode_id
-from recsys.quality import reads, suites
-from recsys.validity import (
+from recsys.events.ids import encode_id
+from recsys.events.validity import (
     DEFAULT_EPOCH,
     MAX_ID_LENGTH,
     SPACE_SEPARATORS,
@@ -27,6 +25,8 @@ from recsys.validity import (
     invalid_fields,
     to_millis,
 )
+from recsys.events.vocabulary import EVENT_TYPES
+from recsys.quality import reads, suites
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, 123000, tzinfo=UTC)
 EPOCH = DEFAULT_EPOCH
@@ -222,8 +222,8 @@ def test_ids_follow_the_rule(user_id, valid):
 def test_one_vocabulary_of_event_types():
     from typing import get_args
 
-    from recsys.event_payloads import EventType
-    from recsys.events import VALUE_RANGES
+    from recsys.events.payloads import EventType
+    from recsys.events.vocabulary import VALUE_RANGES
     from recsys.settings import DEFAULT_EVENT_WEIGHTS
 
     assert set(get_args(EventType)) == set(DEFAULT_EVENT_WEIGHTS) == set(VALUE_RANGES)

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from recsys.ids import encode_id
+from recsys.events.ids import encode_id
 from recsys.settings import Settings
 from recsys.warehouse import source_tables
 from recsys.warehouse.connection import Warehouse

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recsys.events import EVENT_TYPES, VALUE_RANGES
-from recsys.matrix import build_matrix
+from recsys.events.validity import DEFAULT_EPOCH
+from recsys.events.vocabulary import EVENT_TYPES, VALUE_RANGES
+from recsys.models.matrix import build_matrix
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
-from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse import interaction_sql, source_tables
 from serving.app import create_app
 from tests.conftest import small_settings

@@ -5,8 +5,8 @@ import pytest
 
 from recsys.data.movielens import MovieLensFolder
 from recsys.data.source import open_dataset
+from recsys.events.validity import DEFAULT_EPOCH
 from recsys.settings import Settings
-from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse import quarantine, source_tables
 from tests.conftest import MOVIELENS_SMALL, requires_movielens
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.synthetic import GENRES, SyntheticConfig, SyntheticWorld
-from recsys.events import EVENT_TYPES, VALUE_RANGES
+from recsys.events.vocabulary import EVENT_TYPES, VALUE_RANGES
 
 CONFIG = SyntheticConfig(users=500, items=300, events=30_000, seed=3)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.matrix import build_matrix
 from recsys.models.als import ALSParams, ALSRecommender, fit_als, weight_confidence
+from recsys.models.matrix import build_matrix
 
 
 def _matrix():

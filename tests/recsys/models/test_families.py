@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys import families
-from recsys.families import FAMILIES, BuildOptions, Family
-from recsys.matrix import InteractionMatrix
+from recsys.models.matrix import InteractionMatrix
 from recsys.models.popularity import PopularityRecommender
-from recsys.selection import SelectionConfig, select
+from recsys.training import families
+from recsys.training.families import FAMILIES, BuildOptions, Family
+from recsys.training.selection import SelectionConfig, select
 from tests.recsys.test_selection import world  # noqa: F401  (the module's fixture)
 
 ITEMS = pd.DataFrame(
@@ -68,7 +68,7 @@ def test_a_new_family_is_one_record(world, monkeypatch):  # noqa: F811
     """Registering a record is all it takes for selection to search and score it."""
     newcomer = Family("most_popular", lambda params, options: PopularityRecommender(), budget=1)
     monkeypatch.setattr(families, "FAMILIES", (*FAMILIES, newcomer))
-    monkeypatch.setattr("recsys.selection.FAMILIES", (*FAMILIES, newcomer))
+    monkeypatch.setattr("recsys.training.selection.FAMILIES", (*FAMILIES, newcomer))
     monkeypatch.setattr(families, "BY_NAME", {**families.BY_NAME, newcomer.name: newcomer})
     pairs, items = world
     selection = select(pairs, items, SelectionConfig(budget={"als": 1, "most_popular": 1}))

@@ -10,13 +10,13 @@ import pytest
 
 from recsys.evaluation.evaluate import evaluate, prepare
 from recsys.evaluation.split import holdout_split
-from recsys.ids import unpack_ids
-from recsys.matrix import build_matrix
+from recsys.events.ids import unpack_ids
 from recsys.models.als import ALSParams, ALSRecommender
 from recsys.models.content import ContentRecommender
 from recsys.models.ease import CatalogueTooLargeError, EASERecommender
 from recsys.models.hybrid import HybridRecommender
 from recsys.models.knn import ItemKNNRecommender
+from recsys.models.matrix import build_matrix
 from recsys.models.popularity import PopularityRecommender
 
 ITEMS = pd.DataFrame(

@@ -95,7 +95,7 @@ def _consume_in_a_process(settings: Settings, crash_at: str = "") -> subprocess.
            "RECSYS_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS": "300"}  # fmt: skip
     # The crash point is the test's own consumer process; production code reads no test hook.
     command = ["-m", "tests.recsys.streaming.crashing_consumer", crash_at] if crash_at else [
-        "-m", "recsys.cli", "consume", "--idle-exit", "2"]  # fmt: skip
+        "-m", "recsys_launcher.cli", "consume", "--idle-exit", "2"]  # fmt: skip
     return subprocess.Popen(
         [sys.executable, *command],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

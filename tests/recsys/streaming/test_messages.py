@@ -4,8 +4,8 @@ every redelivery, the rule of the API, a message stored whole or not at all."""
 import json
 from datetime import UTC, datetime
 
+from recsys.events.validity import DEFAULT_EPOCH
 from recsys.streaming.messages import Record, decode
-from recsys.validity import DEFAULT_EPOCH
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 T_MS = 1_700_000_000_000

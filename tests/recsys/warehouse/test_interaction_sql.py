@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from recsys.validity import DEFAULT_EPOCH
+from recsys.events.validity import DEFAULT_EPOCH
 from recsys.warehouse import interaction_sql, source_tables
 from recsys.warehouse.connection import Warehouse
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from recsys.catalogue.payloads import ItemFields
+from recsys.events.validity import DEFAULT_EPOCH
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
-from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse import exports, item_reads, item_writes, source_tables
 from recsys.warehouse.interaction_sql import rebuild_interactions
 from tests.recsys.warehouse.rows import EVENTS, events_frame

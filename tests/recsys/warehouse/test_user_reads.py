@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
+from recsys.events.validity import DEFAULT_EPOCH
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
-from recsys.validity import DEFAULT_EPOCH
 from recsys.warehouse import interaction_sql, source_tables, user_reads
 from tests.recsys.warehouse.rows import EVENTS, events_frame
 
