@@ -12,6 +12,7 @@ WORKDIR /opt/dagster/app
 COPY pyproject.toml README.md dagster.yaml workspace.yaml ./
 COPY recsys ./recsys
 COPY recsys_assets ./recsys_assets
+COPY recsys_launcher ./recsys_launcher
 COPY serving ./serving
 # `prod`: Postgres drivers for Dagster's storage and MLflow's backend store; `k8s`: steps as
 # Kubernetes pods with their values in an object store (deploy/helm).

@@ -28,3 +28,15 @@ def test_workspace_names_the_code_location_that_loads():
     from recsys_assets.definitions import defs
 
     assert isinstance(defs, dg.Definitions)
+
+
+def test_the_image_copies_every_package_the_project_installs():
+    """A package left out of the Dockerfile installs nowhere in production: the commands of
+    docker-compose would fail at their first import."""
+    import tomllib
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = [pattern.rstrip("*") for pattern in include["packages"]["find"]["include"]]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    missing = [p for p in packages if f"COPY {p} ./{p}" not in dockerfile]
+    assert not missing, f"the Dockerfile does not copy {missing}"
