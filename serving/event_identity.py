@@ -11,10 +11,14 @@ writer comes between them; on a server two racing requests can still both pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 from clickhouse_connect.driver.client import Client
+
+# Decides, inside a write's session, which rows to write: (rows, repeats left out).
+Settle = Callable[[Client, list[dict]], tuple[list[dict], int]]
 
 
 class EventConflict(Exception):

@@ -6,7 +6,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
@@ -20,14 +20,13 @@ from recsys.warehouse.roles import CHAMPION
 from serving.caches import UserCache
 from serving.catalogue import Catalogue, ItemInfo, load_catalogue
 from serving.catalogue_feed import CatalogueFeed
+from serving.event_identity import Settle
 from serving.freshness import FreshUsers
 from serving.metrics import ApiMetrics
 from serving.online import Online
 from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
-# Decides, inside a write's session, which rows to write: (rows, repeats left out).
-Settle = Callable[[Client, list[dict]], tuple[list[dict], int]]
 
 # Embedded mode: the marker file announces publications without opening the engine, and this
 # process accepts the users' events itself, so the sweep for events other processes wrote runs

@@ -89,9 +89,9 @@ def file_places(roots: FileRoots) -> list[Place]:
 
 def _step_values(where: str) -> Place:
     writer = "Dagster's IO manager (recsys_assets.resources)"
-    scheme = urlparse(where).scheme
-    if scheme in ("", "file"):
-        folder = Path(unquote(urlparse(where).path)) if scheme else Path(where)
+    parsed = urlparse(where)
+    if parsed.scheme in ("", "file"):
+        folder = Path(unquote(parsed.path)) if parsed.scheme else Path(where)
         return Place(
             "dagster stored values", writer, lambda u: files.erase_stored_values(folder, u)
         )
