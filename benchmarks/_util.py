@@ -40,7 +40,7 @@ def start_api(home: Path, port: int, extra_env: dict[str, str] | None = None) ->
             "serving.app:app",
             # As every command that serves the API runs it (a deadline for slow headers).
             "--http",
-            "serving.slow_clients:TimedHTTPProtocol",
+            "serving.http.slow_clients:TimedHTTPProtocol",
             "--port",
             str(port),
             "--log-level",

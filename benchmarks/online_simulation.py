@@ -114,7 +114,7 @@ def browse(api: TestClient, clicks: ClickModel, users: int, sessions: int) -> di
 
 def measure(settings: Settings, name: str) -> list[dict]:
     """The real asset, then its stored rows for this experiment."""
-    from recsys_assets.assets.experiments import experiment_results
+    from recsys_assets.assets.experiment_results import experiment_results
     from recsys_assets.resources import build_resources
 
     resources = {k: v for k, v in build_resources(settings).items() if k != "mlflow"}

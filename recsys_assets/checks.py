@@ -7,10 +7,10 @@ import dagster as dg
 from recsys.quality import reads
 from recsys.quality.runner import Report
 from recsys.warehouse import item_reads
-from recsys_assets.assets.exports import user_recommendations
-from recsys_assets.assets.features import MatrixSnapshot, interaction_matrix
 from recsys_assets.assets.ingest import events, items
+from recsys_assets.assets.matrices import MatrixSnapshot, interaction_matrix
 from recsys_assets.assets.models import TrainedModel, candidate_model
+from recsys_assets.assets.publishing import user_recommendations
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.retries import retry_when_unavailable
 

@@ -5,13 +5,13 @@ import dagster as dg
 from recsys import tracing
 from recsys.settings import Settings, get_settings
 from recsys_assets.assets import (
-    experiments,
-    exports,
-    features,
-    generation,
+    experiment_results,
     ingest,
+    matrices,
     models,
+    publishing,
     ranking,
+    user_lists,
 )
 from recsys_assets.automation import build_nightly_schedule, build_retrain_sensor
 from recsys_assets.checks import all_checks
@@ -20,7 +20,7 @@ from recsys_assets.jobs import experiment_results_job, full_pipeline_job
 from recsys_assets.resources import build_resources
 
 all_assets = dg.load_assets_from_modules(
-    [ingest, features, models, ranking, generation, exports, experiments]
+    [ingest, matrices, models, ranking, user_lists, publishing, experiment_results]
 )
 
 

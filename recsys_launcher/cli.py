@@ -76,8 +76,8 @@ def admin_token(home: Path) -> str:
 
 
 RECOVER = "python -m recsys materialize"
-# uvicorn's HTTP protocol with a deadline for request headers (serving.slow_clients).
-SLOW_CLIENTS = "serving.slow_clients:TimedHTTPProtocol"
+# uvicorn's HTTP protocol with a deadline for request headers (serving.http.slow_clients).
+SLOW_CLIENTS = "serving.http.slow_clients:TimedHTTPProtocol"
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:

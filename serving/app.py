@@ -14,24 +14,24 @@ from starlette.concurrency import run_in_threadpool
 
 from recsys import tracing
 from recsys.settings import Settings, get_settings
-from serving import errors
-from serving.erasure import ErasureFeed
-from serving.guards import Utf8Only, mask_access_log
-from serving.metrics import ApiMetrics, MetricsMiddleware
-from serving.routers import (
+from serving.http import errors
+from serving.http.guards import Utf8Only, mask_access_log
+from serving.http.routers import (
     admin,
-    catalog,
+    catalogue,
     events,
     experiments,
     health,
     items,
-    model,
+    published_model,
     recommendations,
     users,
     web,
 )
-from serving.schemas import PROBLEMS
+from serving.http.schemas import PROBLEMS
+from serving.measurement.prometheus import ApiMetrics, MetricsMiddleware
 from serving.state import ServingState
+from serving.writes.user_erasure import ErasureFeed
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,10 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         serving = state or ServingState(settings)
         serving.metrics = metrics
         metrics.watch(serving.model_summary, lambda: len(serving.fresh) + serving.fresh.overflowed)
-        metrics.watch_online(serving.online.impressions, lambda: serving.online.latest_results)
+        metrics.watch_online(
+            serving.online.impressions,
+            lambda: serving.online.latest_results,
+        )
         await run_in_threadpool(serving.start)
         app.state.serving = serving
         erasures = ErasureFeed(serving)
@@ -98,11 +101,11 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     for router in (
         recommendations.router,
         items.router,
-        catalog.router,
+        catalogue.router,
         users.router,
         events.router,
         experiments.router,
-        model.router,
+        published_model.router,
         health.router,
         admin.router,
         web.router,

@@ -6,7 +6,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
@@ -17,16 +17,17 @@ from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
 from recsys.warehouse.roles import CHAMPION
-from serving.caches import UserCache
-from serving.catalogue import Catalogue, ItemInfo, load_catalogue
-from serving.catalogue_feed import CatalogueFeed
-from serving.event_identity import Settle
-from serving.freshness import FreshUsers
-from serving.metrics import ApiMetrics
-from serving.online import Online
-from serving.snapshot import Snapshot, load_snapshot
+from serving.held.caches import UserCache
+from serving.held.catalogue_feed import CatalogueFeed
+from serving.held.catalogue_view import Catalogue, ItemInfo, load_catalogue
+from serving.held.freshness import FreshUsers
+from serving.held.snapshot import Snapshot, load_snapshot
+from serving.measurement.instruments import Online
+from serving.measurement.prometheus import ApiMetrics
 
 log = logging.getLogger(__name__)
+# Decides, inside a write's session, which rows to write: (rows, repeats left out).
+Settle = Callable[[Client, list[dict]], tuple[list[dict], int]]
 
 # Embedded mode: the marker file announces publications without opening the engine, and this
 # process accepts the users' events itself, so the sweep for events other processes wrote runs

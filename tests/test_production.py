@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from recsys.warehouse.connection import close_in_process_clients
 from serving.app import create_app
-from serving.metrics import ApiMetrics
+from serving.measurement.prometheus import ApiMetrics
 from tests.conftest import run_full_pipeline, small_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def test_dashboard_plots_metrics_the_api_exports():
     from prometheus_client import generate_latest
 
     from recsys.streaming.observability import ConsumerStatus
-    from serving.impressions import ImpressionLog
+    from serving.measurement.impressions import ImpressionLog
 
     # What the API and the Kafka consumer export.
     api = ApiMetrics()

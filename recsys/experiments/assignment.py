@@ -11,7 +11,7 @@ import hashlib
 from bisect import bisect_right
 from itertools import accumulate
 
-from recsys.experiments.definitions import Experiment, Variant
+from recsys.experiments.design import Experiment, Variant
 
 _SCALE = float(1 << 64)
 

@@ -14,7 +14,7 @@ from recsys.experiments.analysis import Results, analyse
 from recsys.experiments.assignment import Splitter
 from recsys.experiments.attribution import outcomes_by_user
 from recsys.experiments.decision import Decision
-from recsys.experiments.definitions import Experiment, load_file
+from recsys.experiments.design import Experiment, load_file
 from recsys.warehouse import versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.roles import CHALLENGER

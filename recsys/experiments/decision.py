@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recsys.experiments.analysis import Results
-from recsys.experiments.definitions import Experiment
+from recsys.experiments.design import Experiment
 from recsys.warehouse.roles import CHALLENGER, CHAMPION
 
 

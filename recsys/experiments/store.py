@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from recsys.experiments.analysis import Results, VariantResult
 from recsys.experiments.decision import Decision
-from recsys.experiments.definitions import Experiment
+from recsys.experiments.design import Experiment
 
 log = logging.getLogger(__name__)
 

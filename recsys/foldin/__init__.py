@@ -10,7 +10,7 @@ does in training (`recsys.foldin.blend`).
 Plain numpy and scipy: the API loads the arrays and never needs a training library.
 """
 
-from recsys.foldin.model import FoldInModel
+from recsys.foldin.fold_in_model import FoldInModel
 from recsys.foldin.scorers import BM25_B, BM25_K1, bm25_length_norm
 from recsys.foldin.spec import FoldInParts, FoldInSpec, ItemSide, ItemSideKind
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.foldin.vocabulary import ContentVocabulary
+from recsys.foldin.content_vocabulary import ContentVocabulary
 
 NEIGHBOURS = 20  # a new item's own neighbour list, and how many lists it may join
 BLOCK = 256  # new items compared at once (a block x items dense product)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.foldin.vocabulary import EMPTY_VOCABULARY, ContentVocabulary, item_documents
+from recsys.foldin.content_vocabulary import EMPTY_VOCABULARY, ContentVocabulary, item_documents
 from recsys.models.base import Recommender, cosine_neighbours, sparse_arrays
 from recsys.models.matrix import InteractionMatrix
 

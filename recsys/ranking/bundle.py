@@ -1,7 +1,7 @@
 """The request-time half of a fitted ranker, as one `.npz` blob: every retriever's item side,
 the item features as of publication, the items' genres, the booster and the rules.
 
-`recsys.ranking.online.OnlineRanker` reads it in the API. Item rows follow the version's
+`recsys.ranking.request_time.OnlineRanker` reads it in the API. Item rows follow the version's
 columns (`ranker.train.item_ids`), as every other item side does.
 """
 
@@ -19,8 +19,8 @@ from recsys.foldin.blend import Blend
 from recsys.models.base import Recommender, sparse_arrays
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.features import ITEM_FEATURES, ITEM_HISTORY, ITEM_STATIC
-from recsys.ranking.model import RankerRecommender
-from recsys.ranking.online import RANKER_BUNDLE
+from recsys.ranking.recommender import RankerRecommender
+from recsys.ranking.request_time import RANKER_BUNDLE
 
 NAME = RANKER_BUNDLE
 

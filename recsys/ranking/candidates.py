@@ -17,8 +17,8 @@ import scipy.sparse as sp
 
 from recsys.models.base import Recommender, sparse_top_k, unseen
 from recsys.models.matrix import InteractionMatrix
+from recsys.ranking.feature_source import FeatureSource
 from recsys.ranking.features import FEATURES
-from recsys.ranking.source import FeatureSource
 
 RECENT = "recent_neighbours"
 MISSING_RANK = 1_000.0  # the rank a retriever "gave" an item it did not retrieve

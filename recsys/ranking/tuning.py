@@ -22,8 +22,8 @@ from recsys.evaluation.publication import OBJECTIVE
 from recsys.evaluation.selection_results import FamilyResult, Trial
 from recsys.evaluation.split import SplitConfig
 from recsys.ranking import learner
-from recsys.ranking.model import RankerRecommender
-from recsys.ranking.source import staged
+from recsys.ranking.feature_source import staged
+from recsys.ranking.recommender import RankerRecommender
 
 RETRIEVER_FAMILIES = ("ease", "als", "item_knn", "content_tfidf")
 CHECK_SHARE = 0.25

@@ -25,7 +25,7 @@ from recsys.models.ease import EASERecommender
 from recsys.models.hybrid import HybridRecommender
 from recsys.models.knn import ItemKNNRecommender
 from recsys.models.popularity import PopularityRecommender
-from recsys.ranking.model import RankerRecommender
+from recsys.ranking.recommender import RankerRecommender
 
 
 @dataclass(frozen=True)

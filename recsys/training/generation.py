@@ -4,7 +4,7 @@
     bucket -> its active users -> slices -> model.recommend in blocks -> (rows, columns, scores)
 
 Each bucket is independent: the pipeline runs one Dagster step per bucket
-(`recsys_assets.assets.generation`), so the job's executor places them: all in the run's
+(`recsys_assets.assets.user_lists`), so the job's executor places them: all in the run's
 process, one process each, or one Kubernetes pod each. Inside a step, `generate_bucket` cuts the
 bucket's users into slices computed on threads while the caller writes finished ones. Threads,
 not processes: scoring spends its time in numpy, LightGBM and implicit, which release the GIL,

@@ -32,9 +32,9 @@ from recsys.models.ease import CatalogueTooLargeError
 from recsys.models.popularity import PopularityRecommender
 from recsys.ranking import tuning as ranker_tuning
 from recsys.ranking.candidates import RECENT
+from recsys.ranking.feature_source import staged
 from recsys.ranking.fitted import FittedModels
-from recsys.ranking.model import RankerRecommender
-from recsys.ranking.source import staged
+from recsys.ranking.recommender import RankerRecommender
 from recsys.training import families
 from recsys.training.families import FAMILIES, BuildOptions
 

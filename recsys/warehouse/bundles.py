@@ -1,6 +1,6 @@
 """A version's serving bundles: named byte blobs (`.npz`) written with the version and read when
 the API loads it. The two-stage ranker's bundle is its request-time half
-(`recsys.ranking.bundle`, `recsys.ranking.online`)."""
+(`recsys.ranking.bundle`, `recsys.ranking.request_time`)."""
 
 from __future__ import annotations
 

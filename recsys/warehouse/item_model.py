@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from clickhouse_connect.driver.client import Client
 
 from recsys.foldin import ItemSide
-from recsys.foldin.vocabulary import ContentVocabulary
+from recsys.foldin.content_vocabulary import ContentVocabulary
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.exports import clear_version
 

@@ -16,7 +16,7 @@ from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
 from recsys.models.matrix import InteractionMatrix
 from recsys.ranking import learner
-from recsys.ranking.model import RankerRecommender
+from recsys.ranking.recommender import RankerRecommender
 from recsys.training.selection import (
     OBJECTIVE,
     SelectionConfig,
@@ -25,7 +25,7 @@ from recsys.training.selection import (
 )
 from recsys.warehouse import interaction_sql, item_reads, versions
 from recsys.warehouse.roles import CHAMPION
-from recsys_assets.assets.features import InteractionsSnapshot, MatrixSnapshot
+from recsys_assets.assets.matrices import InteractionsSnapshot, MatrixSnapshot
 from recsys_assets.progress import Progress
 from recsys_assets.resources import WarehouseResource
 from recsys_assets.retries import retry_when_unavailable

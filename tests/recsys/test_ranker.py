@@ -14,8 +14,9 @@ from recsys.evaluation.evaluate import recommend_blocks
 from recsys.evaluation.split import SplitConfig
 from recsys.models.matrix import build_matrix
 from recsys.ranking import bundle, features
+from recsys.ranking.feature_source import staged
 from recsys.ranking.features import ITEM_FEATURES
-from recsys.ranking.online import (
+from recsys.ranking.request_time import (
     OnlineRanker,
     Pairs,
     Rule,
@@ -23,7 +24,6 @@ from recsys.ranking.online import (
     genre_affinity,
     user_features,
 )
-from recsys.ranking.source import staged
 from recsys.training import families, generation
 from recsys.training.selection import OBJECTIVE, SelectionConfig, select
 

@@ -7,8 +7,8 @@ import pandas as pd
 
 from recsys.settings import DEFAULT_EVENT_WEIGHTS
 from recsys.warehouse import source_tables, versions
-from recsys_assets.assets.exports import trending_items
 from recsys_assets.assets.models import TrainedModel
+from recsys_assets.assets.publishing import trending_items
 from recsys_assets.resources import QualityResource, WarehouseResource
 from recsys_assets.run_config import TrendingConfig
 

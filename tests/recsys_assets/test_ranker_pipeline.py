@@ -6,7 +6,7 @@ import dagster as dg
 import mlflow
 import pytest
 
-from recsys.ranking.online import OnlineRanker
+from recsys.ranking.request_time import OnlineRanker
 from recsys.settings import Settings
 from recsys.warehouse import versions
 from recsys.warehouse.connection import Warehouse

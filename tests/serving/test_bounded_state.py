@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from recsys.settings import Settings
 from serving.app import create_app
-from serving.caches import UserCache
-from serving.freshness import ITEMS_PER_USER, BloomFilter, FreshUsers
+from serving.held.caches import UserCache
+from serving.held.freshness import ITEMS_PER_USER, BloomFilter, FreshUsers
 
 
 def test_past_the_cap_users_stay_fresh_through_the_filter():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from serving.caches import MISSING, LruCache, ReadThrough, UserCache
+from serving.held.caches import MISSING, LruCache, ReadThrough, UserCache
 
 
 def test_lru_drops_the_least_recently_used():

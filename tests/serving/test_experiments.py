@@ -165,7 +165,7 @@ def test_promotion_needs_evidence_then_moves_the_champion_and_the_alias(
 
 
 def test_experiment_results_asset_stores_results_that_plot_over_time(api, api_settings):
-    from recsys_assets.assets.experiments import experiment_results
+    from recsys_assets.assets.experiment_results import experiment_results
     from recsys_assets.resources import build_resources
 
     needed = {k: v for k, v in build_resources(api_settings).items() if k != "mlflow"}

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from serving import filters
-from serving.filters import ItemFilter
+from serving.lists import filters
+from serving.lists.filters import ItemFilter
 
 GENRES = {"a": {"drama"}, "b": {"comedy"}, "c": {"drama", "comedy"}, "d": set(), "e": {"drama"}}
 

@@ -12,8 +12,8 @@ import pytest
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from serving.guards import MaskCredentials, mask_credentials
-from serving.slow_clients import HeaderDeadline, TimedHTTPProtocol
+from serving.http.guards import MaskCredentials, mask_credentials
+from serving.http.slow_clients import HeaderDeadline, TimedHTTPProtocol
 from tests.conftest import serving
 
 ADMIN = {"Authorization": "Bearer s3cret"}

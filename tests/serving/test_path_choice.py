@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 import pytest
 
 from recsys.warehouse.versions import ModelVersion
-from serving import path_choice
-from serving.catalogue import ItemInfo, MemoryCatalogue
-from serving.path_choice import ListOptions
-from serving.snapshot import Snapshot
+from serving.held.catalogue_view import ItemInfo, MemoryCatalogue
+from serving.held.served_lists import MemoryReads, WarehouseReads
+from serving.held.snapshot import Snapshot
+from serving.lists import path_choice
+from serving.lists.path_choice import ListOptions
 from serving.state import ServingState
-from serving.version_reads import MemoryReads, WarehouseReads
 from tests.conftest import small_settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

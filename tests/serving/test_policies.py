@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from serving.policies import EXPLORED, demote, explore
+from serving.lists.policy_steps import EXPLORED, demote, explore
 from tests.conftest import API_OVERRIDES
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from recsys.experiments.analysis import analyse, ratio_interval
 from recsys.experiments.decision import decide
-from recsys.experiments.definitions import Experiment
+from recsys.experiments.design import Experiment
 
 CHAMPION_VS_CHALLENGER = Experiment.model_validate(
     {

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from recsys.experiments.assignment import Splitter, position
-from recsys.experiments.definitions import (
+from recsys.experiments.design import (
     DefinitionError,
     Experiment,
     conflicts,

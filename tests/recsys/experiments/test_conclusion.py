@@ -12,7 +12,7 @@ from recsys.experiments import store
 from recsys.experiments.analysis import analyse
 from recsys.experiments.conclusion import act, all_defined
 from recsys.experiments.decision import Decision
-from recsys.experiments.definitions import Experiment
+from recsys.experiments.design import Experiment
 from recsys.warehouse import versions
 from recsys.warehouse.connection import Warehouse
 
