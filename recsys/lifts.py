@@ -49,8 +49,9 @@ class Lifts:
         order = np.argsort(-contributions, axis=1)[:, :LIFTS]
         values = np.take_along_axis(contributions, order, axis=1)
         positive = values > 0
-        lifts.features[rows, slots] = np.where(positive, order, -1)
-        lifts.values[rows, slots] = np.where(positive, values, 0)
+        named = order.shape[1]  # fewer than LIFTS when the model has fewer features
+        lifts.features[rows, slots, :named] = np.where(positive, order, -1)
+        lifts.values[rows, slots, :named] = np.where(positive, values, 0)
         return lifts
 
     def place(self, start: int, block: Lifts) -> None:

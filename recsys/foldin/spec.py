@@ -47,6 +47,9 @@ class FoldInSpec:
     event_weights: dict[str, float] = field(default_factory=dict)
     decay_half_life_days: float = 0.0
     decay_reference: str = ""  # ISO time decay counts age from (the training data's newest event)
+    # Do its precomputed lists carry lifts (`Lifecycle.explains_itself`)? None: a version written
+    # before this was recorded, when only the learned ranker's did.
+    explained: bool | None = None
 
     @classmethod
     def of(
@@ -57,6 +60,7 @@ class FoldInSpec:
         event_weights: dict[str, float],
         decay_half_life_days: float = 0.0,
         decay_reference: str = "",
+        explained: bool = False,
     ) -> FoldInSpec:
         """The spec of a fitted model's parts; a composite's own blend wins over the run's."""
         blend = parts.blend or run_blend
@@ -73,6 +77,7 @@ class FoldInSpec:
             event_weights=dict(event_weights),
             decay_half_life_days=decay_half_life_days,
             decay_reference=decay_reference,
+            explained=explained,
         )
 
     def to_json(self) -> dict:
@@ -86,6 +91,10 @@ class FoldInSpec:
     @property
     def blend(self) -> Blend:
         return Blend(self.collab_weight, self.min_interactions, self.content_only_below)
+
+    @property
+    def explains_itself(self) -> bool:
+        return self.explained if self.explained is not None else self.algorithm == "ranker"
 
     @property
     def personal(self) -> bool:

@@ -124,6 +124,11 @@ class ALSRecommender(Recommender):
         self.model = fit_als(weighted, self.als_params, on_iteration)
         return self
 
+    def fit_with_progress(self, train: InteractionMatrix, progress_for) -> ALSRecommender:
+        # At millions of users the refit is a run's longest step: each sweep is reported.
+        sweeps = self.als_params.iterations
+        return self.fit(train, on_iteration=progress_for("ALS fit", sweeps, "iterations"))
+
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         return self.model.user_factors[user_rows] @ self.model.item_factors.T
 

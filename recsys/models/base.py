@@ -13,11 +13,14 @@ import scipy.sparse as sp
 from recsys.events.ids import pack_ids
 from recsys.foldin import FoldInParts
 from recsys.lifts import Lifts
+from recsys.models.lifecycle import Lifecycle
 from recsys.models.matrix import InteractionMatrix
 
 
-class Recommender(ABC):
-    """Scores items for users of the matrix it was fitted on (rows and columns as in `train`)."""
+class Recommender(Lifecycle, ABC):
+    """Scores items for users of the matrix it was fitted on (rows and columns as in `train`).
+
+    Between fitting and serving, the pipeline calls the hooks of `recsys.models.lifecycle`."""
 
     name: str = "recommender"
     train: InteractionMatrix

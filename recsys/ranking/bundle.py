@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,21 +20,21 @@ from recsys.foldin.blend import Blend
 from recsys.models.base import Recommender, sparse_arrays
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.features import ITEM_FEATURES, ITEM_HISTORY, ITEM_STATIC
-from recsys.ranking.recommender import RankerRecommender
 from recsys.ranking.request_time import RANKER_BUNDLE
 
 NAME = RANKER_BUNDLE
 
 
-def to_bytes(ranker: RankerRecommender) -> bytes:
-    """The bundle of a ranker fitted on all data and attached to the live warehouse."""
+def to_bytes(ranker: Any) -> bytes:
+    """The bundle of a `RankerRecommender` fitted on all data and attached to the live
+    warehouse (it calls this from `serving_bundles`)."""
     arrays = _arrays(ranker)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def _arrays(ranker: RankerRecommender) -> dict[str, np.ndarray]:
+def _arrays(ranker: Any) -> dict[str, np.ndarray]:
     tables = ranker.feature_source().tables()
     if tables.history_now is None:
         raise ValueError("bundle a ranker attached to the live warehouse (features as of now)")

@@ -30,8 +30,9 @@ from recsys.evaluation.split import SplitConfig, holdout_split
 from recsys.foldin import FoldInParts
 from recsys.lifts import Lifts
 from recsys.models.base import Recommender
+from recsys.models.lifecycle import TrackingReport
 from recsys.models.matrix import InteractionMatrix
-from recsys.ranking import learner
+from recsys.ranking import bundle, learner
 from recsys.ranking.candidates import (
     RECENT,
     Candidates,
@@ -52,6 +53,7 @@ SIMILARITY_FROM = ("item_knn", "ease", "als")  # the item-item model recent neig
 
 class RankerRecommender(Recommender):
     name = "ranker"
+    explains_itself = True  # each slot's lifts, from the booster's contributions
     # Users scored at once per thread: 2,048 (about 550k candidates) was as fast as 4,096 at 1M
     # events on two threads and peaked 0.35 GB lower.
     recommend_block_size = 2048
@@ -104,7 +106,12 @@ class RankerRecommender(Recommender):
         self.source = source
         return self
 
-    def attach(self, store: Any, as_of: datetime) -> RankerRecommender:
+    def bind_features(self, source: FeatureSource | None) -> RankerRecommender:
+        if source is None:
+            raise ValueError("the ranker needs a warehouse to compute its features in")
+        return self.bind(source)
+
+    def attach_live(self, store: Any, as_of: datetime) -> RankerRecommender:
         """Features from the live `interactions` table of `store`, as of `as_of` (serving)."""
         self.as_of = as_of
         return self.bind(live(store, self.split, as_of))
@@ -116,7 +123,7 @@ class RankerRecommender(Recommender):
             raise ValueError("this ranker was never attached to a live warehouse")
         if self.source is not None and self.source.now == self.as_of:
             return self.bind(self.source.on(store))
-        return self.attach(store, self.as_of)
+        return self.attach_live(store, self.as_of)
 
     def fit(self, train: InteractionMatrix) -> RankerRecommender:
         source = self.feature_source()
@@ -126,12 +133,16 @@ class RankerRecommender(Recommender):
         self.fitted = self.fit_retrievers(train, source)
         return self
 
-    def serve_tested(self, booster_text: str) -> RankerRecommender:
+    def tested_state(self) -> str:
+        return self.booster.model_to_string()
+
+    def adopt_tested(self, state: str) -> RankerRecommender:
         """Keep the booster selection scored on the test split: `fit` then refits only the
         retrievers. Its labels are a window older than a new booster's would be, but it is the
         very booster the champion rule measured, and the refit costs half as much."""
-        self.booster = learner.load(booster_text)
-        self.booster_tested = True
+        if state:
+            self.booster = learner.load(state)
+            self.booster_tested = True
         return self
 
     def _labelled(self, train: InteractionMatrix, source: FeatureSource) -> learner.Labelled:
@@ -174,7 +185,7 @@ class RankerRecommender(Recommender):
             fitted[RECENT] = RecentNeighbours(similarity, recent).fit(train)
         return fitted
 
-    def reuse(self, fitted: FittedModels) -> RankerRecommender:
+    def reuse_fitted(self, fitted: FittedModels) -> RankerRecommender:
         """Take retrievers from `fitted` where it holds the same family and params fitted on
         the same matrix, rather than fitting them again."""
         self.reusable = fitted
@@ -230,6 +241,22 @@ class RankerRecommender(Recommender):
             "trees": self.booster.num_trees(),
             "importances": learner.importances(self.booster),
         }
+
+    def recall_models(self, family: str) -> dict[str, Recommender]:
+        # Its own reach is its retrievers' union, each measured on its own; recent neighbours
+        # exist only inside the ranker.
+        return {RECENT: self.fitted[RECENT]} if RECENT in self.fitted else {}
+
+    def tracking_report(self) -> TrackingReport:
+        shares = learner.importances(self.booster)  # what the booster leans on, by total gain
+        return TrackingReport(
+            documents={"ranker/feature_importance.json": shares},
+            metrics={f"importance_{name}": share for name, share in shares.items()},
+        )
+
+    def serving_bundles(self, store: Any) -> dict[str, bytes]:
+        # Both stages at request time (fold-in): retrievers' item sides, features, booster.
+        return {bundle.NAME: bundle.to_bytes(self.reattach(store))}
 
     def item_similarity_rows(self, item_cols: np.ndarray) -> np.ndarray:
         return self.fitted[self.anchor].item_similarity_rows(item_cols)

@@ -10,7 +10,6 @@ the booster ranks it. numpy, scipy and LightGBM only: the API loads no training 
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 
@@ -18,7 +17,9 @@ import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.foldin import second_stage
 from recsys.foldin.scorers import COLLABORATIVE_SCORERS
+from recsys.foldin.second_stage import Pairs, npz_arrays
 from recsys.foldin.spec import FoldInSpec, ItemSide
 from recsys.ranking.features import CROSS_FEATURES, ITEM_FEATURES, USER_FEATURES, row_max
 
@@ -26,18 +27,6 @@ RANKER_BUNDLE = "ranker"  # the bundle's name, and the family whose versions hav
 MISSING_RANK = 1_000.0  # as `recsys.ranking.candidates`
 RECENT = "recent_neighbours"
 LAST_ITEMS = 5
-
-
-@dataclass(frozen=True)
-class Pairs:
-    """One user's pairs as training aggregates them: confidence (0 when disliked), dislike
-    flag, last time (epoch seconds) and rating (NaN when unrated), over version columns."""
-
-    columns: np.ndarray
-    confidences: np.ndarray
-    disliked: np.ndarray
-    last_at: np.ndarray
-    ratings: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -178,10 +167,7 @@ class OnlineRanker:
         return union[order], values[order]
 
 
-def bundle_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """The arrays of a stored bundle (`recsys.ranking.bundle.to_bytes`)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-        return {key: stored[key] for key in stored.files}
+bundle_arrays = npz_arrays  # the arrays of a stored bundle (`recsys.ranking.bundle.to_bytes`)
 
 
 def _positive_scores(scorer, pairs: Pairs) -> np.ndarray:
@@ -222,3 +208,7 @@ def _csr(arrays: dict[str, np.ndarray], prefix: str) -> sp.csr_matrix:
         (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
         shape=tuple(arrays[f"{prefix}_shape"]),
     )
+
+
+# The API reads a ranker version's bundle through the registry (`recsys.foldin.second_stage`).
+second_stage.register(RANKER_BUNDLE, lambda data: OnlineRanker(npz_arrays(data)))

@@ -1,7 +1,8 @@
 """The model families, one record each: how to build one, what to search, where to start.
 
 Selection, the run config (a trial budget per family name) and the refit loop over `FAMILIES`;
-adding a family is a module in `recsys/models/` plus one record here. A composite family
+adding a family is a module in `recsys/models/` plus one record here (or `register` from
+anywhere). A composite family
 (the hybrid) is built on the best collaborative family the search found; the two-stage ranker
 (`recsys.ranking`) on every retriever family's best, tuned by `recsys.ranking.tuning`.
 """
@@ -89,7 +90,8 @@ def _ranker(params: dict[str, Any], options: BuildOptions) -> Recommender:
 
 RANKER_SETTINGS = ("learning_rate", "num_leaves", "min_child_samples", "feature_fraction")
 
-FAMILIES: tuple[Family, ...] = (
+# The registry, in search order (a composite after what it builds on). `register` adds to it.
+FAMILIES: list[Family] = [
     Family(
         "als",
         _als,
@@ -160,10 +162,25 @@ FAMILIES: tuple[Family, ...] = (
         composite=True,
         two_stage=True,
     ),
-)
+]
 BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}
 # Scored on every split as the baseline to beat; never searched or published.
 POPULARITY = Family("popularity", lambda params, options: PopularityRecommender())
+
+
+def register(new: Family) -> None:
+    """Add a family defined outside this module (a plugin, a test): searched when a run's budget
+    gives it trials, published, served and folded in like the built-in ones, through the hooks
+    its models override (`recsys.models.lifecycle`)."""
+    if new.name in BY_NAME or new.name == POPULARITY.name:
+        raise ValueError(f"a model family called {new.name!r} is registered already")
+    FAMILIES.append(new)
+    BY_NAME[new.name] = new
+
+
+def unregister(name: str) -> None:
+    FAMILIES[:] = [f for f in FAMILIES if f.name != name]
+    BY_NAME.pop(name, None)
 
 
 def family(name: str) -> Family:

@@ -34,7 +34,6 @@ from recsys.ranking import tuning as ranker_tuning
 from recsys.ranking.candidates import RECENT
 from recsys.ranking.feature_source import staged
 from recsys.ranking.fitted import FittedModels
-from recsys.ranking.recommender import RankerRecommender
 from recsys.training import families
 from recsys.training.families import FAMILIES, BuildOptions
 
@@ -188,14 +187,10 @@ def _select(pairs, items, config, on_trial, incumbent, feature_store, scratch) -
         )
         _keep(fitted, result.family, result.best.params, model)
         if config.retrieval_n:  # while the model is fitted on the test split's train part
-            if not isinstance(model, RankerRecommender):  # its own reach is the union's
-                retrieved[result.family] = relevant_retrieved(model, test_data, config.retrieval_n)
-            elif RECENT in model.fitted:
-                recent = model.fitted[RECENT]
-                retrieved[RECENT] = relevant_retrieved(recent, test_data, config.retrieval_n)
-        if isinstance(model, RankerRecommender):
-            result.details = model.describe()
-            result.tested_booster = model.booster.model_to_string()
+            for name, reached in model.recall_models(result.family).items():
+                retrieved[name] = relevant_retrieved(reached, test_data, config.retrieval_n)
+        result.details = model.describe()
+        result.tested_booster = model.tested_state()
     scored = {f: r for f, r in results.items() if r.best is not None}
     if not scored:
         raise ValueError("no model family could be trained on this data")
@@ -267,9 +262,7 @@ def _keep(fitted: FittedModels | None, family: str, params: dict, model: Recomme
 
 
 def _reusing(model: Recommender, fitted: FittedModels | None) -> Recommender:
-    if fitted is not None and isinstance(model, RankerRecommender):
-        model.reuse(fitted)
-    return model
+    return model.reuse_fitted(fitted) if fitted is not None else model
 
 
 def _best_collaborative(results: dict[str, FamilyResult]) -> FamilyResult | None:
@@ -286,9 +279,6 @@ def _score(
     source: Any = None,
     per_user: dict[int, float] | None = None,
 ) -> dict[str, float]:
-    if isinstance(model, RankerRecommender):
-        if source is None:
-            raise ValueError("the ranker needs a warehouse to compute its features in")
-        model.bind(source)
+    model.bind_features(source)
     model.fit(data.train)
     return evaluate(model, data, beyond_accuracy=full, per_user=per_user)

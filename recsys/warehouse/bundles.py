@@ -1,6 +1,7 @@
 """A version's serving bundles: named byte blobs (`.npz`) written with the version and read when
-the API loads it. The two-stage ranker's bundle is its request-time half
-(`recsys.ranking.bundle`, `recsys.ranking.request_time`)."""
+the API loads it. A family's `serving_bundles` makes them (`recsys.models.lifecycle`); the API
+loads each through the second stage registered under its name (`recsys.foldin.second_stage`):
+the two-stage ranker's bundle is its request-time half (`recsys.ranking.bundle`)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,26 @@ from clickhouse_connect.driver.client import Client
 from recsys.warehouse.exports import clear_version
 
 
-def write(client: Client, model_version: str, name: str, data: bytes) -> None:
-    """Replace the version's bundle `name` (a retried attempt starts clean)."""
+def write_all(client: Client, model_version: str, bundles: dict[str, bytes]) -> None:
+    """Replace the version's bundles with `bundles` (a retried attempt starts clean)."""
     clear_version(client, "model_bundles", model_version)
-    client.insert(
-        "model_bundles",
-        [[model_version, name, data]],
-        column_names=["model_version", "name", "data"],
-    )
+    if bundles:
+        client.insert(
+            "model_bundles",
+            [[model_version, name, data] for name, data in sorted(bundles.items())],
+            column_names=["model_version", "name", "data"],
+        )
 
 
-def read(client: Client, model_version: str, name: str) -> bytes | None:
+def read_all(client: Client, model_version: str) -> dict[str, bytes]:
+    """The version's bundles by name (none for a family without request-time data)."""
     rows = client.query(
-        "SELECT data FROM model_bundles WHERE model_version = {v:String} AND name = {n:String}",
-        parameters={"v": model_version, "n": name},
+        "SELECT name, data FROM model_bundles WHERE model_version = {v:String} ORDER BY name",
+        parameters={"v": model_version},
         query_formats={"String": "bytes"},
     ).result_rows
-    return bytes(rows[0][0]) if rows else None
+    return {_text(name): bytes(data) for name, data in rows}
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode() if isinstance(name, bytes) else name

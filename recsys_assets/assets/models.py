@@ -11,12 +11,9 @@ from recsys.evaluation.publication import publication_role
 from recsys.evaluation.selection_results import Selection, Trial
 from recsys.foldin import FoldInSpec
 from recsys.foldin.blend import Blend
-from recsys.models.als import ALSRecommender
 from recsys.models.base import Recommender
 from recsys.models.content import ContentRecommender
 from recsys.models.matrix import InteractionMatrix
-from recsys.ranking import learner
-from recsys.ranking.recommender import RankerRecommender
 from recsys.training.selection import (
     OBJECTIVE,
     SelectionConfig,
@@ -174,18 +171,15 @@ def candidate_model(
     with context.resources.warehouse.get().session() as client:
         items = item_reads.frame(client)
     model = build_model(champion.family, champion.best.params, items, model_selection.config)
-    # The holdout chose the model; serving uses all data. ALS reports each sweep: at millions
-    # of users this is the run's longest step.
-    if isinstance(model, RankerRecommender):  # its features: the warehouse as of now
-        model.attach(context.resources.warehouse.get(), datetime.now(UTC))
-        if champion.tested_booster:  # the booster the champion rule measured; retrievers refit
-            model.serve_tested(champion.tested_booster)
-    if isinstance(model, ALSRecommender):
-        sweeps = model.als_params.iterations
-        progress = Progress(context.log.info, "ALS fit", total=sweeps, unit="iterations")
-        model.fit(interaction_matrix.matrix, on_iteration=progress)
-    else:
-        model.fit(interaction_matrix.matrix)
+    # The holdout chose the model; serving uses all data (`recsys.models.lifecycle`: features
+    # from the warehouse as of now, what the champion rule measured kept, progress reported).
+    model.attach_live(context.resources.warehouse.get(), datetime.now(UTC))
+    model.adopt_tested(champion.tested_booster)
+
+    def progress_for(label: str, total: int, unit: str) -> Progress:
+        return Progress(context.log.info, label, total=total, unit=unit)
+
+    model.fit_with_progress(interaction_matrix.matrix, progress_for)
     role, reason = publication_role(
         champion.test_metrics,
         selection.incumbent_test,
@@ -241,6 +235,7 @@ def fold_in_spec(
         signal.event_weights,
         decay_half_life_days=signal.decay_half_life_days,
         decay_reference=signal.newest_event.isoformat() if signal.newest_event else "",
+        explained=model.explains_itself,
     )
 
 
@@ -256,10 +251,11 @@ def _track(mlflow, version: versions.ModelVersion, model: Recommender) -> str:
     mlflow.log_params({k: str(v) for k, v in version.params.items()})
     mlflow.log_metrics({f"test_{k}": v for k, v in version.metrics.items()})
     mlflow.log_metrics({f"popularity_{k}": v for k, v in version.baseline_metrics.items()})
-    if isinstance(model, RankerRecommender):  # what the booster leans on, by total gain
-        shares = learner.importances(model.booster)
-        mlflow.log_dict(shares, "ranker/feature_importance.json")
-        mlflow.log_metrics({f"importance_{name}": share for name, share in shares.items()})
+    report = model.tracking_report()
+    for path, document in report.documents.items():
+        mlflow.log_dict(document, path)
+    if report.metrics:
+        mlflow.log_metrics(report.metrics)
     with tempfile.TemporaryDirectory() as scratch:
         mlflow.log_artifact(str(model.save(Path(scratch) / "model.npz")), artifact_path="model")
     return mlflow.active_run().info.run_id

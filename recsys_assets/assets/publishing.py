@@ -5,8 +5,6 @@ import numpy as np
 
 from recsys.foldin import ItemSide
 from recsys.models.content import ContentRecommender
-from recsys.ranking import bundle
-from recsys.ranking.recommender import RankerRecommender
 from recsys.training import generation
 from recsys.warehouse import bundles, exports, versions
 from recsys.warehouse.item_model import write_content_terms, write_item_model
@@ -114,13 +112,12 @@ def item_model(
     rows = write_item_model(store, version, side, on_block=progress)
     terms = write_content_terms(store, version, content_model.vocabulary)
     context.log.info(f"item side of {version}: {rows:,} items, fold-in {parts.kind}")
-    bundle_mb = 0.0
-    if isinstance(model, RankerRecommender):  # both stages at request time (fold-in)
-        data = bundle.to_bytes(model.reattach(store))
-        with store.session() as client:
-            bundles.write(client, version, bundle.NAME, data)
-        bundle_mb = len(data) / 2**20
-        context.log.info(f"ranker bundle of {version}: {bundle_mb:.1f} MB")
+    served = model.serving_bundles(store)  # the family's own request-time data, if any
+    with store.session() as client:
+        bundles.write_all(client, version, served)
+    bundle_mb = sum(len(data) for data in served.values()) / 2**20
+    for name, data in served.items():
+        context.log.info(f"{name} bundle of {version}: {len(data) / 2**20:.1f} MB")
     return dg.MaterializeResult(
         metadata={
             "model_version": version,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import dagster as dg
 import numpy as np
 
-from recsys.ranking.recommender import RankerRecommender
 from recsys.training import generation
 from recsys.warehouse import exports
 from recsys.warehouse.connection import Warehouse
@@ -104,8 +103,7 @@ def recommend_bucket(
     version = candidate_model.version.model_version
     model = candidate_model.model
     store = warehouse.get()
-    if isinstance(model, RankerRecommender):  # it reads features from this run's warehouse
-        model.reattach(store)
+    model.reattach(store)  # one reading the warehouse reads this run's (handles do not travel)
     matrix = model.train
     item_ids = exports.id_array(matrix.item_ids)
     rows = generation.rows_of_bucket(model, task.bucket, task.buckets)

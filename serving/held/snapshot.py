@@ -11,10 +11,13 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from recsys.foldin import FoldInModel, FoldInSpec
+# Families with a second stage register how to read their bundles when their request-time module
+# is imported: the API imports the built-in ones here.
+import recsys.ranking.request_time  # noqa: F401
+from recsys.foldin import FoldInModel, FoldInSpec, second_stage
 from recsys.foldin.content_vocabulary import ContentVocabulary
 from recsys.foldin.new_items import NewItems
-from recsys.ranking.request_time import RANKER_BUNDLE, OnlineRanker, bundle_arrays
+from recsys.foldin.second_stage import SecondStage
 from recsys.warehouse import bundles, item_reads, version_reads, versions
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.item_model import read_content_terms, read_item_model
@@ -35,8 +38,10 @@ class Snapshot:
     # The version's content space, and the items added since it was trained placed in it.
     vocabulary: ContentVocabulary | None = field(default=None, repr=False)
     new_items: NewItems = field(default_factory=NewItems, repr=False)
-    # A two-stage ranker version's retrievers, features and booster, for fold-in.
-    ranker: OnlineRanker | None = field(default=None, repr=False)
+    # A version's second stage for fold-in (the ranker's retrievers, features and booster).
+    second_stage: SecondStage | None = field(default=None, repr=False)
+    # Do the version's precomputed lists carry lifts, for explanations (`recsys.lifts`)?
+    explains_itself: bool = False
 
     @property
     def model_version(self) -> str:
@@ -84,11 +89,7 @@ def load_snapshot(warehouse: Warehouse, version: versions.ModelVersion, reads: s
         trending = version_reads.trending_lists(client, version.model_version)
         item_side = read_item_model(client, version.model_version) if version.fold_in else None
         vocabulary = read_content_terms(client, version.model_version) if item_side else None
-        packed = (
-            bundles.read(client, version.model_version, RANKER_BUNDLE)
-            if version.algorithm == RANKER_BUNDLE
-            else None
-        )
+        packed = bundles.read_all(client, version.model_version) if item_side else {}
         added = (
             item_reads.rows_new_to(client, version.model_version, version.events_ingested_until)
             if vocabulary
@@ -102,18 +103,8 @@ def load_snapshot(warehouse: Warehouse, version: versions.ModelVersion, reads: s
         if item_side
         else None,
         vocabulary=vocabulary,
-        ranker=_ranker(packed, item_side),
+        second_stage=second_stage.load(packed, item_side.item_ids) if packed else None,
+        explains_itself=bool(version.fold_in)
+        and FoldInSpec.from_json(version.fold_in).explains_itself,
     )
     return snapshot.with_new_items({row[0]: row for row in added})
-
-
-def _ranker(packed: bytes | None, item_side) -> OnlineRanker | None:
-    """The version's two stages, when its bundle shares the fold-in item side's item order
-    (fold-in maps a history to columns once, through the item side)."""
-    if packed is None or item_side is None:
-        return None
-    ranker = OnlineRanker(bundle_arrays(packed))
-    if list(ranker.item_ids) != list(item_side.item_ids):  # never written so: fold in one stage
-        log.error("ranker bundle and item side list different items; fold-in uses one stage")
-        return None
-    return ranker

@@ -71,9 +71,6 @@ def explain(
     return explanations
 
 
-RANKER = "ranker"  # the learned ranker's versions explain themselves (`recsys.ranking`)
-
-
 def add_lifts(
     explanations: list[dict], items: list[Scored], lifts: dict[str, list[tuple[str, float]]]
 ) -> None:

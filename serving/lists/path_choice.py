@@ -21,7 +21,7 @@ from recsys.warehouse.faults import unavailable_reason
 from serving.held.catalogue_view import Catalogue
 from serving.held.snapshot import Snapshot
 from serving.lists import filters, scoring
-from serving.lists.explanations import RANKER, add_lifts, explain
+from serving.lists.explanations import add_lifts, explain
 from serving.lists.filters import ItemFilter, Scored
 from serving.lists.history import History, history_or_none, user_history
 from serving.state import ServingState
@@ -129,6 +129,6 @@ def recommend(
         chosen, options.k, trending, options.item_filter, genres_of, unwanted, withdrawn
     )
     explanations = explain(snapshot, catalogue, history, items) if options.explain else None
-    if explanations and source == "precomputed" and snapshot.algorithm == RANKER:
+    if explanations and source == "precomputed" and snapshot.explains_itself:
         add_lifts(explanations, items, snapshot.reads.user_lifts(user_id))
     return Served(source, items, explanations)

@@ -14,7 +14,7 @@ import numpy as np
 
 from recsys import tracing
 from recsys.foldin.new_items import quantile_scores
-from recsys.ranking.request_time import OnlineRanker, Pairs
+from recsys.foldin.second_stage import Pairs, SecondStage
 from serving.held.catalogue_view import Catalogue
 from serving.held.snapshot import Snapshot
 from serving.lists.history import History
@@ -54,8 +54,8 @@ def _fold_in(state: ServingState, snapshot: Snapshot, history: History) -> Ranke
     assert model is not None
     columns, known = model.columns(history.item_ids)
     confidences = history.confidences[known]
-    if snapshot.ranker is not None:  # both stages now: retrievers, features, booster
-        two_stage = _two_stage(snapshot.ranker, history, columns, known)
+    if snapshot.second_stage is not None:  # both stages now (the ranker: retrievers, booster)
+        two_stage = _two_stage(snapshot.second_stage, history, columns, known)
         if two_stage is not None:
             return two_stage
     scores = model.scores(columns, confidences)
@@ -72,9 +72,9 @@ def _fold_in(state: ServingState, snapshot: Snapshot, history: History) -> Ranke
 
 
 def _two_stage(
-    ranker: OnlineRanker, history: History, columns: np.ndarray, known: np.ndarray
+    stage: SecondStage, history: History, columns: np.ndarray, known: np.ndarray
 ) -> Ranked | None:
-    """The ranker's list for the history (None: nothing positive the version knows).
+    """The second stage's list for the history (None: nothing positive the version knows).
     `columns` of the `known` history items: the version's item order, which the bundle shares."""
     if not (history.confidences[known] > 0).any():
         return None
@@ -85,8 +85,8 @@ def _two_stage(
         last_at=history.last_at[known],
         ratings=history.ratings[known],
     )
-    columns, scores = ranker.rank(pairs, time.time(), POOL)
-    return Ranked("fold_in", ranker.item_ids[columns], scores)
+    columns, scores = stage.rank(pairs, time.time(), POOL)
+    return Ranked("fold_in", stage.item_ids[columns], scores)
 
 
 def _best(
