@@ -32,3 +32,38 @@ def test_serving_root_holds_only_the_app_and_its_wiring():
     measurement, held); the root builds the app and wires one process's state."""
     loose = {p.name for p in (ROOT / "serving").glob("*.py")}
     assert loose <= {"__init__.py", "app.py", "state.py"}, loose
+
+
+def test_no_adapter_asks_which_family_a_model_is():
+    """The assets, the search and the API call the lifecycle hooks of every model
+    (`recsys.models.lifecycle`); none tests for a concrete family's class (the content model
+    and the popularity baseline are used by name as what they are, never switched on)."""
+    import inspect
+    import re
+
+    import recsys.models.als
+    import recsys.models.content
+    import recsys.models.ease
+    import recsys.models.hybrid
+    import recsys.models.knn
+    import recsys.models.popularity
+    import recsys.ranking.recommender
+    from recsys.models.base import Recommender
+
+    modules = [recsys.models.als, recsys.models.content, recsys.models.ease, recsys.models.hybrid,
+               recsys.models.knn, recsys.models.popularity, recsys.ranking.recommender]  # fmt: skip
+    concrete = {
+        name
+        for module in modules
+        for name, value in vars(module).items()
+        if inspect.isclass(value) and issubclass(value, Recommender) and value is not Recommender
+    }
+    assert "RankerRecommender" in concrete and "ALSRecommender" in concrete
+    asking = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for folder in ("recsys_assets", "serving", "recsys/training/selection.py")
+        for path in ([ROOT / folder] if folder.endswith(".py") else (ROOT / folder).rglob("*.py"))
+        for name in concrete
+        if re.search(rf"isinstance\([^)]*\b{name}\b", path.read_text())
+    ]
+    assert not asking, asking
