@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recsys import tracing
 from recsys.settings import Settings, get_settings
+from recsys.warehouse.change_feed import ERASURES
 from serving.http import errors
 from serving.http.guards import Utf8Only, mask_access_log
 from serving.http.routers import (
@@ -36,14 +37,13 @@ from serving.writes.user_erasure import ErasureFeed
 log = logging.getLogger(__name__)
 
 
-async def _watch_publications(state: ServingState, erasures: ErasureFeed, every: float) -> None:
-    """Poll for a newly published version, catalogue changes and erasures made elsewhere; a
-    failed poll is logged and retried next time."""
+async def _watch_changes(state: ServingState, every: float) -> None:
+    """One timer: the change feed's look and its subscribers (`ServingState.poll`); a failed
+    poll is logged and retried next time."""
     while True:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(state.poll)
-            await run_in_threadpool(erasures.poll)
         except Exception:
             log.exception("checking for a newly published model failed; will retry")
 
@@ -73,10 +73,8 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
         )
         await run_in_threadpool(serving.start)
         app.state.serving = serving
-        erasures = ErasureFeed(serving)
-        watcher = asyncio.create_task(
-            _watch_publications(serving, erasures, serving.settings.api_reload_seconds)
-        )
+        serving.subscribe(ERASURES, ErasureFeed(serving).poll)
+        watcher = asyncio.create_task(_watch_changes(serving, serving.settings.api_reload_seconds))
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ from clickhouse_connect.driver.client import Client
 
 from recsys.settings import Settings
 from recsys.warehouse import ingestion, source_tables, versions
+from recsys.warehouse.change_feed import CATALOGUE, EXPERIMENTS, KINDS, PUBLISHED
 from recsys.warehouse.connection import Warehouse
 from recsys.warehouse.faults import unavailable_reason
 from recsys.warehouse.migrations import apply_migrations
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # Decides, inside a write's session, which rows to write: (rows, repeats left out).
 Settle = Callable[[Client, list[dict]], tuple[list[dict], int]]
 
-# Embedded mode: the marker file announces publications without opening the engine, and this
+# Embedded mode: the change feed announces publications without opening the engine, and this
 # process accepts the users' events itself, so the sweep for events other processes wrote runs
 # less often there (each sweep takes the warehouse's lock from the pipeline for a moment).
 EMBEDDED_SWEEP_SECONDS = 30.0
@@ -64,9 +65,14 @@ class ServingState:
         self.last_warehouse_ok: float | None = None
         self.write_failure: str | None = None  # why the last event write failed, until one works
         self._last_write_probe = 0.0
-        self._announced: dict[str, str] = {}  # role -> version, as last seen
         self._migrated = False
+        # What other processes changed: one feed, one look per poll; kind -> what reacts to it
+        # (publications are this class's own: `refresh`).
+        self.changes = self.warehouse.changes()
+        self._subscribers: dict[str, list[Callable[[], object]]] = {}
+        self.subscribe(CATALOGUE, self.refresh_catalogue)
         self.online = Online(self.warehouse, settings)
+        self.subscribe(EXPERIMENTS, self.online.experiments.load)
         self._swept_until: pd.Timestamp | None = None
         self._last_sweep = 0.0
 
@@ -75,7 +81,8 @@ class ServingState:
         starting: it answers 503 (readiness too) and the poll loop keeps trying."""
         self.online.start()
         try:
-            self.refresh(force=True)
+            self.changes.mark()  # before loading: a change made during the load is seen next
+            self.refresh()
         except Exception as error:
             reason = unavailable_reason(error)
             if reason is None:
@@ -84,13 +91,31 @@ class ServingState:
             return
         self._poll_online()
 
+    def subscribe(self, kind: str, react: Callable[[], object]) -> None:
+        """Call `react()` at each poll after which the change feed says `kind` changed."""
+        self._subscribers.setdefault(kind, []).append(react)
+
     def poll(self) -> bool:
-        """Periodic check: new events from other writers, a newly published version, and
-        catalogue changes made anywhere."""
+        """Periodic check: one look at the change feed (a published version, the catalogue,
+        an erasure, an experiment, changed anywhere), each change's subscribers, and the sweep
+        for new events from other writers. A reaction that fails is retried at the next poll."""
+        changed = self.changes.changed()
         sweep_every = EMBEDDED_SWEEP_SECONDS if self.warehouse.embedded else 0.0
         due = time.monotonic() - self._last_sweep >= sweep_every
-        swapped = self.refresh(force=due)
-        self.refresh_catalogue()
+        swapped, pending = False, set(changed)
+        try:
+            if due or PUBLISHED in pending or not self._migrated:
+                swapped = self.refresh()
+            pending.discard(PUBLISHED)
+            for kind in KINDS:  # in a fixed order: erasures after the snapshots they clean
+                if kind in pending:
+                    for react in self._subscribers.get(kind, []):
+                        react()
+                    pending.discard(kind)
+        except Exception:
+            for kind in pending:
+                self.changes.again(kind)
+            raise
         self._poll_online()
         return swapped
 
@@ -105,7 +130,7 @@ class ServingState:
     def refresh_catalogue(self) -> int:
         """Apply catalogue writes made by any process since the last look; returns how many
         items changed."""
-        if self.catalogue is None or not self.catalogue_feed.due():
+        if self.catalogue is None:
             return 0
         with self.warehouse.session() as client:
             rows = self.catalogue_feed.changes(client)
@@ -139,15 +164,10 @@ class ServingState:
         """The champion's snapshot: what every request is served from today."""
         return self.served.get(CHAMPION)
 
-    def refresh(self, force: bool = False) -> bool:
+    def refresh(self) -> bool:
         """Load the versions whose role changed hands; True when new snapshots were swapped in.
-
-        Embedded and not forced: only a read of the marker file, no warehouse session.
+        (The poll calls it when the change feed announced a publication, or the sweep is due.)
         """
-        if self.warehouse.embedded and not force and self._migrated:
-            announced = self.warehouse.published_markers()
-            if not announced or announced == self._announced:
-                return False
         with self.warehouse.session() as client:
             if not self._migrated:
                 apply_migrations(client, self.warehouse.cluster)
@@ -163,7 +183,6 @@ class ServingState:
             if changed or set(self.served) - set(current):
                 with self._catalogue_guard:
                     self._swap(self._load(changed, current))
-            self._announced = {role: v.model_version for role, v in current.items()}
             self._sweep_fresh_users(client)
         return bool(changed)
 

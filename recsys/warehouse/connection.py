@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from recsys import tracing
+from recsys.warehouse import change_feed
 from recsys.warehouse import cluster as cluster_schema
 from recsys.warehouse.embedded import EmbeddedEngine, release_parked_engines
 from recsys.warehouse.roles import CHAMPION
@@ -177,22 +177,20 @@ class Warehouse:
         another)."""
         if isinstance(self.target, EmbeddedTarget):
             _write_atomically(self.published_marker_path, json.dumps(served, sort_keys=True))
+            self.notify_changed(change_feed.PUBLISHED)
 
     def notify_changed(self, kind: str) -> None:
-        """Tell embedded readers on this machine that `kind` changed (`catalogue`: an item was
-        written; `erasures`: a user was erased), like `notify_published`. Server-mode readers
-        poll the tables instead."""
+        """Announce on the change feed that `kind` changed (`recsys.warehouse.change_feed`),
+        after the write landed. Embedded only: on a server, readers read the tables' own
+        signatures, which every writer moves."""
         if isinstance(self.target, EmbeddedTarget):
-            _write_atomically(Path(f"{self.target.path}.{kind}"), uuid.uuid4().hex)
+            change_feed.FeedFile(Path(f"{self.target.path}.changes")).announce(kind)
 
-    def change_stamp(self, kind: str) -> str | None:
-        """The last `notify_changed(kind)` stamp (None in server mode or before any)."""
-        if not isinstance(self.target, EmbeddedTarget):
-            return None
-        try:
-            return Path(f"{self.target.path}.{kind}").read_text()
-        except FileNotFoundError:
-            return None
+    def changes(self) -> change_feed.ChangeFeed:
+        """A reader of the change feed: embedded, a file read per look; server, one query."""
+        if isinstance(self.target, EmbeddedTarget):
+            return change_feed.ChangeFeed.embedded(Path(f"{self.target.path}.changes"))
+        return change_feed.ChangeFeed.server(self.session)
 
     def published_markers(self) -> dict[str, str]:
         """The version last announced in each role (empty in server mode or before any)."""

@@ -72,5 +72,5 @@ def promote(state: ServingState, experiment: Experiment) -> tuple[Decision, str]
         moved = act(state.warehouse, experiment, decision, results)
     except LookupError as error:  # the challenger was promoted or retired meanwhile
         raise NotPromoted(str(error)) from error
-    state.refresh(force=True)  # this process serves the new champion at once
+    state.refresh()  # this process serves the new champion at once
     return decision, moved

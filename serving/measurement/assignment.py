@@ -15,11 +15,10 @@ from pathlib import Path
 from recsys.experiments import store
 from recsys.experiments.assignment import Splitter
 from recsys.experiments.design import Experiment, Variant, conflicts, load_file
+from recsys.warehouse.change_feed import EXPERIMENTS
 from recsys.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
-
-KIND = "experiments"
 
 
 @dataclass(frozen=True)
@@ -38,23 +37,21 @@ class ExperimentBook:
         self.from_file: list[Experiment] = load_file(file) if file else []
         self.from_api: list[Experiment] = []
         self._running: dict[str, Splitter] = {}  # surface -> the experiment running on it
-        self._stamp: str | None = None
         self._loaded = False
         self._arrange()
 
     def load(self) -> None:
-        """Read the API-defined experiments (at start, and when they changed)."""
-        self._stamp = self.warehouse.change_stamp(KIND)
+        """Read the API-defined experiments (at the first poll, and whenever the change feed
+        says they changed)."""
         with self.warehouse.session() as client:
             self.from_api = store.defined(client)
         self._loaded = True
         self._arrange()
 
     def poll(self) -> None:
-        embedded = self.warehouse.embedded
-        if self._loaded and embedded and self.warehouse.change_stamp(KIND) == self._stamp:
-            return
-        self.load()
+        """The first read, once the schema exists; later ones follow the change feed."""
+        if not self._loaded:
+            self.load()
 
     def all(self) -> list[Experiment]:
         return [*self.from_file, *self.from_api]
@@ -88,7 +85,7 @@ class ExperimentBook:
             raise DefinitionConflict(clash)
         with self.warehouse.session() as client:
             store.save(client, experiment.model_copy(update={"source": "api"}))
-        self.warehouse.notify_changed(KIND)
+        self.warehouse.notify_changed(EXPERIMENTS)
         self.load()
 
     def delete(self, name: str) -> bool:
@@ -100,7 +97,7 @@ class ExperimentBook:
             return False
         with self.warehouse.session() as client:
             store.remove(client, name)
-        self.warehouse.notify_changed(KIND)
+        self.warehouse.notify_changed(EXPERIMENTS)
         self.load()
         return True
 

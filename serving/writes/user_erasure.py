@@ -15,10 +15,10 @@ from recsys.erasure import records
 from recsys.erasure.everywhere import Erased, erase_everywhere
 from recsys.erasure.keys import ErasureKeys, erasure_keys
 from recsys.erasure.places import FileRoots, file_places
+from recsys.warehouse.change_feed import ERASURES
 from serving.state import ServingState
 
 log = logging.getLogger(__name__)
-KIND = "erasures"
 # Erasures recorded while we read may carry an earlier time than the newest we saw.
 OVERLAP = timedelta(seconds=5)
 CACHES = "serving caches (this process now, the others at their next poll)"
@@ -36,28 +36,23 @@ def erase_user(state: ServingState, user_id: str) -> tuple[Erased, str, str]:
     erased.searched.append(CACHES)
     with state.warehouse.session() as client:
         receipt = records.record(client, keys, user_id)
-    state.warehouse.notify_changed(KIND)
+    state.warehouse.notify_changed(ERASURES)
     # Neither the id nor the counts (they would tell a known user from an unknown one).
     log.info("erasure done in %.2f s", time.perf_counter() - started)
     return erased, receipt, keys.key_id
 
 
 class ErasureFeed:
-    """Erasures made by other processes since the last look (embedded: when the marker moved;
-    server: every poll, a read of the newest rows)."""
+    """Erasures made by other processes since the last look, read when the change feed says
+    there were some (`ServingState.subscribe`)."""
 
     def __init__(self, state: ServingState, keys: ErasureKeys | None = None) -> None:
         self.state = state
         self.keys = keys or erasure_keys(state.settings)
-        self._stamp = state.warehouse.change_stamp(KIND)
         self._since = datetime.now(UTC)
 
     def poll(self) -> int:
-        warehouse = self.state.warehouse
-        if warehouse.embedded and warehouse.change_stamp(KIND) == self._stamp:
-            return 0
-        self._stamp = warehouse.change_stamp(KIND)
-        with warehouse.session() as client:
+        with self.state.warehouse.session() as client:
             found = records.erasures_since(client, self._since - OVERLAP)
         if not found:
             return 0

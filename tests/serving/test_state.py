@@ -40,7 +40,7 @@ def test_every_served_role_is_loaded_and_the_champion_answers(writable_home: Set
         state = api.app.state.serving
         champion = state.snapshot.model_version
         challenger = _publish_copy_as(writable_home, "challenger")
-        state.refresh(force=True)  # what the poll loop does when the marker changes (if first)
+        state.refresh()  # what the poll loop does when the marker changes (if first)
         assert {role: s.model_version for role, s in state.served.items()} == {
             "champion": champion,
             "challenger": challenger,

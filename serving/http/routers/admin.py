@@ -14,6 +14,6 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.post("/reload", response_model=Reloaded)
 async def reload(state: AdminDep) -> Reloaded:
     """Load the published version now instead of at the next poll."""
-    swapped = await run_in_threadpool(state.refresh, True)
+    swapped = await run_in_threadpool(state.refresh)
     snapshot = state.snapshot
     return Reloaded(model_version=snapshot.model_version if snapshot else None, reloaded=swapped)
